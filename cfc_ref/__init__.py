@@ -1,0 +1,15 @@
+"""cfc-ref: reference for deep feature compression in collaborative object detection.
+
+Components, one module each (spec/ has the normative text):
+  qlayer        Q-layer, eqs. (2)–(3)             spec/qlayer.md
+  qlayer_torch  batched Q-layer (CPU/CUDA)
+  tiling        channels → picture                spec/tiling.md
+  tiling_fast   vectorised / batched tiling
+  codecs/       picture codecs by wire id         spec/container.md W-3
+  container     wire format                       spec/container.md
+  accounting    KBPI bit accounting               spec/container.md W-5
+  pipeline      features ⇄ container bytes
+  conformance/  adapter protocol for other implementations   spec/conformance.md
+"""
+
+__version__ = "0.1.0"
