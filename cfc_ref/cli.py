@@ -32,8 +32,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from cfc_ref.container import parse
     from cfc_ref.accounting import image_bits
+    from cfc_ref.container import parse
 
     data = Path(args.file).read_bytes()
     records = parse(data)
@@ -43,7 +43,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
               f"align={r.align} codec={r.codec} picture={r.picture_shape[0]}×{r.picture_shape[1]} "
               f"payload={len(r.payload)} B {side}")
     bits = image_bits(records, len(data))
-    print(f"counted: {bits.counted_bits} bits = {bits.kilobits:.3f} kbits; container overhead: {bits.overhead_bits} bits")
+    print(f"counted: {bits.counted_bits} bits = {bits.kilobits:.3f} kbits; "
+          f"container overhead: {bits.overhead_bits} bits")
     return 0
 
 

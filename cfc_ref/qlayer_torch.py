@@ -2,10 +2,15 @@
 
 Each item of a B×C×H×W batch gets its own side info, exactly as if quantized alone. The arithmetic is the spec's
 binary64 sequence (Q-3.1, Q-3.2, Q-4.1), one elementwise op per spec operation so nothing is fused.
+
+The per-item divisions (scale = L / d, step = d / L) are done on the host in numpy: torch computes
+``scalar / tensor`` as ``reciprocal() * scalar`` and, on CUDA, ``tensor / scalar`` as a multiply by the reciprocal —
+two roundings, not the IEEE division the spec requires. Only subtract, multiply, add and floor run on the device.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from cfc_ref.errors import QLayerError
@@ -30,8 +35,15 @@ def batch_side_info(v: torch.Tensor, mode: QuantMode = "minmax") -> tuple[torch.
     return lo, hi
 
 
-def _per_item(x: torch.Tensor, ndim: int) -> torch.Tensor:
-    return x.to(torch.float64).reshape((-1,) + (1,) * (ndim - 1))
+def _per_item(x: torch.Tensor | np.ndarray, ndim: int, device: torch.device) -> torch.Tensor:
+    """A (B,) vector as binary64 of shape (B, 1, 1, ...) on ``device``, to broadcast against the batch."""
+    return torch.as_tensor(x, dtype=torch.float64, device=device).reshape((-1,) + (1,) * (ndim - 1))
+
+
+def _host_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """IEEE binary64 division on the host, elementwise; 0 where the denominator is 0 (constant items, Q-3.4)."""
+    safe = np.where(denominator == 0, 1.0, denominator)
+    return np.where(denominator == 0, 0.0, numerator / safe)
 
 
 def quantize_batch(v: torch.Tensor, bit_depth: int, mode: QuantMode = "minmax"
@@ -39,13 +51,14 @@ def quantize_batch(v: torch.Tensor, bit_depth: int, mode: QuantMode = "minmax"
     """Eq. (2) per item: returns (q as int32, lo, hi); q equals ``cfc_ref.qlayer.quantize`` of each item."""
     levels = 2 ** check_bit_depth(bit_depth) - 1
     lo, hi = batch_side_info(v, mode)
-    d = _per_item(hi, v.dim()) - _per_item(lo, v.dim())
-    constant = d == 0
-    scale = torch.where(constant, torch.zeros_like(d), levels / torch.where(constant, torch.ones_like(d), d))
-    t = (v.to(torch.float32).to(torch.float64) - _per_item(lo, v.dim())) * scale
-    whole = torch.floor(t)
-    q = whole + ((t - whole) >= 0.5).to(torch.float64)
-    return q.clamp_(0, levels).to(torch.int32), lo, hi
+    d = hi.cpu().numpy().astype(np.float64) - lo.cpu().numpy().astype(np.float64)
+    scale = _per_item(_host_divide(np.full_like(d, levels), d), v.dim(), v.device)  # Q-3.1: s = L / d
+    t = v.to(torch.float32).to(torch.float64)  # a fresh buffer: every op below is in place, one per spec step
+    t.sub_(_per_item(lo, v.dim(), v.device)).mul_(scale)  # Q-3.1
+    q = torch.floor(t)
+    t.sub_(q)  # fractional part, exact
+    q.add_(t >= 0.5)  # Q-3.2: half up
+    return q.clamp_(0, levels).to(torch.int32), lo, hi  # Q-3.3
 
 
 def dequantize_batch(q: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bit_depth: int) -> torch.Tensor:
@@ -53,6 +66,6 @@ def dequantize_batch(q: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bit_de
     levels = 2 ** check_bit_depth(bit_depth) - 1
     if q.numel() and (int(q.min()) < 0 or int(q.max()) > levels):
         raise QLayerError(f"quantized samples must lie in 0..{levels} for {bit_depth} bits")
-    lo64 = _per_item(lo, q.dim())
-    step = (_per_item(hi, q.dim()) - lo64) / levels
-    return (q.to(torch.float64) * step + lo64).to(torch.float32)
+    d = hi.cpu().numpy().astype(np.float64) - lo.cpu().numpy().astype(np.float64)
+    step = _per_item(d / levels, q.dim(), q.device)  # Q-4.1: step = d / L, divided on the host
+    return (q.to(torch.float64) * step + _per_item(lo, q.dim(), q.device)).to(torch.float32)

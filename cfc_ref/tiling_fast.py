@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cfc_ref.tiling import DEFAULT_ALIGN, Layout, PictureGeometry, check_layout, geometry
 from cfc_ref.errors import TilingError
+from cfc_ref.tiling import DEFAULT_ALIGN, Layout, PictureGeometry, check_layout, geometry
 
 _ORDER = {"tile": (0, 2, 1, 3), "quilt": (2, 0, 3, 1)}  # picture axes from (R, K, H, W)
 _INVERSE = {"tile": (0, 2, 1, 3), "quilt": (1, 3, 0, 2)}  # (R, K, H, W) from the picture's 4-d view
@@ -28,8 +28,8 @@ def tile_fast(q: np.ndarray, layout: Layout = "tile", align: int = DEFAULT_ALIGN
     geo = geometry(q.shape, align)
     slots = np.zeros((geo.rows * geo.cols, geo.height, geo.width), dtype=q.dtype)
     slots[: geo.channels] = q
-    content = slots.reshape(geo.rows, geo.cols, geo.height, geo.width).transpose(_ORDER[layout])
-    content = content.reshape(geo.content_height, geo.content_width)
+    grid = slots.reshape(geo.rows, geo.cols, geo.height, geo.width).transpose(_ORDER[layout])
+    content = grid.reshape(geo.content_height, geo.content_width)
     pad = ((0, geo.picture_height - geo.content_height), (0, geo.picture_width - geo.content_width))
     return np.pad(content, pad, mode="edge")
 

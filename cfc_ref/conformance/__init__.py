@@ -1,0 +1,1 @@
+"""Conformance harness (spec/conformance.md): adapter protocol, reference adapter, golden-vector checks."""

@@ -1,0 +1,53 @@
+"""Q-layer + tiling time for the paper's split tensors, as a ratio to a plain copy of the same array (issue 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from cfc_ref import qlayer, tiling
+from cfc_ref.qlayer_fast import Quantizer
+from cfc_ref.qlayer_torch import quantize_batch
+from cfc_ref.tiling_fast import tile_batch, tile_fast
+
+pytestmark = pytest.mark.bench
+SHAPES = {"max_11 256x26x26": (256, 26, 26), "max_17 512x13x13": (512, 13, 13)}
+
+
+def features(shape):
+    return np.random.default_rng(0).normal(size=shape).astype(np.float32)
+
+
+def reference_path(v):
+    q, side = qlayer.quantize(v, 8)
+    return tiling.tile(q), side
+
+
+def fast_numpy_path(quantizer, v):
+    q, side = quantizer(v)
+    return tile_fast(q), side
+
+
+def torch_batch_path(batch):
+    q, lo, hi = quantize_batch(batch, 8)
+    return tile_batch(q), lo, hi
+
+
+@pytest.mark.parametrize("label", SHAPES)
+@pytest.mark.parametrize("path", ["baseline", "reference", "fast_numpy", "torch_batch1"])
+def test_qlayer_and_tiling(timed, label, path):
+    v = features(SHAPES[label])
+    group = f"qlayer+tiling {label}"
+    if path == "baseline":
+        out = timed(group, path, np.copy, v)
+        assert np.array_equal(out, v)
+    elif path == "reference":
+        picture, _ = timed(group, path, reference_path, v)
+        assert picture.shape == tiling.geometry(v.shape).picture_shape
+    elif path == "fast_numpy":
+        picture, _ = timed(group, path, fast_numpy_path, Quantizer(v.shape, 8), v)
+        assert np.array_equal(picture, reference_path(v)[0])
+    else:
+        pictures, _, _ = timed(group, path, torch_batch_path, torch.from_numpy(v)[None])
+        assert np.array_equal(pictures[0].numpy(), reference_path(v)[0])

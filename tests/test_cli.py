@@ -1,0 +1,49 @@
+"""The ``cfc-ref`` command line (a thin layer over the API)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from cfc_ref.cli import main
+from cfc_ref.demo import BUILTIN_SHAPES, builtin_features, round_trip
+
+spec = pytest.mark.spec
+
+
+@spec("Q-5.1", "W-5.1")
+def test_default_job_prints_round_trip(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "max_11" in out and "max_17" in out and "EXCEEDS" not in out
+    assert out.count(" ok") == 6
+    # raw 8-bit max 11: 416×416 samples + 8 side-info bytes = 1384.512 kbits
+    assert "1384.512" in out
+
+
+def test_builtin_features_are_deterministic():
+    a, b = builtin_features(), builtin_features()
+    assert {k: v.shape for k, v in a.items()} == BUILTIN_SHAPES
+    assert all((a[k] == b[k]).all() for k in a)
+    rows = round_trip((8,))
+    assert all(r.max_error <= r.error_bound for r in rows)
+
+
+def test_inspect(tmp_path, capsys):
+    from cfc_ref.pipeline import encode_features
+
+    path = tmp_path / "one.cfc"
+    path.write_bytes(encode_features({"max_17": builtin_features()["max_17"]}))
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "max_17: 512×13×13 8-bit minmax tile" in out and "picture=208×416" in out
+    path.write_bytes(path.read_bytes()[:-1])
+    assert main(["inspect", str(path)]) == 2
+    assert "crc mismatch" in capsys.readouterr().err
+
+
+def test_console_script_runs():
+    out = subprocess.run([sys.executable, "-m", "cfc_ref.cli", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("cfc-ref ")
