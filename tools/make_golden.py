@@ -117,7 +117,8 @@ def qlayer_vectors(out: Path) -> list[dict]:
     add_quantize("q_subnormal_range", "Q-5.1", "range of a few subnormals", ["extreme", "subnormal"],
                  np.array([1e-45, 3e-45, 7e-45, 0.0], dtype="<f4").reshape(1, 2, 2), 8)
     add_quantize("q_division_rounding", "Q-3.1", "for v = 0, IEEE division s = L / d gives "
-                 "t = 15.499999999999998 (q = 15); s = L * (1 / d) rounds twice, t = 15.500000000000002 (q = 16)", ["ties", "extreme"],
+                 "t = 15.499999999999998 (q = 15); s = L * (1 / d) rounds twice, t = 15.500000000000002 (q = 16)",
+                 ["ties", "extreme"],
                  np.array([-3.0e38, 0.0, 3.0e38], dtype="<f4").reshape(1, 1, 3), 5)
     add_quantize("q_single_element", "Q-3.4", "one element is a constant tensor", ["constant"],
                  np.array([-7.5], dtype="<f4").reshape(1, 1, 1), 8)
