@@ -15,7 +15,7 @@ import numpy as np
 
 from cfc_ref import qlayer, tiling
 from cfc_ref.accounting import ImageBits, image_bits
-from cfc_ref.codecs import get_codec
+from cfc_ref.codecs import PictureCodec, get_codec
 from cfc_ref.container import TensorRecord, pack, parse
 from cfc_ref.errors import CfcError
 
@@ -26,7 +26,7 @@ class EncodeSettings:
     mode: qlayer.QuantMode = "minmax"
     layout: tiling.Layout = "tile"
     align: int = tiling.DEFAULT_ALIGN
-    codec: str = "raw"
+    codec: str | PictureCodec = "raw"  # a wire name, or a configured codec such as HevcCodec(quality=27)
 
 
 def encode_tensor(name: str, v: np.ndarray, settings: EncodeSettings) -> TensorRecord:
@@ -35,9 +35,10 @@ def encode_tensor(name: str, v: np.ndarray, settings: EncodeSettings) -> TensorR
         raise CfcError(f"tensor {name!r} must be C×H×W, got shape {np.shape(v)}")
     q, side = qlayer.quantize(v, settings.bit_depth, settings.mode)
     picture = tiling.tile(q, settings.layout, settings.align)
-    payload = get_codec(settings.codec).encode(picture, settings.bit_depth)
-    return TensorRecord(name, tuple(int(s) for s in q.shape), settings.bit_depth, settings.layout,  # type: ignore[arg-type]
-                        settings.align, settings.codec, side, payload)
+    codec = get_codec(settings.codec)
+    payload = codec.encode(picture, settings.bit_depth)
+    shape = (int(q.shape[0]), int(q.shape[1]), int(q.shape[2]))
+    return TensorRecord(name, shape, settings.bit_depth, settings.layout, settings.align, codec.name, side, payload)
 
 
 def decode_record(record: TensorRecord) -> np.ndarray:

@@ -23,8 +23,13 @@ class PictureCodec(Protocol):
     def decode(self, payload: bytes, shape: tuple[int, int], bit_depth: int) -> np.ndarray: ...
 
 
-CODEC_IDS: dict[str, int] = {"raw": 0, "hevc": 1}  # spec W-3; "hevc" is decoded by spec/codec.md's decoders
-_CODECS: dict[str, PictureCodec] = {"raw": RawCodec()}
+CODEC_IDS: dict[str, int] = {"raw": 0, "hevc": 1}  # spec W-3
+
+
+def _hevc() -> PictureCodec:
+    from cfc_ref.codecs.hevc import HevcCodec  # imported on use: PyAV is only needed for HEVC payloads
+
+    return HevcCodec()
 
 
 def codec_name(codec_id: int) -> str:
@@ -34,8 +39,16 @@ def codec_name(codec_id: int) -> str:
     raise CodecError(f"unknown codec id {codec_id}")
 
 
-def get_codec(codec: str | int) -> PictureCodec:
+def get_codec(codec: str | int | PictureCodec) -> PictureCodec:
+    """A codec object by wire name or id; objects (e.g. ``HevcCodec(quality=27)``) are returned as they are.
+
+    ``get_codec("hevc")`` has default encoder settings (x265, lossless); decoding needs no settings.
+    """
+    if not isinstance(codec, (str, int)):
+        return codec
     name = codec_name(codec) if isinstance(codec, int) else codec
-    if name not in _CODECS:
-        raise CodecError(f"codec {name!r} is not available; have {sorted(_CODECS)}")
-    return _CODECS[name]
+    if name == "raw":
+        return RawCodec()
+    if name == "hevc":
+        return _hevc()
+    raise CodecError(f"codec {name!r} is not available; have {sorted(CODEC_IDS)}")

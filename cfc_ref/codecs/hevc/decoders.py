@@ -1,0 +1,94 @@
+"""Choosing a decoder that can vouch for its output, and checking the stream around it (spec H-4, H-5.1)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cfc_ref.codecs.hevc.ffmpeg import decode_ffmpeg, ffmpeg_name
+from cfc_ref.codecs.hevc.hm import decode_hm, hm_decoder, hm_version
+from cfc_ref.codecs.hevc.libde265 import decode_libde265, libde265_program, libde265_version
+from cfc_ref.codecs.hevc.syntax import StreamInfo, stream_info
+from cfc_ref.errors import CodecError
+
+DECODER_ORDER = ("hm", "libde265", "ffmpeg")  # H-4.4
+
+
+@dataclass(frozen=True)
+class Decoder:
+    name: str
+    available: Callable[[], bool]
+    allowed: Callable[[StreamInfo], bool]
+    decode: Callable[[bytes, tuple[int, int], int], np.ndarray]
+    describe: Callable[[], str]
+
+
+def ffmpeg_allowed(info: StreamInfo) -> bool:
+    """H-4.3: FFmpeg is not trusted with transquant bypass combined with any range-extension tool."""
+    return not (info.transquant_bypass and info.sps.range_extension.any)
+
+
+DECODERS = {
+    "hm": Decoder("hm", lambda: hm_decoder() is not None, lambda info: True, decode_hm,
+                  lambda: hm_version(hm_decoder() or "TAppDecoderStatic")),
+    "libde265": Decoder("libde265", lambda: libde265_program() is not None, lambda info: True, decode_libde265,
+                        lambda: libde265_version(libde265_program() or "dec265")),
+    "ffmpeg": Decoder("ffmpeg", lambda: True, ffmpeg_allowed, decode_ffmpeg, ffmpeg_name),
+}
+
+
+def available_decoders() -> list[str]:
+    return [name for name in DECODER_ORDER if DECODERS[name].available()]
+
+
+def check_stream(stream: bytes, shape: tuple[int, int], coded_depth: int) -> StreamInfo:
+    """H-5.1 before decoding: a 4:0:0 picture of the expected size and depth, one coded slice."""
+    if not stream:
+        raise CodecError("empty bitstream")
+    info = stream_info(stream)
+    sps = info.sps
+    if sps.chroma_format_idc != 0:
+        raise CodecError(f"stream is not 4:0:0 (chroma_format_idc {sps.chroma_format_idc})")
+    if (sps.height, sps.width) != tuple(shape) or sps.bit_depth_luma != coded_depth:
+        raise CodecError(f"stream codes a {sps.height}×{sps.width} {sps.bit_depth_luma}-bit picture, "
+                         f"expected {shape[0]}×{shape[1]} at {coded_depth} bits")
+    if info.vcl_units != 1:
+        raise CodecError(f"stream has {info.vcl_units} coded slices, expected 1")
+    return info
+
+
+def choose_decoder(info: StreamInfo, requested: str | None = None) -> Decoder:
+    """H-4.4: an explicit or $CFC_DECODER choice, else the first installed decoder allowed for this stream."""
+    name = requested or os.environ.get("CFC_DECODER") or "auto"
+    if name != "auto":
+        if name not in DECODERS:
+            raise CodecError(f"unknown decoder {name!r}; choose from {', '.join(DECODER_ORDER)} or auto")
+        decoder = DECODERS[name]
+        if not decoder.available():
+            raise CodecError(f"decoder {name!r} is not installed")
+        if not decoder.allowed(info):
+            raise CodecError(f"decoder {name!r} is not conforming for this stream (transquant bypass with "
+                             "range-extension tools, spec H-4.3); use libde265 or HM")
+        return decoder
+    for candidate in DECODER_ORDER:
+        decoder = DECODERS[candidate]
+        if decoder.available() and decoder.allowed(info):
+            return decoder
+    raise CodecError("no conforming decoder for this stream (transquant bypass with range-extension tools): "
+                     "install libde265 (Debian: apt-get install libde265-examples) or build HM (tools/build_hm.sh)")
+
+
+def decode_checked(stream: bytes, shape: tuple[int, int], coded_depth: int,
+                   decoder: str | None = None) -> tuple[np.ndarray, str]:
+    """Decode one picture with a decoder that can vouch for it; returns (samples, decoder name)."""
+    info = check_stream(stream, shape, coded_depth)
+    chosen = choose_decoder(info, decoder)
+    picture = chosen.decode(stream, tuple(shape), coded_depth)
+    if picture.shape != tuple(shape):  # H-5.1 after decoding
+        raise CodecError(f"{chosen.name} returned {picture.shape}, expected {tuple(shape)}")
+    if int(picture.max(initial=0)) > 2**coded_depth - 1:
+        raise CodecError(f"{chosen.name} returned samples above {2**coded_depth - 1}")
+    return picture, chosen.name

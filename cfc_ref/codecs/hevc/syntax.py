@@ -1,0 +1,310 @@
+"""Just enough HEVC syntax to check a bitstream before decoding it (spec H-4.3, H-6.1; ITU-T H.265 §7.3).
+
+Splits an Annex B byte stream into NAL units, removes emulation prevention, and reads the sequence parameter set
+(picture size, chroma format, bit depth, range-extension tool flags) and the start of the picture parameter set
+(transquant bypass). Nothing here decodes pictures. Every read is bounds-checked: malformed input raises
+``CodecError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cfc_ref.errors import CodecError
+
+NAL_VPS, NAL_SPS, NAL_PPS = 32, 33, 34
+
+
+@dataclass(frozen=True)
+class NalUnit:
+    type: int
+    rbsp: bytes  # payload after the 2-byte header, emulation prevention removed
+
+
+def split_nal_units(stream: bytes) -> list[NalUnit]:
+    """Annex B: NAL units follow 0x000001 start codes (H.265 §B.2)."""
+    starts, i = [], 0
+    while True:
+        i = stream.find(b"\x00\x00\x01", i)
+        if i < 0:
+            break
+        starts.append(i + 3)
+        i += 3
+    units = []
+    for k, start in enumerate(starts):
+        end = starts[k + 1] - 3 if k + 1 < len(starts) else len(stream)
+        payload = stream[start:end].rstrip(b"\x00")  # trailing_zero_8bits / next start code's leading zero
+        if len(payload) < 2:
+            raise CodecError(f"NAL unit at byte {start} is shorter than its header")
+        if payload[0] & 0x80:
+            raise CodecError(f"NAL unit at byte {start} has forbidden_zero_bit set")
+        units.append(NalUnit((payload[0] >> 1) & 0x3F, _remove_emulation_prevention(payload[2:])))
+    if not units:
+        raise CodecError("no NAL unit start code found: not an HEVC Annex B byte stream")
+    return units
+
+
+def _remove_emulation_prevention(data: bytes) -> bytes:
+    return data.replace(b"\x00\x00\x03", b"\x00\x00")  # H.265 §7.4.2: emulation_prevention_three_byte
+
+
+class BitReader:
+    """MSB-first reader of u(n), ue(v), se(v) (H.265 §9.2)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def u(self, n: int) -> int:
+        if self.pos + n > 8 * len(self.data):
+            raise CodecError("parameter set ends early")
+        value = 0
+        for _ in range(n):
+            value = (value << 1) | ((self.data[self.pos >> 3] >> (7 - (self.pos & 7))) & 1)
+            self.pos += 1
+        return value
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.u(1) == 0:
+            zeros += 1
+            if zeros > 31:
+                raise CodecError("exp-Golomb code longer than 32 bits")
+        return (1 << zeros) - 1 + self.u(zeros)
+
+    def se(self) -> int:
+        k = self.ue()
+        return (k + 1) // 2 if k % 2 else -(k // 2)
+
+
+@dataclass(frozen=True)
+class RangeExtension:
+    """sps_range_extension() flags (H.265 §7.3.2.2.2); all 0 when absent."""
+
+    transform_skip_rotation: int = 0
+    transform_skip_context: int = 0
+    implicit_rdpcm: int = 0
+    explicit_rdpcm: int = 0
+    extended_precision_processing: int = 0
+    intra_smoothing_disabled: int = 0
+    high_precision_offsets: int = 0
+    persistent_rice_adaptation: int = 0
+    cabac_bypass_alignment: int = 0
+
+    @property
+    def any(self) -> bool:
+        return any(vars(self).values())
+
+
+@dataclass(frozen=True)
+class SequenceParameters:
+    profile_idc: int
+    chroma_format_idc: int
+    width: int  # after the conformance window
+    height: int
+    bit_depth_luma: int
+    range_extension: RangeExtension = field(default_factory=RangeExtension)
+
+
+def _profile_tier_level(r: BitReader, max_sub_layers_minus1: int) -> int:
+    r.u(2)  # general_profile_space
+    r.u(1)  # general_tier_flag
+    profile_idc = r.u(5)
+    r.u(32)  # general_profile_compatibility_flag[32]
+    r.u(4)  # progressive, interlaced, non_packed, frame_only
+    r.u(43)
+    r.u(1)
+    r.u(8)  # general_level_idc
+    present = [(r.u(1), r.u(1)) for _ in range(max_sub_layers_minus1)]
+    if max_sub_layers_minus1 > 0:
+        for _ in range(max_sub_layers_minus1, 8):
+            r.u(2)
+    for profile_present, level_present in present:
+        if profile_present:
+            r.u(32), r.u(32), r.u(24)  # 88 bits of sub-layer profile
+        if level_present:
+            r.u(8)
+    return profile_idc
+
+
+def _scaling_list_data(r: BitReader) -> None:
+    for size_id in range(4):
+        for _ in range(0, 6, 3 if size_id == 3 else 1):
+            if not r.u(1):  # scaling_list_pred_mode_flag
+                r.ue()
+                continue
+            if size_id > 1:
+                r.se()
+            for _ in range(min(64, 1 << (4 + (size_id << 1)))):
+                r.se()
+
+
+def _st_ref_pic_sets(r: BitReader, count: int) -> None:
+    """st_ref_pic_set(i) for i < count (H.265 §7.3.7, derivation §7.4.8), tracking delta POCs for prediction."""
+    sets: list[tuple[list[int], list[int]]] = []  # (negative delta POCs, positive), each with its used flags dropped
+    for idx in range(count):
+        if idx and r.u(1):  # inter_ref_pic_set_prediction_flag
+            ref_neg, ref_pos = sets[idx - 1]
+            sign, abs_minus1 = r.u(1), r.ue()
+            delta_rps = (1 - 2 * sign) * (abs_minus1 + 1)
+            ref_all = ref_neg + ref_pos
+            candidates = []
+            for j in range(len(ref_all) + 1):
+                used = r.u(1)
+                use_delta = used or r.u(1)
+                if use_delta:
+                    candidates.append((ref_all[j] if j < len(ref_all) else 0) + delta_rps)
+            neg = sorted((d for d in candidates if d < 0), reverse=True)
+            pos = sorted(d for d in candidates if d > 0)
+            sets.append((neg, pos))
+            continue
+        num_neg, num_pos = r.ue(), r.ue()
+        if num_neg > 16 or num_pos > 16:
+            raise CodecError("st_ref_pic_set with more than 16 pictures")
+        neg, poc = [], 0
+        for _ in range(num_neg):
+            poc -= r.ue() + 1
+            r.u(1)
+            neg.append(poc)
+        pos, poc = [], 0
+        for _ in range(num_pos):
+            poc += r.ue() + 1
+            r.u(1)
+            pos.append(poc)
+        sets.append((neg, pos))
+
+
+def _hrd_parameters(r: BitReader, max_sub_layers_minus1: int) -> None:
+    nal, vcl = r.u(1), r.u(1)
+    sub_pic = 0
+    if nal or vcl:
+        sub_pic = r.u(1)
+        if sub_pic:
+            r.u(8), r.u(5), r.u(1), r.u(5)
+        r.u(4), r.u(4)
+        if sub_pic:
+            r.u(4)
+        r.u(5), r.u(5), r.u(5)
+    for _ in range(max_sub_layers_minus1 + 1):
+        fixed_general = r.u(1)
+        fixed_within_cvs = 1 if fixed_general else r.u(1)
+        low_delay = 0
+        if fixed_within_cvs:
+            r.ue()
+        else:
+            low_delay = r.u(1)
+        cpb_cnt = 1 if low_delay else r.ue() + 1
+        for present in (nal, vcl):
+            if present:
+                for _ in range(cpb_cnt):
+                    r.ue(), r.ue()
+                    if sub_pic:
+                        r.ue(), r.ue()
+                    r.u(1)
+
+
+def _vui_parameters(r: BitReader, max_sub_layers_minus1: int) -> None:
+    if r.u(1) and r.u(8) == 255:  # aspect_ratio_info_present_flag, aspect_ratio_idc == EXTENDED_SAR
+        r.u(16), r.u(16)
+    if r.u(1):  # overscan_info_present_flag
+        r.u(1)
+    if r.u(1):  # video_signal_type_present_flag
+        r.u(3), r.u(1)
+        if r.u(1):
+            r.u(8), r.u(8), r.u(8)
+    if r.u(1):  # chroma_loc_info_present_flag
+        r.ue(), r.ue()
+    r.u(1), r.u(1), r.u(1)  # neutral_chroma_indication, field_seq, frame_field_info_present
+    if r.u(1):  # default_display_window_flag
+        r.ue(), r.ue(), r.ue(), r.ue()
+    if r.u(1):  # vui_timing_info_present_flag
+        r.u(32), r.u(32)
+        if r.u(1):
+            r.ue()
+        if r.u(1):
+            _hrd_parameters(r, max_sub_layers_minus1)
+    if r.u(1):  # bitstream_restriction_flag
+        r.u(1), r.u(1), r.u(1)
+        r.ue(), r.ue(), r.ue(), r.ue(), r.ue()
+
+
+def parse_sps(rbsp: bytes) -> SequenceParameters:
+    """seq_parameter_set_rbsp() (H.265 §7.3.2.2) up to and including sps_range_extension()."""
+    r = BitReader(rbsp)
+    r.u(4)  # sps_video_parameter_set_id
+    max_sub_layers_minus1 = r.u(3)
+    r.u(1)
+    profile_idc = _profile_tier_level(r, max_sub_layers_minus1)
+    r.ue()  # sps_seq_parameter_set_id
+    chroma = r.ue()
+    if chroma == 3:
+        r.u(1)
+    width, height = r.ue(), r.ue()
+    if r.u(1):  # conformance_window_flag; offsets in luma samples for 4:0:0 (SubWidthC = SubHeightC = 1)
+        sub_w = 2 if chroma in (1, 2) else 1
+        sub_h = 2 if chroma == 1 else 1
+        left, right, top, bottom = r.ue(), r.ue(), r.ue(), r.ue()
+        width -= sub_w * (left + right)
+        height -= sub_h * (top + bottom)
+    bit_depth = r.ue() + 8
+    r.ue()  # bit_depth_chroma_minus8
+    log2_max_poc_lsb = r.ue() + 4
+    ordering_info = r.u(1)
+    for _ in range(0 if ordering_info else max_sub_layers_minus1, max_sub_layers_minus1 + 1):
+        r.ue(), r.ue(), r.ue()
+    for _ in range(6):  # coding-block and transform-block sizes and depths
+        r.ue()
+    if r.u(1) and r.u(1):  # scaling_list_enabled_flag, sps_scaling_list_data_present_flag
+        _scaling_list_data(r)
+    r.u(1), r.u(1)  # amp, sao
+    if r.u(1):  # pcm_enabled_flag
+        r.u(4), r.u(4), r.ue(), r.ue(), r.u(1)
+    _st_ref_pic_sets(r, r.ue())
+    if r.u(1):  # long_term_ref_pics_present_flag
+        for _ in range(r.ue()):
+            r.u(log2_max_poc_lsb), r.u(1)
+    r.u(1), r.u(1)  # sps_temporal_mvp_enabled_flag, strong_intra_smoothing_enabled_flag
+    if r.u(1):
+        _vui_parameters(r, max_sub_layers_minus1)
+    rext = RangeExtension()
+    if r.u(1):  # sps_extension_present_flag
+        range_flag = r.u(1)
+        r.u(1), r.u(1), r.u(1), r.u(4)
+        if range_flag:
+            rext = RangeExtension(*(r.u(1) for _ in range(9)))
+    if width <= 0 or height <= 0:
+        raise CodecError(f"SPS gives an empty picture ({width}×{height})")
+    return SequenceParameters(profile_idc, chroma, width, height, bit_depth, rext)
+
+
+def parse_pps_transquant_bypass(rbsp: bytes) -> int:
+    """transquant_bypass_enabled_flag of pic_parameter_set_rbsp() (H.265 §7.3.2.3.1)."""
+    r = BitReader(rbsp)
+    r.ue(), r.ue()  # pps_pic_parameter_set_id, pps_seq_parameter_set_id
+    r.u(1), r.u(1), r.u(3), r.u(1), r.u(1)  # dependent slices, output flag, extra bits, sign hiding, cabac init
+    r.ue(), r.ue(), r.se()  # num_ref_idx_l0/l1_default_active_minus1, init_qp_minus26
+    r.u(1), r.u(1)  # constrained_intra_pred_flag, transform_skip_enabled_flag
+    if r.u(1):  # cu_qp_delta_enabled_flag
+        r.ue()
+    r.se(), r.se()  # pps_cb_qp_offset, pps_cr_qp_offset
+    r.u(1), r.u(1), r.u(1)  # slice chroma qp offsets present, weighted pred, weighted bipred
+    return r.u(1)
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    sps: SequenceParameters
+    transquant_bypass: int
+    vcl_units: int
+
+
+def stream_info(stream: bytes) -> StreamInfo:
+    """The first SPS and PPS of a stream, and how many coded slice NAL units it has."""
+    units = split_nal_units(stream)
+    sps = next((u for u in units if u.type == NAL_SPS), None)
+    pps = next((u for u in units if u.type == NAL_PPS), None)
+    if sps is None or pps is None:
+        raise CodecError("bitstream has no SPS or no PPS")
+    vcl = sum(1 for u in units if u.type < 32)
+    if vcl == 0:
+        raise CodecError("bitstream has no coded slice")
+    return StreamInfo(parse_sps(sps.rbsp), parse_pps_transquant_bypass(pps.rbsp), vcl)
