@@ -2,6 +2,7 @@
 
     cfc-ref                 # the main job on the embedded default (for now: the Q-layer + tiling + wire round trip)
     cfc-ref inspect FILE    # parse a container strictly and list its records and bits
+    cfc-ref codec encode|decode|check   # HEVC for conformance users (spec/codec.md)
 """
 
 from __future__ import annotations
@@ -9,9 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cfc_ref import __version__
 from cfc_ref.errors import CfcError
+
+if TYPE_CHECKING:  # importing the HEVC package loads PyAV; the CLI does that only when a codec command runs
+    from cfc_ref.codecs.hevc.settings import Quality
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -48,6 +53,88 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quality(args: argparse.Namespace) -> Quality:
+    if (args.qp is None) == (not args.lossless):
+        raise CfcError("give exactly one of --qp QP or --lossless")
+    return "lossless" if args.lossless else int(args.qp)
+
+
+def _cmd_codec_encode(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from cfc_ref.codecs.hevc import encode_picture, encoder_name
+    from cfc_ref.codecs.raw import raw_sample_dtype
+
+    dtype = raw_sample_dtype(max(args.bit_depth, 8))
+    data = Path(args.input).read_bytes()
+    expected = args.width * args.height * dtype.itemsize
+    if len(data) != expected:
+        raise CfcError(f"{args.input} has {len(data)} bytes, a {args.height}×{args.width} picture needs {expected}")
+    picture = np.frombuffer(data, dtype=dtype).reshape(args.height, args.width)
+    stream = encode_picture(picture.astype(np.uint8 if dtype.itemsize == 1 else np.uint16), args.bit_depth,
+                            _quality(args), args.encoder)
+    Path(args.output).write_bytes(stream)
+    print(f"{args.output}: {len(stream)} bytes ({8 * len(stream) / 1000:.3f} kbits), {encoder_name(args.encoder)}")
+    return 0
+
+
+def _cmd_codec_decode(args: argparse.Namespace) -> int:
+    from cfc_ref.codecs.hevc import decode_picture
+    from cfc_ref.codecs.hevc.check import raw_bytes
+    from cfc_ref.codecs.hevc.syntax import stream_info
+
+    stream = Path(args.input).read_bytes()
+    if not stream:
+        raise CfcError(f"{args.input} is empty")
+    sps = stream_info(stream).sps
+    shape = (args.height or sps.height, args.width or sps.width)
+    bit_depth = args.bit_depth or sps.bit_depth_luma
+    picture, decoder = decode_picture(stream, shape, bit_depth, args.decoder)
+    Path(args.output).write_bytes(raw_bytes(picture, max(bit_depth, 8)))
+    print(f"{args.output}: {shape[0]}×{shape[1]} at {bit_depth} bits, decoded by {decoder}")
+    return 0
+
+
+def _cmd_codec_check(args: argparse.Namespace) -> int:
+    from cfc_ref.codecs.hevc.check import check_directory
+
+    results = check_directory(args.directory, args.decoder, encode=not args.no_encode)
+    for r in results:
+        print(f"{'FAIL' if r.failed else 'skip' if r.skipped else 'ok  '} {r.id:28} decode: {r.decode}   "
+              f"encode: {r.encode}")
+    failed, skipped = sum(r.failed for r in results), sum(r.skipped for r in results)
+    print(f"{len(results) - failed - skipped} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed else 0
+
+
+def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
+    codec = sub.add_parser("codec", help="HEVC encode / decode / check vectors (spec/codec.md)")
+    codec_sub = codec.add_subparsers(dest="codec_command", required=True)
+    enc = codec_sub.add_parser("encode", help="raw picture → HEVC bitstream")
+    enc.add_argument("input", help="raw samples: uint8, or little-endian uint16 above 8 bits, row-major")
+    enc.add_argument("-o", "--output", required=True)
+    enc.add_argument("--width", type=int, required=True)
+    enc.add_argument("--height", type=int, required=True)
+    enc.add_argument("--bit-depth", type=int, required=True)
+    enc.add_argument("--qp", type=int)
+    enc.add_argument("--lossless", action="store_true")
+    enc.add_argument("--encoder", choices=["x265", "hm"], default="x265")
+    enc.set_defaults(func=_cmd_codec_encode)
+    dec = codec_sub.add_parser("decode", help="HEVC bitstream → raw samples, through a conforming decoder")
+    dec.add_argument("input")
+    dec.add_argument("-o", "--output", required=True)
+    dec.add_argument("--width", type=int, help="expected width (default: from the SPS)")
+    dec.add_argument("--height", type=int, help="expected height (default: from the SPS)")
+    dec.add_argument("--bit-depth", type=int, help="expected bit depth (default: from the SPS)")
+    dec.add_argument("--decoder", choices=["auto", "hm", "libde265", "ffmpeg"], default=None)
+    dec.set_defaults(func=_cmd_codec_decode)
+    chk = codec_sub.add_parser("check", help="run a directory of vectors (manifest.json) like golden/hm-16.12")
+    chk.add_argument("directory")
+    chk.add_argument("--decoder", choices=["auto", "hm", "libde265", "ffmpeg"], default=None)
+    chk.add_argument("--no-encode", action="store_true", help="check decoding only")
+    chk.set_defaults(func=_cmd_codec_check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cfc-ref", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"cfc-ref {__version__}")
@@ -60,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="parse a container strictly and list its records")
     inspect.add_argument("file")
     inspect.set_defaults(func=_cmd_inspect)
+    _add_codec_commands(sub)
     return parser
 
 

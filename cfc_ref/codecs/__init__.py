@@ -15,8 +15,11 @@ from cfc_ref.errors import CodecError
 
 
 class PictureCodec(Protocol):
-    name: str
-    codec_id: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def codec_id(self) -> int: ...
 
     def encode(self, picture: np.ndarray, bit_depth: int) -> bytes: ...
 

@@ -70,7 +70,7 @@ def decode_picture(stream: bytes, shape: tuple[int, int], bit_depth: int,
                    decoder: str | None = None) -> tuple[np.ndarray, str]:
     """Decode one picture through a decoder that can vouch for it (H-4, H-5.1); returns (picture, decoder)."""
     depth = coded_bit_depth(bit_depth)
-    picture, used = decode_checked(bytes(stream), tuple(shape), depth, decoder)
+    picture, used = decode_checked(bytes(stream), (int(shape[0]), int(shape[1])), depth, decoder)
     if bit_depth < depth:
         picture = np.minimum(picture, 2**bit_depth - 1).astype(picture.dtype)  # H-5.1 clip for n < 8
     return picture, used

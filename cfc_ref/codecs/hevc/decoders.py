@@ -86,9 +86,10 @@ def decode_checked(stream: bytes, shape: tuple[int, int], coded_depth: int,
     """Decode one picture with a decoder that can vouch for it; returns (samples, decoder name)."""
     info = check_stream(stream, shape, coded_depth)
     chosen = choose_decoder(info, decoder)
-    picture = chosen.decode(stream, tuple(shape), coded_depth)
-    if picture.shape != tuple(shape):  # H-5.1 after decoding
-        raise CodecError(f"{chosen.name} returned {picture.shape}, expected {tuple(shape)}")
+    shape = (int(shape[0]), int(shape[1]))
+    picture = chosen.decode(stream, shape, coded_depth)
+    if picture.shape != shape:  # H-5.1 after decoding
+        raise CodecError(f"{chosen.name} returned {picture.shape}, expected {shape}")
     if int(picture.max(initial=0)) > 2**coded_depth - 1:
         raise CodecError(f"{chosen.name} returned samples above {2**coded_depth - 1}")
     return picture, chosen.name

@@ -17,7 +17,7 @@ def ffmpeg_name() -> str:
 
 def decode_ffmpeg(stream: bytes, shape: tuple[int, int], coded_depth: int) -> np.ndarray:
     try:
-        with av.open(io.BytesIO(stream), format="hevc", options={"err_detect": "explode"}) as container:
+        with av.open(io.BytesIO(stream), mode="r", format="hevc", options={"err_detect": "explode"}) as container:
             container.streams.video[0].codec_context.options = {"err_detect": "explode"}
             frames = list(container.decode(video=0))
     except (av.FFmpegError, IndexError, ValueError) as err:

@@ -27,7 +27,7 @@ def _encode(picture: np.ndarray, coded_depth: int, params: str) -> bytes:
     context = _encoder(width, height, coded_depth, params)
     fmt = X265_PIXEL_FORMATS[coded_depth]
     samples = np.ascontiguousarray(picture, dtype=np.uint8 if coded_depth == 8 else np.uint16)
-    frame = av.VideoFrame.from_ndarray(samples, format=fmt)
+    frame = av.VideoFrame.from_ndarray(samples, format=fmt)  # type: ignore[arg-type]  # uint8 or uint16
     try:
         packets = list(context.encode(frame)) + list(context.encode(None))
     except av.FFmpegError as err:
