@@ -5,7 +5,9 @@ Components, one module each (spec/ has the normative text):
   qlayer_torch  batched Q-layer (CPU/CUDA)
   tiling        channels → picture                spec/tiling.md
   tiling_fast   vectorised / batched tiling
-  codecs/       picture codecs by wire id         spec/container.md W-3
+  fused         Q-layer + tiling in one compiled pass (numba, optional)
+  codecs/       picture codecs by wire id         spec/container.md W-3, spec/codec.md
+  baseline      cloud-only baseline (JPEG, HEVC)  spec/codec.md H-7
   container     wire format                       spec/container.md
   accounting    KBPI bit accounting               spec/container.md W-5
   pipeline      features ⇄ container bytes

@@ -198,6 +198,24 @@ def test_fast_quantizer_equals_reference(v, n, mode):
         assert np.array_equal(q, q_ref) and q.dtype == q_ref.dtype and side == side_ref
 
 
+@spec("Q-1.2", "Q-3.4")
+def test_fused_path_rejections_and_constant():
+    pytest.importorskip("numba", reason="numba (optional extra 'fast') is not installed")
+    from cfc_ref.fused import quantize_and_tile
+
+    for bad in (np.nan, np.inf, -np.inf):
+        v = np.zeros((2, 3, 3), dtype=np.float32)
+        v[1, 2, 2] = bad
+        with pytest.raises(QLayerError, match="NaN or infinity"):
+            quantize_and_tile(v, 8)
+    with pytest.raises(QLayerError, match="non-negative"):
+        quantize_and_tile(np.full((1, 2, 2), -1.0, np.float32), 8, "relu")
+    with pytest.raises(QLayerError, match="float32"):
+        quantize_and_tile(np.zeros((1, 2, 2)), 8)
+    picture, side = quantize_and_tile(np.full((3, 2, 2), 4.5, np.float32), 10)
+    assert (picture == 0).all() and side == SideInfo(4.5, 4.5)
+
+
 @spec("Q-1.2")
 def test_fast_quantizer_rejections():
     from cfc_ref.qlayer_fast import Quantizer

@@ -151,3 +151,21 @@ def test_fast_paths_reject_like_reference():
         untile_batch(torch.zeros(1, 8, 16), (3, 5, 7), "tile", 8)
     with pytest.raises(TilingError):
         tile_fast(np.zeros((1, 2, 2), dtype=np.uint8), "tile", 0)
+
+
+@spec("T-6.1", "Q-6.1")
+@settings(max_examples=150, deadline=None)
+@given(quantized(max_channels=40), LAYOUT, ALIGN, st.integers(1, 16), st.sampled_from(["minmax", "relu"]))
+def test_fused_quantize_and_tile_equals_reference(q, layout, align, n, mode):
+    pytest.importorskip("numba", reason="numba (optional extra 'fast') is not installed")
+    from cfc_ref import qlayer
+    from cfc_ref.fused import quantize_and_tile
+
+    v = (q.astype(np.float32) - 300.0) * np.float32(0.37)
+    if mode == "relu":
+        v = np.abs(v)
+    picture, side = quantize_and_tile(v, n, mode, layout, align)
+    q_ref, side_ref = qlayer.quantize(v, n, mode)
+    assert side == side_ref
+    expected = tiling.tile(q_ref, layout, align)
+    assert picture.dtype == expected.dtype and np.array_equal(picture, expected)

@@ -35,7 +35,7 @@ def torch_batch_path(batch):
 
 
 @pytest.mark.parametrize("label", SHAPES)
-@pytest.mark.parametrize("path", ["baseline", "reference", "fast_numpy", "torch_batch1"])
+@pytest.mark.parametrize("path", ["baseline", "reference", "fast_numpy", "torch_batch1", "fused_numba"])
 def test_qlayer_and_tiling(timed, label, path):
     v = features(SHAPES[label])
     group = f"qlayer+tiling {label}"
@@ -48,6 +48,11 @@ def test_qlayer_and_tiling(timed, label, path):
     elif path == "fast_numpy":
         picture, _ = timed(group, path, fast_numpy_path, Quantizer(v.shape, 8), v)
         assert np.array_equal(picture, reference_path(v)[0])
-    else:
+    elif path == "torch_batch1":
         pictures, _, _ = timed(group, path, torch_batch_path, torch.from_numpy(v)[None])
         assert np.array_equal(pictures[0].numpy(), reference_path(v)[0])
+    else:
+        fused = pytest.importorskip("cfc_ref.fused", reason="numba is not installed")
+        fused.quantize_and_tile(v, 8)  # compile (or load the cache) outside the timing
+        picture, _ = timed(group, path, fused.quantize_and_tile, v, 8)
+        assert np.array_equal(picture, reference_path(v)[0])
