@@ -3,6 +3,7 @@
     cfc-ref                 # the main job on the embedded default (for now: the Q-layer + tiling + wire round trip)
     cfc-ref inspect FILE    # parse a container strictly and list its records and bits
     cfc-ref codec encode|decode|check   # HEVC for conformance users (spec/codec.md)
+    cfc-ref layers          # per-layer profile of YOLOv2-VOC (paper Fig. 1), table and PNG
 """
 
 from __future__ import annotations
@@ -107,6 +108,30 @@ def _cmd_codec_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_layers(args: argparse.Namespace) -> int:
+    from pathlib import Path as _Path
+
+    from cfc_ref.detector.cfg import BUILTIN, builtin_cfg, load_cfg, scale_width, with_input_size
+    from cfc_ref.detector.model import DarknetModel
+    from cfc_ref.detector.profile import format_table, layer_profile, plot_profile
+    from cfc_ref.detector.weights import randomize
+
+    config = builtin_cfg(args.cfg) if args.cfg in BUILTIN else load_cfg(args.cfg)
+    config = with_input_size(config, args.width, args.height)
+    if args.width_factor != 1.0:
+        config = scale_width(config, args.width_factor)
+    rows = layer_profile(randomize(DarknetModel(config)), args.width, args.height, args.device, args.repeats)
+    print(f"{args.cfg} at {args.width}×{args.height}, width ×{args.width_factor}, measured on {args.device} "
+          f"(random weights: time does not depend on them)")
+    print(format_table(rows))
+    if args.png:
+        title = (f"{_Path(args.cfg).name} {args.width}×{args.height} on {args.device}: "
+                 "samples per layer, cumulative cost")
+        plot_profile(rows, args.png, title)
+        print(f"figure: {args.png}")
+    return 0
+
+
 def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
     codec = sub.add_parser("codec", help="HEVC encode / decode / check vectors (spec/codec.md)")
     codec_sub = codec.add_subparsers(dest="codec_command", required=True)
@@ -148,6 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("file")
     inspect.set_defaults(func=_cmd_inspect)
     _add_codec_commands(sub)
+    layers = sub.add_parser("layers", help="per-layer profile of the detector (paper Fig. 1): table and PNG")
+    layers.add_argument("--cfg", default="yolo-voc", help="yolo-voc, yolo-voc.2.0, or a .cfg path")
+    layers.add_argument("--width", type=int, default=416)
+    layers.add_argument("--height", type=int, default=416)
+    layers.add_argument("--width-factor", type=float, default=1.0)
+    layers.add_argument("--device", default="cpu")
+    layers.add_argument("--repeats", type=int, default=3)
+    layers.add_argument("--png", default="layers.png", help="figure path ('' for none)")
+    layers.set_defaults(func=_cmd_layers)
     return parser
 
 

@@ -23,3 +23,7 @@ class ContainerError(CfcError):
 
 class CodecError(CfcError):
     """A codec could not encode or decode, or an external codec failed (spec/codec.md)."""
+
+
+class DarknetError(CfcError):
+    """A Darknet .cfg or .weights file that cannot be used (spec/detector.md D-1.1, D-3.2)."""

@@ -47,3 +47,16 @@ def test_inspect(tmp_path, capsys):
 def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "cfc_ref.cli", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("cfc-ref ")
+
+
+@spec("D-5.2")
+def test_layers_command(tmp_path, capsys):
+    png = tmp_path / "fig1.png"
+    assert main(["layers", "--repeats", "1", "--png", str(png)]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith(("max_", "conv_", "route_"))}
+    assert "256×26×26" in rows["max_11"] and "173056" in rows["max_11"]
+    assert "512×13×13" in rows["max_17"] and "conv_16 + max_17 (432640)" in rows["max_17"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["layers", "--repeats", "1", "--png", "", "--width-factor", "0.25", "--cfg", "yolo-voc.2.0"]) == 0
+    assert "conv_16 + max_17" in capsys.readouterr().out

@@ -1,0 +1,100 @@
+"""Darknet's layers in torch, computed as Darknet computes them (spec D-2)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cfc_ref.detector.cfg import Conv, MaxPool
+
+BN_EPSILON = 0.000001  # D-2.1: added to the standard deviation
+TRAIN_BN_MOMENTUM = 0.01  # Darknet: rolling = 0.99·rolling + 0.01·batch
+
+
+class DarknetBatchNorm(nn.Module):
+    """D-2.1: (x − mean) / (sqrt(variance) + 1e-6) · scale + bias; batch statistics while training (Darknet)."""
+
+    rolling_mean: torch.Tensor
+    rolling_variance: torch.Tensor
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("rolling_mean", torch.zeros(channels))
+        self.register_buffer("rolling_variance", torch.ones(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            mean = x.mean(dim=(0, 2, 3))
+            variance = x.var(dim=(0, 2, 3), unbiased=True)
+            with torch.no_grad():
+                self.rolling_mean.mul_(1 - TRAIN_BN_MOMENTUM).add_(TRAIN_BN_MOMENTUM * mean)
+                self.rolling_variance.mul_(1 - TRAIN_BN_MOMENTUM).add_(TRAIN_BN_MOMENTUM * variance)
+        else:
+            mean, variance = self.rolling_mean, self.rolling_variance
+        shape = (1, -1, 1, 1)
+        normalised = (x - mean.view(shape)) / (variance.view(shape).sqrt() + BN_EPSILON)
+        return normalised * self.scale.view(shape) + self.bias.view(shape)
+
+
+class ConvLayer(nn.Module):
+    """D-2.1: convolution, optional Darknet batch norm, leaky (0.1) or linear activation."""
+
+    def __init__(self, spec: Conv, in_channels: int) -> None:
+        super().__init__()
+        self.spec = spec
+        self.conv = nn.Conv2d(in_channels, spec.filters, spec.size, spec.stride, spec.padding,
+                              bias=not spec.batch_normalize)
+        self.norm = DarknetBatchNorm(spec.filters) if spec.batch_normalize else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        if self.norm is not None:
+            x = self.norm(x)
+        return F.leaky_relu(x, 0.1) if self.spec.activation == "leaky" else x
+
+
+class MaxPoolLayer(nn.Module):
+    """D-2.2: Darknet pads size − 1 (left/top: (size − 1) // 2) with −∞ and pools without ceil."""
+
+    def __init__(self, spec: MaxPool) -> None:
+        super().__init__()
+        self.spec = spec
+        pad = spec.size - 1
+        self.padding = (pad // 2, pad - pad // 2, pad // 2, pad - pad // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, self.padding, value=float("-inf"))
+        return F.max_pool2d(x, self.spec.size, self.spec.stride)
+
+
+@lru_cache(maxsize=32)
+def reorg_index(channels: int, height: int, width: int, stride: int) -> np.ndarray:
+    """D-2.4: for each output flat index, the input flat index Darknet's reorg_cpu(forward=0) reads."""
+    out_channels = channels // (stride * stride)
+    k, j, i = np.meshgrid(np.arange(channels), np.arange(height), np.arange(width), indexing="ij")
+    c2, offset = k % out_channels, k // out_channels
+    w2 = i * stride + offset % stride
+    h2 = j * stride + offset // stride
+    return (w2 + width * stride * (h2 + height * stride * c2)).ravel()
+
+
+class ReorgLayer(nn.Module):
+    """D-2.4: Darknet's reorg (a gather by the index above, then a view as (C·s²)×(H/s)×(W/s))."""
+
+    def __init__(self, stride: int) -> None:
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        s = self.stride
+        if h % s or w % s or c % (s * s):
+            raise ValueError(f"reorg stride {s} needs H, W divisible by {s} and C by {s * s}, got {c}×{h}×{w}")
+        index = torch.from_numpy(reorg_index(c, h, w, s)).to(x.device)
+        return x.reshape(n, -1).index_select(1, index).view(n, c * s * s, h // s, w // s)
