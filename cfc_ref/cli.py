@@ -132,6 +132,67 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_metrics_map(args: argparse.Namespace) -> int:
+    from cfc_ref.metrics.files import read_detections, read_voc_annotations
+    from cfc_ref.metrics.voc import VOC_CLASSES, evaluate
+
+    classes = tuple(args.classes.split(",")) if args.classes else VOC_CLASSES
+    truths = read_voc_annotations(args.voc_root, args.image_set)
+    result = evaluate(truths, read_detections(args.detections, classes), classes)
+    print(f"{'class':14} {'npos':>6} {'AP VOC07':>9} {'AP all':>9}")
+    for r in result.per_class.values():
+        fmt = (lambda v: "      n/a" if v is None else f"{v:9.4f}")
+        print(f"{r.cls:14} {r.npos:6d} {fmt(r.ap_voc07)} {fmt(r.ap_all)}")
+    print(f"{'mAP':14} {'':6} {result.map_voc07:9.4f} {result.map_all:9.4f}")
+    return 0
+
+
+def _read_curve(path: str) -> list[tuple[float, float]]:
+    import csv
+
+    with open(path, newline="") as fh:
+        rows = [r for r in csv.reader(fh) if r and not r[0].strip().startswith("#")]
+    if rows and not _is_number(rows[0][0]):
+        rows = rows[1:]  # a header line
+    try:
+        return [(float(r[0]), float(r[1])) for r in rows]
+    except (ValueError, IndexError):
+        raise CfcError(f"{path}: expected CSV rows 'kbpi,map'") from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _cmd_metrics_bd(args: argparse.Namespace) -> int:
+    from cfc_ref.metrics.bd import bd_kbpi_map
+
+    result = bd_kbpi_map(_read_curve(args.anchor), _read_curve(args.test), args.method)
+    print(f"BD-KBPI-mAP ({result.method}): {result.percent:+.2f} %   (mAP overlap {result.low:.4f}–{result.high:.4f}: "
+          f"{100 * result.anchor_share:.0f} % of the anchor's range, {100 * result.test_share:.0f} % of the test's)")
+    return 0
+
+
+def _add_metrics_commands(sub: argparse._SubParsersAction) -> None:
+    metrics = sub.add_parser("metrics", help="VOC mAP and BD-KBPI-mAP for your own numbers (spec/metrics.md)")
+    metrics_sub = metrics.add_subparsers(dest="metrics_command", required=True)
+    m = metrics_sub.add_parser("map", help="per-class AP and mAP, VOC07 11-point and all-point")
+    m.add_argument("voc_root", help="a VOCdevkit year directory (Annotations/, ImageSets/Main/)")
+    m.add_argument("detections", help="directory of comp4_det_<set>_<class>.txt files, or a .json file")
+    m.add_argument("--image-set", default="test")
+    m.add_argument("--classes", default="", help="comma-separated class names (default: the 20 VOC classes)")
+    m.set_defaults(func=_cmd_metrics_map)
+    b = metrics_sub.add_parser("bd", help="BD-KBPI-mAP of TEST against ANCHOR (CSV files of kbpi,map)")
+    b.add_argument("anchor")
+    b.add_argument("test")
+    b.add_argument("--method", choices=["cubic", "pchip"], default="cubic")
+    b.set_defaults(func=_cmd_metrics_bd)
+
+
 def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
     codec = sub.add_parser("codec", help="HEVC encode / decode / check vectors (spec/codec.md)")
     codec_sub = codec.add_subparsers(dest="codec_command", required=True)
@@ -173,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("file")
     inspect.set_defaults(func=_cmd_inspect)
     _add_codec_commands(sub)
+    _add_metrics_commands(sub)
     layers = sub.add_parser("layers", help="per-layer profile of the detector (paper Fig. 1): table and PNG")
     layers.add_argument("--cfg", default="yolo-voc", help="yolo-voc, yolo-voc.2.0, or a .cfg path")
     layers.add_argument("--width", type=int, default=416)

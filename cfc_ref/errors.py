@@ -27,3 +27,7 @@ class CodecError(CfcError):
 
 class DarknetError(CfcError):
     """A Darknet .cfg or .weights file that cannot be used (spec/detector.md D-1.1, D-3.2)."""
+
+
+class MetricsError(CfcError):
+    """Detections, annotations or rate–accuracy curves that cannot be evaluated (spec/metrics.md)."""

@@ -1,0 +1,1 @@
+"""Evaluation: VOC AP/mAP (``voc``), BD-KBPI-mAP (``bd``), annotation and detection files (``files``)."""

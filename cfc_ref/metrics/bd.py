@@ -1,0 +1,68 @@
+"""BD-KBPI-mAP: Bjøntegaard delta rate with mAP as the quality axis (spec M-5; VCEG-M33).
+
+    result = bd_kbpi_map(anchor=[(kbpi, map), …], test=[(kbpi, map), …])     # result.percent < 0: test saves bits
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.interpolate import PchipInterpolator
+
+from cfc_ref.errors import MetricsError
+
+METHODS = ("cubic", "pchip")
+
+
+@dataclass(frozen=True)
+class BdResult:
+    percent: float
+    low: float  # overlap of the mAP ranges (M-5.2)
+    high: float
+    anchor_share: float  # overlap / the anchor's mAP range
+    test_share: float
+    method: str
+
+
+def _curve(points: list[tuple[float, float]], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """M-5.3 checks; returns (ln rate, mAP) sorted by rate."""
+    if len(points) < 4:
+        raise MetricsError(f"{name} curve has {len(points)} points; BD needs at least 4")
+    rate = np.array([p[0] for p in points], dtype=np.float64)
+    quality = np.array([p[1] for p in points], dtype=np.float64)
+    if not (np.isfinite(rate).all() and np.isfinite(quality).all()) or (rate <= 0).any():
+        raise MetricsError(f"{name} curve has a non-finite value or a rate <= 0")
+    order = np.argsort(rate, kind="stable")
+    rate, quality = rate[order], quality[order]
+    if len(np.unique(quality)) != len(quality):
+        raise MetricsError(f"{name} curve repeats an mAP value; the rate is not a function of mAP")
+    if (np.diff(quality) <= 0).any() or (np.diff(rate) <= 0).any():
+        raise MetricsError(f"{name} curve is not monotonic: mAP must increase with the rate")
+    return np.log(rate), quality
+
+
+def _integral(log_rate: np.ndarray, quality: np.ndarray, low: float, high: float, method: str) -> float:
+    if method == "cubic":
+        poly = np.polynomial.Polynomial.fit(quality, log_rate, 3).convert()
+        antiderivative = poly.integ()
+        return float(antiderivative(high) - antiderivative(low))
+    interpolant = PchipInterpolator(quality, log_rate)
+    return float(interpolant.integrate(low, high))
+
+
+def bd_kbpi_map(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str = "cubic"
+                ) -> BdResult:
+    """M-5.1, M-5.2: average rate difference of ``test`` against ``anchor`` at equal mAP, in percent."""
+    if method not in METHODS:
+        raise MetricsError(f"method must be one of {METHODS}, got {method!r}")
+    ra, qa = _curve(anchor, "anchor")
+    rt, qt = _curve(test, "test")
+    low, high = max(qa.min(), qt.min()), min(qa.max(), qt.max())
+    if not high > low:
+        raise MetricsError(f"the curves' mAP ranges do not overlap ({qa.min():.4f}–{qa.max():.4f} vs "
+                           f"{qt.min():.4f}–{qt.max():.4f})")
+    difference = (_integral(rt, qt, low, high, method) - _integral(ra, qa, low, high, method)) / (high - low)
+    return BdResult((math.exp(difference) - 1.0) * 100.0, low, high, (high - low) / (qa.max() - qa.min()),
+                    (high - low) / (qt.max() - qt.min()), method)

@@ -1,0 +1,134 @@
+"""VOCdevkit annotations and detection files (spec M-3).
+
+    truths = read_voc_annotations("VOCdevkit/VOC2007", image_set="test")
+    detections = read_detections("results/")          # comp4_det_test_<class>.txt files, or a .json file
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from pathlib import Path
+
+from cfc_ref.errors import MetricsError
+from cfc_ref.metrics.voc import VOC_CLASSES, Detection, GroundTruth
+
+
+def _text(node: ET.Element, path: str, where: Path) -> str:
+    found = node.find(path)
+    if found is None or found.text is None or not found.text.strip():
+        raise MetricsError(f"{where}: missing <{path}>")
+    return found.text.strip()
+
+
+def _number(node: ET.Element, path: str, where: Path) -> float:
+    raw = _text(node, path, where)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise MetricsError(f"{where}: <{path}> is not a number: {raw!r}") from None
+    if not math.isfinite(value):
+        raise MetricsError(f"{where}: <{path}> is not finite")
+    return value
+
+
+def read_annotation(path: Path, image_id: str | None = None) -> list[GroundTruth]:
+    """One VOC XML file (M-3.1)."""
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError) as err:
+        raise MetricsError(f"{path}: {err}") from None
+    image = image_id or path.stem
+    truths = []
+    for obj in root.findall("object"):
+        box = obj.find("bndbox")
+        if box is None:
+            raise MetricsError(f"{path}: an <object> without <bndbox>")
+        difficult = obj.find("difficult")
+        flag = difficult is not None and difficult.text is not None and difficult.text.strip() not in ("", "0")
+        coords = tuple(_number(box, k, path) for k in ("xmin", "ymin", "xmax", "ymax"))
+        if coords[2] < coords[0] or coords[3] < coords[1]:
+            raise MetricsError(f"{path}: box {coords} has max < min")
+        truths.append(GroundTruth(image, _text(obj, "name", path), coords, flag))  # type: ignore[arg-type]
+    return truths
+
+
+def image_ids(voc_root: Path, image_set: str) -> list[str]:
+    path = Path(voc_root) / "ImageSets" / "Main" / f"{image_set}.txt"
+    if not path.exists():
+        raise MetricsError(f"{path} does not exist (expected the VOCdevkit layout)")
+    return [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+
+
+def read_voc_annotations(voc_root: str | Path, image_set: str = "test",
+                         ids: Iterable[str] | None = None) -> list[GroundTruth]:
+    """All annotations of an image set, from ``<root>/Annotations/<id>.xml``."""
+    root = Path(voc_root)
+    truths = []
+    for image in (ids if ids is not None else image_ids(root, image_set)):
+        path = root / "Annotations" / f"{image}.xml"
+        if not path.exists():
+            raise MetricsError(f"{path} does not exist")
+        truths += read_annotation(path, image)
+    return truths
+
+
+def read_detections(source: str | Path, classes: tuple[str, ...] = VOC_CLASSES) -> list[Detection]:
+    """M-3.2: a directory of ``comp4_det_*_<class>.txt`` files, or one JSON file."""
+    source = Path(source)
+    if source.is_file() and source.suffix == ".json":
+        try:
+            items = json.loads(source.read_text())["detections"]
+            return [Detection(str(d["image"]), str(d["class"]), float(d["score"]),
+                              tuple(float(v) for v in d["box"])) for d in items]  # type: ignore[arg-type]
+        except (KeyError, TypeError, ValueError) as err:
+            raise MetricsError(f"{source}: not a detections JSON file ({err})") from None
+    if not source.is_dir():
+        raise MetricsError(f"{source}: expected a directory of comp4_det_*_<class>.txt files or a .json file")
+    detections = []
+    for cls in classes:
+        for path in sorted(source.glob(f"comp4_det_*_{cls}.txt")):
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if not line.strip():
+                    continue
+                parts = line.split()
+                try:
+                    if len(parts) != 6:
+                        raise ValueError(f"{len(parts)} fields")
+                    detections.append(Detection(parts[0], cls, float(parts[1]),
+                                                (float(parts[2]), float(parts[3]), float(parts[4]), float(parts[5]))))
+                except ValueError as err:
+                    raise MetricsError(f"{path}:{number}: expected '<image> <score> <xmin> <ymin> <xmax> <ymax>' "
+                                       f"({err})") from None
+    return detections
+
+
+def write_detections(detections: list[Detection], directory: str | Path, image_set: str = "test",
+                     classes: tuple[str, ...] = VOC_CLASSES) -> None:
+    """Darknet's per-class files (M-3.2)."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    for cls in classes:
+        lines = [f"{d.image} {d.score:.6f} {d.box[0]:.1f} {d.box[1]:.1f} {d.box[2]:.1f} {d.box[3]:.1f}"
+                 for d in detections if d.cls == cls]
+        (out / f"comp4_det_{image_set}_{cls}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
+
+
+def write_voc_annotation(path: Path, image_id: str, width: int, height: int, truths: list[GroundTruth]) -> None:
+    """A minimal VOC XML annotation (used by the synthetic dataset)."""
+    root = ET.Element("annotation")
+    ET.SubElement(root, "filename").text = f"{image_id}.jpg"
+    size = ET.SubElement(root, "size")
+    for key, value in (("width", width), ("height", height), ("depth", 3)):
+        ET.SubElement(size, key).text = str(value)
+    for gt in truths:
+        obj = ET.SubElement(root, "object")
+        ET.SubElement(obj, "name").text = gt.cls
+        ET.SubElement(obj, "difficult").text = "1" if gt.difficult else "0"
+        box = ET.SubElement(obj, "bndbox")
+        for key, value in zip(("xmin", "ymin", "xmax", "ymax"), gt.box, strict=True):
+            ET.SubElement(box, key).text = str(int(value))
+    ET.indent(root)
+    path.write_text(ET.tostring(root, encoding="unicode") + "\n")

@@ -1,0 +1,223 @@
+"""Metrics (spec/metrics.md): VOC AP/mAP against hand-derived goldens and an independent evaluator, BD-KBPI-mAP
+against the bjontegaard package, file readers, command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cfc_ref.cli import main
+from cfc_ref.errors import MetricsError
+from cfc_ref.metrics.bd import bd_kbpi_map
+from cfc_ref.metrics.files import (
+    read_annotation,
+    read_detections,
+    read_voc_annotations,
+    write_detections,
+    write_voc_annotation,
+)
+from cfc_ref.metrics.voc import Detection, GroundTruth, ap_all_points, ap_voc07, evaluate, overlap
+
+from cfc_testing import GOLDEN
+
+spec = pytest.mark.spec
+MAP_CASE = json.loads((GOLDEN / "metrics" / "map_cases.json").read_text())["vectors"][0]
+BD_CASES = json.loads((GOLDEN / "metrics" / "bd_cases.json").read_text())["vectors"]
+
+
+def case_inputs(case):
+    truths = [GroundTruth(g["image"], g["class"], tuple(g["box"]), g["difficult"]) for g in case["ground_truth"]]
+    dets = [Detection(d["image"], d["class"], d["score"], tuple(d["box"])) for d in case["detections"]]
+    return truths, dets, tuple(case["classes"])
+
+
+@spec("M-1.1", "M-1.2", "M-1.3", "M-2.1", "M-2.2", "M-2.3")
+def test_hand_derived_golden():
+    truths, dets, classes = case_inputs(MAP_CASE)
+    result = evaluate(truths, dets, classes)
+    for cls in classes:
+        want = MAP_CASE["expected"][cls]
+        got = result.per_class[cls]
+        assert got.npos == want["npos"]
+        assert got.ap_voc07 == (None if want["ap_voc07"] is None else pytest.approx(want["ap_voc07"], abs=1e-12))
+        assert got.ap_all == (None if want["ap_all"] is None else pytest.approx(want["ap_all"], abs=1e-12))
+    assert result.map_voc07 == pytest.approx(MAP_CASE["expected"]["map_voc07"], abs=1e-12)
+    assert result.map_all == pytest.approx(MAP_CASE["expected"]["map_all"], abs=1e-12)
+    exclusive = evaluate(truths, dets, classes, pixel_inclusive=False).per_class["dog"]
+    assert (exclusive.ap_voc07, exclusive.ap_all) == (0.0, 0.0)
+
+
+def random_case(seed, difficult_rate=0.0):
+    rng = np.random.default_rng(seed)
+    classes = ("a", "b", "c")
+    truths, dets = [], []
+    for image in range(25):
+        for _ in range(rng.integers(1, 4)):
+            c = classes[rng.integers(0, 3)]
+            x, y, w, h = rng.uniform(0, 200), rng.uniform(0, 200), rng.uniform(20, 80), rng.uniform(20, 80)
+            truths.append(GroundTruth(str(image), c, (x, y, x + w, y + h), bool(rng.random() < difficult_rate)))
+            for _ in range(rng.integers(0, 3)):
+                j = rng.normal(0, 4, 4)
+                dets.append(Detection(str(image), c, float(rng.random()),
+                                      (x + j[0], y + j[1], x + w + abs(j[2]), y + h + abs(j[3]))))
+        if rng.random() < 0.5:
+            x, y = rng.uniform(0, 200), rng.uniform(0, 200)
+            dets.append(Detection(str(image), classes[rng.integers(0, 3)], float(rng.random()), (x, y, x + 30, y + 30)))
+    return truths, dets, classes
+
+
+@spec("M-2.1", "M-2.2")
+@pytest.mark.parametrize("seed", range(4))
+def test_agrees_with_an_independent_evaluator(seed):
+    """The mean-average-precision package, on cases without difficult boxes: it counts difficult boxes in npos,
+    which the VOC devkit (and spec M-1.2) does not, so difficult handling is checked by the hand golden instead."""
+    mb = pytest.importorskip("mean_average_precision", reason="mean-average-precision is not installed")
+    truths, dets, classes = random_case(seed)
+    ours = evaluate(truths, dets, classes)
+    metric = mb.MetricBuilder.build_evaluation_metric("map_2d", async_mode=False, num_classes=3)
+    for image in sorted({t.image for t in truths} | {d.image for d in dets}):
+        gt = np.array([[*t.box, classes.index(t.cls), 0, 0] for t in truths if t.image == image]).reshape(-1, 7)
+        pr = np.array([[*d.box, classes.index(d.cls), d.score] for d in dets if d.image == image]).reshape(-1, 6)
+        metric.add(pr, gt)
+    theirs07 = metric.value(iou_thresholds=0.5, recall_thresholds=np.arange(0.0, 1.1, 0.1))["mAP"]
+    theirs_all = metric.value(iou_thresholds=0.5)["mAP"]
+    assert ours.map_voc07 == pytest.approx(theirs07, abs=1e-6)
+    assert ours.map_all == pytest.approx(theirs_all, abs=1e-6)
+
+
+@spec("M-2.1", "M-2.2")
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.floats(0, 1)), min_size=1, max_size=30), st.integers(1, 40))
+def test_ap_bounds_and_monotone_envelope(hits, extra_npos):
+    tp = np.array([h for h, _ in hits], dtype=float)
+    npos = int(tp.sum()) + extra_npos - 1 if tp.sum() else extra_npos
+    recall = np.cumsum(tp) / npos
+    precision = np.cumsum(tp) / np.arange(1, len(tp) + 1)
+    for ap in (ap_voc07(recall, precision), ap_all_points(recall, precision)):
+        assert 0.0 <= ap <= 1.0
+    if tp.all() and tp.sum() == npos:
+        assert ap_voc07(recall, precision) == pytest.approx(1.0) and ap_all_points(recall, precision) == 1.0
+
+
+@spec("M-1.1")
+def test_overlap_convention():
+    boxes = np.array([[0, 0, 1, 1]], dtype=float)
+    assert overlap((0, 0, 2, 1), boxes)[0] == pytest.approx(4 / 6)
+    assert overlap((0, 0, 2, 1), boxes, pixel_inclusive=False)[0] == pytest.approx(0.5)
+    assert overlap((5, 5, 6, 6), boxes)[0] == 0.0
+
+
+@spec("M-2.3")
+def test_bad_detections_and_undefined_map():
+    truths = [GroundTruth("a", "car", (0, 0, 10, 10))]
+    for bad in (Detection("a", "bus", 0.5, (0, 0, 1, 1)), Detection("a", "car", float("nan"), (0, 0, 1, 1)),
+                Detection("a", "car", 0.5, (5, 0, 1, 1)), Detection("a", "car", 0.5, (0, 0, float("inf"), 1))):
+        with pytest.raises(MetricsError):
+            evaluate(truths, [bad], ("car",))
+    with pytest.raises(MetricsError, match="undefined"):
+        _ = evaluate([], [], ("car",)).map_voc07
+    with pytest.raises(MetricsError, match="unknown class"):
+        evaluate([GroundTruth("a", "tram", (0, 0, 1, 1))], [], ("car",))
+
+
+@spec("M-5.1", "M-5.2")
+@pytest.mark.parametrize("case", [c for c in BD_CASES if c["result"] == "valid"], ids=lambda c: c["id"])
+def test_bd_matches_the_bjontegaard_package(case):
+    result = bd_kbpi_map([tuple(p) for p in case["anchor"]], [tuple(p) for p in case["test"]], case["method"])
+    assert result.percent == pytest.approx(case["expected_percent"], rel=1e-9, abs=1e-9)
+    assert 0 < result.anchor_share <= 1 and 0 < result.test_share <= 1
+
+
+@spec("M-5.3")
+@pytest.mark.parametrize("case", [c for c in BD_CASES if c["result"] == "invalid"], ids=lambda c: c["id"])
+def test_bd_refuses_curves_that_cannot_be_compared(case):
+    with pytest.raises(MetricsError):
+        bd_kbpi_map([tuple(p) for p in case["anchor"]], [tuple(p) for p in case["test"]], case["method"])
+
+
+@spec("M-5.2")
+def test_bd_properties():
+    anchor = [(100.0, 0.5), (200.0, 0.6), (400.0, 0.7), (800.0, 0.75)]
+    half = [(r / 2, q) for r, q in anchor]
+    assert bd_kbpi_map(anchor, half).percent == pytest.approx(-50.0)
+    assert bd_kbpi_map(anchor, anchor, "pchip").percent == pytest.approx(0.0, abs=1e-12)
+    assert bd_kbpi_map(half, anchor).percent == pytest.approx(100.0)
+    with pytest.raises(MetricsError, match="method"):
+        bd_kbpi_map(anchor, half, "akima")
+
+
+@spec("M-3.1", "M-3.2")
+def test_files_round_trip(tmp_path):
+    truths, dets, classes = case_inputs(MAP_CASE)
+    root = tmp_path / "VOC2007"
+    (root / "Annotations").mkdir(parents=True)
+    (root / "ImageSets" / "Main").mkdir(parents=True)
+    images = sorted({t.image for t in truths} | {"C"})
+    for image in images:
+        write_voc_annotation(root / "Annotations" / f"{image}.xml", image, 300, 300,
+                             [t for t in truths if t.image == image])
+    (root / "ImageSets" / "Main" / "test.txt").write_text("\n".join(images) + "\n")
+    assert read_voc_annotations(root, "test") == truths
+    write_detections(dets, tmp_path / "results", "test", classes)
+    back = read_detections(tmp_path / "results", classes)
+    assert sorted(back, key=lambda d: -d.score) == dets
+    (tmp_path / "d.json").write_text(json.dumps({"detections": [
+        {"image": d.image, "class": d.cls, "score": d.score, "box": list(d.box)} for d in dets]}))
+    assert read_detections(tmp_path / "d.json", classes) == dets
+
+
+@spec("M-3.1")
+@pytest.mark.parametrize("xml,message", [
+    ("<annotation><object><name>car</name></object></annotation>", "without <bndbox>"),
+    ("<annotation><object><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox></object>"
+     "</annotation>", "missing <name>"),
+    ("<annotation><object><name>car</name><bndbox><xmin>a</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax>"
+     "</bndbox></object></annotation>", "not a number"),
+    ("<annotation><object><name>car</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax></bndbox></object>"
+     "</annotation>", "missing <ymax>"),
+    ("<annotation><object>", "no element found"),
+])
+def test_strict_xml(tmp_path, xml, message):
+    path = tmp_path / "x.xml"
+    path.write_text(xml)
+    with pytest.raises(MetricsError, match=message):
+        read_annotation(path)
+
+
+@spec("M-3.2")
+def test_bad_detection_files(tmp_path):
+    (tmp_path / "comp4_det_test_car.txt").write_text("img 0.5 1 2 3\n")
+    with pytest.raises(MetricsError, match="comp4_det_test_car.txt:1"):
+        read_detections(tmp_path, ("car",))
+    (tmp_path / "x.json").write_text('{"dets": []}')
+    with pytest.raises(MetricsError, match="not a detections JSON"):
+        read_detections(tmp_path / "x.json")
+    with pytest.raises(MetricsError, match="expected a directory"):
+        read_detections(tmp_path / "missing.txt")
+
+
+@spec("M-2.1", "M-5.1")
+def test_metrics_cli(tmp_path, capsys):
+    truths, dets, classes = case_inputs(MAP_CASE)
+    root = tmp_path / "VOC"
+    (root / "Annotations").mkdir(parents=True)
+    (root / "ImageSets" / "Main").mkdir(parents=True)
+    for image in ("A", "B", "C", "D"):
+        write_voc_annotation(root / "Annotations" / f"{image}.xml", image, 300, 300,
+                             [t for t in truths if t.image == image])
+    (root / "ImageSets" / "Main" / "test.txt").write_text("A\nB\nC\nD\n")
+    write_detections(dets, tmp_path / "res", "test", classes)
+    assert main(["metrics", "map", str(root), str(tmp_path / "res"), "--classes", "car,dog,cat"]) == 0
+    out = capsys.readouterr().out
+    assert f"{MAP_CASE['expected']['map_voc07']:9.4f}" in out and "n/a" in out
+    case = BD_CASES[0]
+    for name in ("anchor", "test"):
+        (tmp_path / f"{name}.csv").write_text("kbpi,map\n" + "".join(f"{r},{q}\n" for r, q in case[name]))
+    assert main(["metrics", "bd", str(tmp_path / "anchor.csv"), str(tmp_path / "test.csv")]) == 0
+    assert f"{case['expected_percent']:+.2f} %" in capsys.readouterr().out
+    (tmp_path / "bad.csv").write_text("1,0.5\n2,0.6\n")
+    assert main(["metrics", "bd", str(tmp_path / "anchor.csv"), str(tmp_path / "bad.csv")]) == 2
