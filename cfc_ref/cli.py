@@ -141,10 +141,13 @@ def _cmd_metrics_map(args: argparse.Namespace) -> int:
     result = evaluate(truths, read_detections(args.detections, classes), classes)
     print(f"{'class':14} {'npos':>6} {'AP VOC07':>9} {'AP all':>9}")
     for r in result.per_class.values():
-        fmt = (lambda v: "      n/a" if v is None else f"{v:9.4f}")
-        print(f"{r.cls:14} {r.npos:6d} {fmt(r.ap_voc07)} {fmt(r.ap_all)}")
+        print(f"{r.cls:14} {r.npos:6d} {_ap(r.ap_voc07)} {_ap(r.ap_all)}")
     print(f"{'mAP':14} {'':6} {result.map_voc07:9.4f} {result.map_all:9.4f}")
     return 0
+
+
+def _ap(value: float | None) -> str:
+    return "      n/a" if value is None else f"{value:9.4f}"
 
 
 def _read_curve(path: str) -> list[tuple[float, float]]:
