@@ -128,7 +128,7 @@ def write_voc_annotation(path: Path, image_id: str, width: int, height: int, tru
         ET.SubElement(obj, "name").text = gt.cls
         ET.SubElement(obj, "difficult").text = "1" if gt.difficult else "0"
         box = ET.SubElement(obj, "bndbox")
-        for key, value in zip(("xmin", "ymin", "xmax", "ymax"), gt.box, strict=True):
-            ET.SubElement(box, key).text = str(int(value))
+        for key, coordinate in zip(("xmin", "ymin", "xmax", "ymax"), gt.box, strict=True):
+            ET.SubElement(box, key).text = str(int(coordinate))
     ET.indent(root)
     path.write_text(ET.tostring(root, encoding="unicode") + "\n")
