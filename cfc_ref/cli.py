@@ -1,6 +1,10 @@
 """``cfc-ref`` command line: a thin layer over the API.
 
-    cfc-ref                 # the main job on the embedded default (for now: the Q-layer + tiling + wire round trip)
+    cfc-ref                 # the main job: the paper's experiment on the embedded default (= cfc-ref run)
+    cfc-ref run [CONFIG]    # the sweep (resumable), then Table 1 and Figs. 1, 4, 5
+    cfc-ref report RESULTS  # Table 1 and figures from a results.json
+    cfc-ref metrics map|bd  # VOC mAP and BD-KBPI-mAP for your own numbers
+    cfc-ref demo            # Q-layer + tiling + wire-format round trip on built-in tensors
     cfc-ref inspect FILE    # parse a container strictly and list its records and bits
     cfc-ref codec encode|decode|check   # HEVC for conformance users (spec/codec.md)
     cfc-ref layers          # per-layer profile of YOLOv2-VOC (paper Fig. 1), table and PNG
@@ -196,6 +200,46 @@ def _add_metrics_commands(sub: argparse._SubParsersAction) -> None:
     b.set_defaults(func=_cmd_metrics_bd)
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from cfc_ref.experiment.config import embedded_default, load_config
+    from cfc_ref.experiment.report import write_report
+    from cfc_ref.experiment.runner import run
+
+    config = load_config(args.config) if args.config else embedded_default()
+    overrides = {k: v for k, v in (("output", args.output), ("limit", args.limit), ("workers", args.workers))
+                 if v is not None}
+    config = replace(config, **overrides)
+    print(f"cfc-ref {__version__}: {config.name} -> {config.output}")
+    results = run(config, progress=not args.quiet)
+    report = write_report(results)
+    print(report.read_text().split("## All settings")[0])
+    print(f"results: {results}\nreport:  {report}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from cfc_ref.experiment.report import write_report
+
+    print(write_report(args.results, layer_figure=not args.no_layers).read_text())
+    return 0
+
+
+def _add_experiment_commands(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser("run", help="the paper's sweep: splits × bit depths × QPs + cloud-only (resumable)")
+    run.add_argument("config", nargs="?", help="experiment JSON (default: the embedded default)")
+    run.add_argument("--output", help="override the output directory")
+    run.add_argument("--limit", type=int, help="use only the first N images")
+    run.add_argument("--workers", type=int, help="processes (default: all cores)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=_cmd_run)
+    report = sub.add_parser("report", help="Table 1 and Figs. 1, 4, 5 from a results.json")
+    report.add_argument("results")
+    report.add_argument("--no-layers", action="store_true", help="skip Fig. 1 (layer profile)")
+    report.set_defaults(func=_cmd_report)
+
+
 def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
     codec = sub.add_parser("codec", help="HEVC encode / decode / check vectors (spec/codec.md)")
     codec_sub = codec.add_subparsers(dest="codec_command", required=True)
@@ -227,7 +271,7 @@ def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cfc-ref", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"cfc-ref {__version__}")
-    parser.set_defaults(func=_cmd_demo, bits=[8, 10, 12], codec="raw")
+    parser.set_defaults(func=_cmd_run, config=None, output=None, limit=None, workers=None, quiet=False)
     sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="round trip on the built-in feature tensors (the default)")
     demo.add_argument("--bits", type=int, nargs="+", default=[8, 10, 12])
@@ -238,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.set_defaults(func=_cmd_inspect)
     _add_codec_commands(sub)
     _add_metrics_commands(sub)
+    _add_experiment_commands(sub)
     layers = sub.add_parser("layers", help="per-layer profile of the detector (paper Fig. 1): table and PNG")
     layers.add_argument("--cfg", default="yolo-voc", help="yolo-voc, yolo-voc.2.0, or a .cfg path")
     layers.add_argument("--width", type=int, default=416)

@@ -14,8 +14,8 @@ spec = pytest.mark.spec
 
 
 @spec("Q-5.1", "W-5.1")
-def test_default_job_prints_round_trip(capsys):
-    assert main([]) == 0
+def test_demo_prints_round_trip(capsys):
+    assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "max_11" in out and "max_17" in out and "EXCEEDS" not in out
     assert out.count(" ok") == 6

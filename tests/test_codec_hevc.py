@@ -313,6 +313,10 @@ def test_decoder_choice(monkeypatch):
         decoders_module.choose_decoder(info, "vlc")
     with pytest.raises(CodecError, match="not conforming"):
         decoders_module.choose_decoder(info, "ffmpeg")
+    x265_info = stream_info((X265_DIR / X265_MANIFEST["vectors"][0]["bitstream"]).read_bytes())
+    assert decoders_module.choose_decoder(x265_info, "fast").name == "ffmpeg"
+    if len(available_decoders()) > 1:
+        assert decoders_module.choose_decoder(info, "fast").name != "ffmpeg"  # refused class: next conforming one
     monkeypatch.setattr(decoders_module, "DECODER_ORDER", ("ffmpeg",))
     with pytest.raises(CodecError, match="install libde265"):
         decoders_module.choose_decoder(info)

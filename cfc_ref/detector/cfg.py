@@ -259,3 +259,19 @@ def scale_width(config: NetworkConfig, factor: float) -> NetworkConfig:
 
 def with_input_size(config: NetworkConfig, width: int, height: int) -> NetworkConfig:
     return replace(config, width=width, height=height)
+
+
+def with_classes(config: NetworkConfig, classes: int, anchors: tuple[float, ...] | None = None) -> NetworkConfig:
+    """The same network for another class count (and optionally anchors): the region layer and the last
+    convolution's filters, num·(5 + classes), change; nothing else does."""
+    region = config.region
+    anchors = region.anchors if anchors is None else tuple(anchors)
+    if classes < 1 or len(anchors) != 2 * region.num:
+        raise DarknetError(f"need classes >= 1 and {2 * region.num} anchor values")
+    last_conv = max(i for i, layer in enumerate(config.layers) if isinstance(layer, Conv))
+    conv = config.layers[last_conv]
+    assert isinstance(conv, Conv)
+    layers = list(config.layers)
+    layers[last_conv] = replace(conv, filters=region.num * (5 + classes))
+    layers[-1] = replace(region, classes=classes, anchors=anchors)
+    return replace(config, layers=tuple(layers))

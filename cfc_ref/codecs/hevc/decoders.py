@@ -14,7 +14,8 @@ from cfc_ref.codecs.hevc.libde265 import decode_libde265, libde265_program, libd
 from cfc_ref.codecs.hevc.syntax import StreamInfo, stream_info
 from cfc_ref.errors import CodecError
 
-DECODER_ORDER = ("hm", "libde265", "ffmpeg")  # H-4.4
+DECODER_ORDER = ("hm", "libde265", "ffmpeg")  # H-4.4 "auto"
+FAST_ORDER = ("ffmpeg", "libde265", "hm")  # H-4.4 "fast": in process first, where it is allowed
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,9 @@ def check_stream(stream: bytes, shape: tuple[int, int], coded_depth: int) -> Str
 def choose_decoder(info: StreamInfo, requested: str | None = None) -> Decoder:
     """H-4.4: an explicit or $CFC_DECODER choice, else the first installed decoder allowed for this stream."""
     name = requested or os.environ.get("CFC_DECODER") or "auto"
-    if name != "auto":
+    if name not in ("auto", "fast"):
         if name not in DECODERS:
-            raise CodecError(f"unknown decoder {name!r}; choose from {', '.join(DECODER_ORDER)} or auto")
+            raise CodecError(f"unknown decoder {name!r}; choose from {', '.join(DECODER_ORDER)}, auto or fast")
         decoder = DECODERS[name]
         if not decoder.available():
             raise CodecError(f"decoder {name!r} is not installed")
@@ -73,7 +74,7 @@ def choose_decoder(info: StreamInfo, requested: str | None = None) -> Decoder:
             raise CodecError(f"decoder {name!r} is not conforming for this stream (transquant bypass with "
                              "range-extension tools, spec H-4.3); use libde265 or HM")
         return decoder
-    for candidate in DECODER_ORDER:
+    for candidate in DECODER_ORDER if name == "auto" else FAST_ORDER:
         decoder = DECODERS[candidate]
         if decoder.available() and decoder.allowed(info):
             return decoder

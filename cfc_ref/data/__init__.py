@@ -1,0 +1,1 @@
+"""Datasets: the VOCdevkit reader (``voc``) and the package's synthetic stand-in (``synthetic``)."""

@@ -1,0 +1,1 @@
+"""The paper's experiments: the embedded default (``embedded``), the sweep runner (``runner``), reports (``report``)."""

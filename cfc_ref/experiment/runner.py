@@ -1,0 +1,261 @@
+"""The sweep runner (paper §4): split points × bit depths × codec settings plus the cloud-only baseline.
+
+Work comes in independent jobs — one image × one split (all of that split's settings, so the front end runs once per
+image and split) or one image × the cloud-only uploads. Each (image, setting) result is written atomically to
+``<output>/units/<setting>/<image>.json``; a rerun skips what exists, so a run killed at any moment loses nothing
+finished. Bitstreams are cached by content (H-6.1) and every fresh encode is logged to ``<output>/encode-log.txt``,
+which is how the tests show that a resumed run repeats no encode.
+
+The executor is pluggable: anything with ``map(function, jobs)`` — ``SerialExecutor``, ``LocalPoolExecutor``
+(processes on this machine, the default), or an adapter over Ray or Dask for sweeps larger than one machine (the
+function and jobs are plain picklable values; results land in files, so workers only need a shared ``output``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from PIL import Image
+
+from cfc_ref import qlayer, tiling
+from cfc_ref.baseline import jpeg_upload, original_upload
+from cfc_ref.codecs.hevc import decode_picture, encode_picture, encoder_name
+from cfc_ref.codecs.hevc.batch import BitstreamCache, cache_key
+from cfc_ref.container import TensorRecord, pack
+from cfc_ref.detector.detect import voc_detections
+from cfc_ref.detector.image import network_input
+from cfc_ref.detector.model import DarknetModel
+from cfc_ref.detector.split import split
+from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of
+from cfc_ref.metrics.files import image_ids
+
+# ------------------------------------------------------------------ executors
+
+
+class Executor(Protocol):
+    """Runs ``function`` on every job, after ``initializer(*initargs)`` in each worker; results in any order."""
+
+    def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterable: ...
+
+
+class SerialExecutor:
+    """In this process, one job after another (all torch threads)."""
+
+    def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterator:
+        initializer(*initargs[:1], torch.get_num_threads())
+        return (function(job) for job in jobs)
+
+
+class LocalPoolExecutor:
+    """Processes on this machine; each worker loads the model once and uses one torch thread."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterator:
+        with ProcessPoolExecutor(self.workers, initializer=initializer, initargs=initargs) as pool:
+            yield from pool.map(function, jobs)
+
+
+# ------------------------------------------------------------------ files
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def unit_path(output: Path, setting: Setting, image: str) -> Path:
+    return output / "units" / setting.key / f"{image}.json"
+
+
+# ------------------------------------------------------------------ the model and data, once per process
+
+
+def load_model(config: ExperimentConfig) -> DarknetModel:
+    if config.model == "embedded":
+        from cfc_ref.experiment.embedded import load_embedded_model
+
+        return load_embedded_model()
+    from cfc_ref.detector.cfg import load_cfg
+    from cfc_ref.detector.weights import load_weights
+
+    model = DarknetModel(load_cfg(config.cfg))
+    load_weights(model, config.weights)
+    return model.eval()
+
+
+def classes_of(config: ExperimentConfig) -> tuple[str, ...]:
+    from cfc_ref.metrics.voc import VOC_CLASSES
+
+    return config.classes or VOC_CLASSES
+
+
+@dataclass
+class _WorkerState:
+    config: ExperimentConfig
+    model: DarknetModel
+    cache: BitstreamCache
+    encoder_id: str
+
+
+_STATE: _WorkerState | None = None
+
+
+def init_worker(config: ExperimentConfig, threads: int = 1) -> None:
+    global _STATE
+    torch.set_num_threads(threads)
+    output = Path(config.output)
+    _STATE = _WorkerState(config, load_model(config), BitstreamCache(output / "cache" / "bitstreams"),
+                          encoder_name(config.encoder))  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ one job
+
+
+def _coded_tensor(state: _WorkerState, v: np.ndarray, bit_depth: int, quality: str | int
+                  ) -> tuple[np.ndarray, TensorRecord, str]:
+    """Q-layer → tiling → HEVC (cached) → decode (cached) → untile → de-quantize, for one transmitted tensor."""
+    config, output = state.config, Path(state.config.output)
+    q, side = qlayer.quantize(v, bit_depth)
+    picture = tiling.tile(q, config.layout)  # type: ignore[arg-type]
+    key = cache_key(picture, bit_depth, quality, state.encoder_id)  # type: ignore[arg-type]
+    stream = state.cache.get(key)
+    if stream is None:
+        stream = encode_picture(picture, bit_depth, quality, config.encoder)  # type: ignore[arg-type]
+        state.cache.put(key, stream)
+        with open(output / "encode-log.txt", "a") as log:  # one short line per fresh encode (O_APPEND)
+            log.write(f"{key}\n")
+    decoded_path = output / "cache" / "decoded" / f"{hashlib.sha256(stream).hexdigest()}.npy"
+    decoder = "cache"
+    if decoded_path.exists():
+        decoded = np.load(decoded_path)
+    else:
+        decoded, decoder = decode_picture(stream, picture.shape, bit_depth, config.decoder)
+        decoded_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=decoded_path.parent, prefix=".partial-", suffix=".npy")
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, decoded)
+        os.replace(tmp, decoded_path)
+    q_hat = tiling.untile(decoded.astype(q.dtype), q.shape, config.layout)  # type: ignore[arg-type]
+    record = TensorRecord("x", (int(q.shape[0]), int(q.shape[1]), int(q.shape[2])), bit_depth,
+                          config.layout, tiling.DEFAULT_ALIGN, "hevc", side, stream)  # type: ignore[arg-type]
+    return qlayer.dequantize(q_hat, side, bit_depth), record, decoder
+
+
+def _load_image(config: ExperimentConfig, image: str) -> tuple[np.ndarray, Path]:
+    path = Path(config.dataset_root) / "JPEGImages" / f"{image}.jpg"
+    return np.asarray(Image.open(path).convert("RGB")), path
+
+
+@torch.no_grad()
+def run_job(job: tuple[str, str]) -> int:
+    """Compute every missing setting of one (image, group) job; returns how many units it wrote."""
+    assert _STATE is not None, "init_worker() first"
+    state = _STATE
+    config, model, output = state.config, state.model, Path(state.config.output)
+    image, group = job
+    todo = [s for s in settings_of(config) if (s.split == group if s.kind == "split" else group == "cloud")
+            and not unit_path(output, s, image).exists()]
+    if not todo:
+        return 0
+    pixels, path = _load_image(config, image)
+    height, width = pixels.shape[:2]
+    classes = classes_of(config)
+    tensors: dict[str, torch.Tensor] = {}
+    back = None
+    if group != "cloud":
+        front, back = split(model, group)
+        x = torch.from_numpy(network_input(pixels, model.config.width, model.config.height))[None]
+        tensors = front(x)
+    for setting in todo:
+        if setting.kind == "split":
+            assert back is not None
+            quality: str | int = "lossless" if setting.quality == "lossless" else int(setting.quality[2:])
+            decoded, records, decoders = {}, [], set()
+            for name, tensor in tensors.items():
+                v_hat, record, decoder = _coded_tensor(state, tensor[0].numpy(), setting.bit_depth, quality)
+                decoded[name] = torch.from_numpy(v_hat)[None]
+                records.append(TensorRecord(name, record.shape, record.bit_depth, record.layout, record.align,
+                                            record.codec, record.side_info, record.payload))
+                decoders.add(decoder)
+            raw = back(decoded)
+            payload = sum(len(r.payload) for r in records)
+            side = sum(r.side_info.nbytes for r in records)
+            container = len(pack(records))
+            bits = {"payload_bytes": payload, "side_info_bytes": side, "container_bytes": container,
+                    "kbits": 8 * (payload + side) / 1000}
+            codec = {"encoder": state.encoder_id, "decoders": sorted(decoders)}
+        else:
+            if setting.quality == "original":
+                upload = original_upload(path)
+            else:
+                upload = jpeg_upload(pixels, int(setting.quality[4:]))
+            x = torch.from_numpy(network_input(upload.image, model.config.width, model.config.height))[None]
+            raw = model(x)
+            bits = {"payload_bytes": len(upload.payload), "side_info_bytes": 0, "container_bytes": 0,
+                    "kbits": upload.bits / 1000}
+            codec = {"encoder": upload.method, "decoders": ["Pillow"]}
+        detections = voc_detections(raw, model.region, image, width, height, classes)
+        write_json_atomic(unit_path(output, setting, image), {
+            "image": image, "setting": setting.key, "bits": bits, "codec": codec,
+            "detections": [[d.cls, d.score, *d.box] for d in detections]})
+    return len(todo)
+
+
+# ------------------------------------------------------------------ the whole run
+
+
+def prepare_dataset(config: ExperimentConfig) -> list[str]:
+    root = Path(config.dataset_root)
+    if config.dataset_kind == "synthetic":
+        from cfc_ref.data.synthetic import write_dataset
+
+        write_dataset(root, train=0, test=config.synthetic_test_images)
+    ids = image_ids(root, config.image_set)
+    return ids[: config.limit] if config.limit else ids
+
+
+def jobs_of(config: ExperimentConfig, images: list[str]) -> list[tuple[str, str]]:
+    return [(image, group) for image in images for group in (*config.splits, "cloud")]
+
+
+def run(config: ExperimentConfig, executor: Executor | None = None, progress: bool = True) -> Path:
+    """Run (or resume) the sweep and aggregate; returns the path of results.json."""
+    from cfc_ref.experiment.aggregate import aggregate
+
+    output = Path(config.output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "config.json").write_text(config.to_json())
+    images = prepare_dataset(config)
+    jobs = jobs_of(config, images)
+    workers = min(config.workers or os.cpu_count() or 1, len(jobs))
+    if executor is None:
+        executor = SerialExecutor() if workers <= 1 else LocalPoolExecutor(workers)
+    results = executor.map(run_job, jobs, init_worker, (config, 1))
+    if progress:
+        from tqdm import tqdm
+
+        results = tqdm(results, total=len(jobs), desc=f"{config.name}: image × split jobs", unit="job")
+    for _ in results:
+        pass
+    return aggregate(config, images)

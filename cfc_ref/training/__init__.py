@@ -1,0 +1,1 @@
+"""Training: data loading for detection (``data``) and the training loop (``loop``)."""
