@@ -114,19 +114,18 @@ def write_report(results_path: str | Path, layer_figure: bool = True) -> Path:
     paths = figures(results, out)
     if layer_figure:
         from cfc_ref.detector.profile import layer_profile, plot_profile
-        from cfc_ref.experiment.config import ExperimentConfig
+        from cfc_ref.experiment.config import config_from_dict
         from cfc_ref.experiment.runner import load_model
 
-        model = load_model(ExperimentConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                                for k, v in config.items()}))
+        model = load_model(config_from_dict(config))
         profile = layer_profile(model, model.config.width, model.config.height, "cpu", repeats=3)
         plot_profile(profile, str(out / "fig1_layers.png"), f"Fig. 1 — layer profile — {config['name']}")
         paths.insert(0, out / "fig1_layers.png")
     stand_in = config["model"] == "embedded"
     text = [f"# {config['name']}", ""]
     if stand_in:
-        text += ["> **Stand-in, not the paper's numbers.** Synthetic shapes dataset and a small YOLOv2-structured model "
-                 "(width ×0.125) shipped with cfc-ref; the paper used VOC2007 test and YOLO9000 weights.", ""]
+        text += ["> **Stand-in, not the paper's numbers.** Synthetic shapes dataset and a small YOLOv2-structured "
+                 "model (width ×0.125) shipped with cfc-ref; the paper used VOC2007 test and YOLO9000 weights.", ""]
     encoders = sorted({r["encoder"] for r in rows if r["kind"] == "split"})
     text += [f"Encoder: {', '.join(encoders)}; {len(rows)} settings over {rows[0]['images']} images.", "",
              "## Table 1 — BD-KBPI-mAP of lossy feature compression vs cloud-only (JPEG)", "", *lines, "",
