@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -116,6 +117,8 @@ class _WorkerState:
     model: DarknetModel
     cache: BitstreamCache
     encoder_id: str
+    codec_seconds: float = 0.0  # encode + decode (and JPEG) time, for the overhead benchmark
+    model_seconds: float = 0.0
 
 
 _STATE: _WorkerState | None = None
@@ -141,7 +144,9 @@ def _coded_tensor(state: _WorkerState, v: np.ndarray, bit_depth: int, quality: s
     key = cache_key(picture, bit_depth, quality, state.encoder_id)  # type: ignore[arg-type]
     stream = state.cache.get(key)
     if stream is None:
+        began = time.perf_counter()
         stream = encode_picture(picture, bit_depth, quality, config.encoder)  # type: ignore[arg-type]
+        state.codec_seconds += time.perf_counter() - began
         state.cache.put(key, stream)
         with open(output / "encode-log.txt", "a") as log:  # one short line per fresh encode (O_APPEND)
             log.write(f"{key}\n")
@@ -150,7 +155,9 @@ def _coded_tensor(state: _WorkerState, v: np.ndarray, bit_depth: int, quality: s
     if decoded_path.exists():
         decoded = np.load(decoded_path)
     else:
+        began = time.perf_counter()
         decoded, decoder = decode_picture(stream, picture.shape, bit_depth, config.decoder)
+        state.codec_seconds += time.perf_counter() - began
         decoded_path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=decoded_path.parent, prefix=".partial-", suffix=".npy")
         with os.fdopen(fd, "wb") as fh:
@@ -168,10 +175,27 @@ def _load_image(config: ExperimentConfig, image: str) -> tuple[np.ndarray, Path]
 
 
 @torch.no_grad()
-def run_job(job: tuple[str, str]) -> int:
-    """Compute every missing setting of one (image, group) job; returns how many units it wrote."""
+def run_job(job: tuple[str, str]) -> tuple[int, float, float, float]:
+    """Compute every missing setting of one (image, group) job.
+
+    Returns (units written, wall seconds, codec seconds, model seconds)."""
     assert _STATE is not None, "init_worker() first"
     state = _STATE
+    began = time.perf_counter()
+    codec_before, model_before = state.codec_seconds, state.model_seconds
+    written = _run_job(state, job)
+    return (written, time.perf_counter() - began, state.codec_seconds - codec_before,
+            state.model_seconds - model_before)
+
+
+def _timed_model(state: _WorkerState, function: Callable, *args: object):  # type: ignore[no-untyped-def]
+    began = time.perf_counter()
+    out = function(*args)
+    state.model_seconds += time.perf_counter() - began
+    return out
+
+
+def _run_job(state: _WorkerState, job: tuple[str, str]) -> int:
     config, model, output = state.config, state.model, Path(state.config.output)
     image, group = job
     todo = [s for s in settings_of(config) if (s.split == group if s.kind == "split" else group == "cloud")
@@ -186,7 +210,7 @@ def run_job(job: tuple[str, str]) -> int:
     if group != "cloud":
         front, back = split(model, group)
         x = torch.from_numpy(network_input(pixels, model.config.width, model.config.height))[None]
-        tensors = front(x)
+        tensors = _timed_model(state, front, x)
     for setting in todo:
         if setting.kind == "split":
             assert back is not None
@@ -198,7 +222,7 @@ def run_job(job: tuple[str, str]) -> int:
                 records.append(TensorRecord(name, record.shape, record.bit_depth, record.layout, record.align,
                                             record.codec, record.side_info, record.payload))
                 decoders.add(decoder)
-            raw = back(decoded)
+            raw = _timed_model(state, back, decoded)
             payload = sum(len(r.payload) for r in records)
             side = sum(r.side_info.nbytes for r in records)
             container = len(pack(records))
@@ -206,12 +230,14 @@ def run_job(job: tuple[str, str]) -> int:
                     "kbits": 8 * (payload + side) / 1000}
             codec = {"encoder": state.encoder_id, "decoders": sorted(decoders)}
         else:
+            began = time.perf_counter()
             if setting.quality == "original":
                 upload = original_upload(path)
             else:
                 upload = jpeg_upload(pixels, int(setting.quality[4:]))
+            state.codec_seconds += time.perf_counter() - began
             x = torch.from_numpy(network_input(upload.image, model.config.width, model.config.height))[None]
-            raw = model(x)
+            raw = _timed_model(state, model, x)
             bits = {"payload_bytes": len(upload.payload), "side_info_bytes": 0, "container_bytes": 0,
                     "kbits": upload.bits / 1000}
             codec = {"encoder": upload.method, "decoders": ["Pillow"]}
@@ -239,6 +265,23 @@ def jobs_of(config: ExperimentConfig, images: list[str]) -> list[tuple[str, str]
     return [(image, group) for image in images for group in (*config.splits, "cloud")]
 
 
+@dataclass
+class RunTiming:
+    """Seconds summed over jobs: their wall time, and the codec and model time inside them."""
+
+    jobs: float = 0.0
+    codec: float = 0.0
+    model: float = 0.0
+
+    @property
+    def overhead(self) -> float:
+        """The runner's own share of job time (everything but codec and model)."""
+        return (self.jobs - self.codec - self.model) / self.jobs if self.jobs else 0.0
+
+
+LAST_TIMING = RunTiming()
+
+
 def run(config: ExperimentConfig, executor: Executor | None = None, progress: bool = True) -> Path:
     """Run (or resume) the sweep and aggregate; returns the path of results.json."""
     from cfc_ref.experiment.aggregate import aggregate
@@ -256,6 +299,10 @@ def run(config: ExperimentConfig, executor: Executor | None = None, progress: bo
         from tqdm import tqdm
 
         results = tqdm(results, total=len(jobs), desc=f"{config.name}: image × split jobs", unit="job")
-    for _ in results:
-        pass
+    timing = RunTiming()
+    for _, wall, codec, model in results:
+        timing.jobs += wall
+        timing.codec += codec
+        timing.model += model
+    LAST_TIMING.jobs, LAST_TIMING.codec, LAST_TIMING.model = timing.jobs, timing.codec, timing.model
     return aggregate(config, images)

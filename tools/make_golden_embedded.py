@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Write golden/embedded/regression.json: KBPI and mAP of the embedded default at a few points (issue 5).
+
+A REGRESSION PIN, not an independent derivation: the values come from this package's pipeline with the pinned x265,
+so that any change anywhere in the pipeline (Q-layer, tiling, codec settings, model, metrics) shows as a failing
+test. Regenerate only deliberately, with the reason in the commit message.
+
+    python tools/make_golden_embedded.py --regenerate
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from cfc_ref.codecs.hevc import encoder_name
+from cfc_ref.experiment.regression import REGRESSION_IMAGES, regression_config
+from cfc_ref.experiment.runner import run
+
+OUT = Path(__file__).resolve().parent.parent / "golden" / "embedded" / "regression.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--regenerate", action="store_true")
+    args = parser.parse_args()
+    if OUT.exists() and not args.regenerate:
+        sys.exit(f"{OUT} exists; pass --regenerate (and say why in the commit message)")
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = json.loads(run(regression_config(tmp), progress=False).read_text())["rows"]
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps({
+        "schema": "cfc-ref-golden/1", "version": 1, "component": "embedded-regression",
+        "comment": "regression pin of the embedded default (not independent); see tools/make_golden_embedded.py",
+        "encoder": encoder_name("x265"), "images": REGRESSION_IMAGES,
+        "rows": [{k: r[k] for k in ("setting", "kbpi", "map_voc07", "map_all")} for r in rows]}, indent=1) + "\n")
+    print(f"{OUT}: {len(rows)} settings")
+
+
+if __name__ == "__main__":
+    main()
