@@ -222,11 +222,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from cfc_ref.experiment.report import write_report
 
-    print(write_report(args.results, layer_figure=not args.no_layers).read_text())
+    retrained = dict(item.split("=", 1) for item in args.retrained)
+    print(write_report(args.results, layer_figure=not args.no_layers, retrained=retrained).read_text())
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from cfc_ref.training.run import TrainConfig, load_train_config, train_run, with_overrides
+
+    config = load_train_config(args.config) if args.config else TrainConfig()
+    config = with_overrides(config, split=args.split, mode=args.mode, iterations=args.iterations,
+                            output=args.output, seed=args.seed)
+    if args.split is not None and args.output is None and not args.config:
+        config = with_overrides(config, output=f"runs/train-{args.split}")
+    out = train_run(config)
+    print(f"trained weights: {out / 'model.weights'} (cfg {out / 'model.cfg'}); loss curve {out / 'loss.png'}")
     return 0
 
 
 def _add_experiment_commands(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="compression-augmented training (paper §3.3), resumable")
+    train.add_argument("config", nargs="?", help="training JSON (default: the embedded default, split max_11)")
+    train.add_argument("--split", help="split point whose features are coded in the loop, e.g. max_17")
+    train.add_argument("--mode", choices=["codec", "proxy", "none"])
+    train.add_argument("--iterations", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--output")
+    train.set_defaults(func=_cmd_train)
     run = sub.add_parser("run", help="the paper's sweep: splits × bit depths × QPs + cloud-only (resumable)")
     run.add_argument("config", nargs="?", help="experiment JSON (default: the embedded default)")
     run.add_argument("--output", help="override the output directory")
@@ -237,6 +259,8 @@ def _add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser("report", help="Table 1 and Figs. 1, 4, 5 from a results.json")
     report.add_argument("results")
     report.add_argument("--no-layers", action="store_true", help="skip Fig. 1 (layer profile)")
+    report.add_argument("--retrained", action="append", default=[], metavar="SPLIT=RESULTS",
+                        help="results.json of a run with re-trained weights for SPLIT (Table 1 column, dashed curve)")
     report.set_defaults(func=_cmd_report)
 
 

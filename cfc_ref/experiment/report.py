@@ -22,27 +22,42 @@ def _curve(rows: list[dict], **match: object) -> list[dict]:
     return [r for r in rows if all(r[k] == v for k, v in match.items())]
 
 
-def table1(results: dict, metric: str = "map_voc07") -> tuple[list[str], dict[str, float | str]]:
+def _lossy_points(rows: list[dict], split: str, depth: int, metric: str) -> tuple[list[tuple[float, float]], int]:
+    lossy = [r for r in _curve(rows, kind="split", split=split, bit_depth=depth) if r["quality"].startswith("qp")]
+    return pareto([(r["kbpi"], r[metric]) for r in lossy]), len(lossy)
+
+
+def _bd_cell(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str) -> str:
+    try:
+        return f"{bd_kbpi_map(anchor, test, method).percent:+.2f} %"
+    except MetricsError as err:
+        return f"n/a ({err})"
+
+
+def table1(results: dict, metric: str = "map_voc07", retrained: dict[str, dict] | None = None
+           ) -> tuple[list[str], dict[str, float | str]]:
+    """Table 1: BD-KBPI-mAP of each split's lossy curve against the cloud-only JPEG curve, default weights and,
+    where given, re-trained weights (``retrained[split]`` is that training's results, same anchor)."""
     rows, config = results["rows"], results["config"]
+    retrained = retrained or {}
     anchor_rows = [r for r in rows if r["kind"] == "cloud" and r["quality"].startswith("jpeg")]
     anchor = pareto([(r["kbpi"], r[metric]) for r in anchor_rows])
     depth = config["lossy_bit_depths"][0]
-    lines = ["| Split at | BD-KBPI-mAP, default weights (cubic) | (pchip) | points used |",
-             "|---|---|---|---|"]
+    lines = ["| Split at | Default weights (cubic) | (pchip) | Re-trained weights (cubic) | (pchip) | points used |",
+             "|---|---|---|---|---|---|"]
     values: dict[str, float | str] = {}
     for split in config["splits"]:
-        lossy = _curve(rows, kind="split", split=split, bit_depth=depth)
-        lossy = [r for r in lossy if r["quality"].startswith("qp")]
-        test = pareto([(r["kbpi"], r[metric]) for r in lossy])
-        cells = []
-        for method in ("cubic", "pchip"):
-            try:
-                cells.append(f"{bd_kbpi_map(anchor, test, method).percent:+.2f} %")
-            except MetricsError as err:
-                cells.append(f"n/a ({err})")
-        values[split] = cells[0]
-        lines.append(f"| {split.replace('_', ' ')} | {cells[0]} | {cells[1]} | {len(test)} of {len(lossy)} QPs; "
-                     f"anchor {len(anchor)} of {len(anchor_rows)} JPEG qualities |")
+        test, total = _lossy_points(rows, split, depth, metric)
+        default = [_bd_cell(anchor, test, m) for m in ("cubic", "pchip")]
+        if split in retrained:
+            re_test, _ = _lossy_points(retrained[split]["rows"], split, depth, metric)
+            again = [_bd_cell(anchor, re_test, m) for m in ("cubic", "pchip")]
+            values[f"{split} re-trained"] = again[0]
+        else:
+            again = ["not run", "–"]
+        values[split] = default[0]
+        lines.append(f"| {split.replace('_', ' ')} | {default[0]} | {default[1]} | {again[0]} | {again[1]} | "
+                     f"{len(test)} of {total} QPs; anchor {len(anchor)} of {len(anchor_rows)} JPEG qualities |")
     return lines, values
 
 
@@ -75,8 +90,9 @@ def _cloud(ax, rows: list[dict], curve: bool) -> None:  # type: ignore[no-untype
         ax.plot([original[0]["kbpi"]], [original[0]["map_voc07"]], "rs", ms=8, label="cloud-only (original file)")
 
 
-def figures(results: dict, out: Path) -> list[Path]:
+def figures(results: dict, out: Path, retrained: dict[str, dict] | None = None) -> list[Path]:
     rows, config = results["rows"], results["config"]
+    retrained = retrained or {}
     colours = ["tab:blue", "tab:red", "tab:purple", "tab:orange", "tab:brown"]
     label = config["name"]
 
@@ -97,6 +113,12 @@ def figures(results: dict, out: Path) -> list[Path]:
             points.sort(key=lambda r: r["kbpi"])
             ax.plot([r["kbpi"] for r in points], [r["map_voc07"] for r in points], "o-", color=colour,
                     label=f"{split.replace('_', ' ')}, {depth}-bit, QP " + "/".join(r["quality"][2:] for r in points))
+            if split in retrained:
+                again = sorted((r for r in _curve(retrained[split]["rows"], kind="split", split=split,
+                                                  bit_depth=depth) if r["quality"].startswith("qp")),
+                               key=lambda r: r["kbpi"])
+                ax.plot([r["kbpi"] for r in again], [r["map_voc07"] for r in again], "o--", color=colour,
+                        label=f"{split.replace('_', ' ')}, re-trained")
         _cloud(ax, rows, curve=True)
 
     paths = [out / "fig4_lossless.png", out / "fig5_lossy.png"]
@@ -105,13 +127,16 @@ def figures(results: dict, out: Path) -> list[Path]:
     return paths
 
 
-def write_report(results_path: str | Path, layer_figure: bool = True) -> Path:
+def write_report(results_path: str | Path, layer_figure: bool = True,
+                 retrained: dict[str, str | Path] | None = None) -> Path:
+    """report.md beside results.json; ``retrained`` maps a split to the results.json of its re-trained run."""
     results_path = Path(results_path)
     results = json.loads(results_path.read_text())
+    again = {split: json.loads(Path(path).read_text()) for split, path in (retrained or {}).items()}
     out = results_path.parent
-    lines, _ = table1(results)
+    lines, _ = table1(results, retrained=again)
     config, rows = results["config"], results["rows"]
-    paths = figures(results, out)
+    paths = figures(results, out, again)
     if layer_figure:
         from cfc_ref.detector.profile import layer_profile, plot_profile
         from cfc_ref.experiment.config import config_from_dict
@@ -130,7 +155,18 @@ def write_report(results_path: str | Path, layer_figure: bool = True) -> Path:
     text += [f"Encoder: {', '.join(encoders)}; {len(rows)} settings over {rows[0]['images']} images.", "",
              "## Table 1 — BD-KBPI-mAP of lossy feature compression vs cloud-only (JPEG)", "", *lines, "",
              "Negative: fewer kilobits than uploading the JPEG image for the same mAP. BD is computed on each "
-             "curve's Pareto-optimal points (spec M-5.4), VOC07 11-point mAP.", "",
+             "curve's Pareto-optimal points (spec M-5.4), VOC07 11-point mAP.", ""]
+    for split, data in again.items():
+        weights = Path(data["config"]["weights"])
+        meta_path = weights.parent / "meta.json"
+        budget = ""
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text())
+            budget = (f": {meta['config']['mode']} in the loop at {meta['config']['split']}, "
+                      f"{meta['config']['iterations']} iterations × {meta['config']['batch_size']} images "
+                      f"({meta['budget_images']} images), qualities {meta['config']['qualities']}, {meta['codec']}")
+        text += [f"- Re-trained {split}: weights `{weights}`{budget}."]
+    text += ["",
              "## All settings", "",
              "| setting | KBPI | ± | container overhead kbits | mAP (VOC07) | mAP (all-point) | codec |",
              "|---|---|---|---|---|---|---|"]

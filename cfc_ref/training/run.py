@@ -1,0 +1,143 @@
+"""``cfc-ref train``: a training run with the codec in the loop (spec R-1..R-3), written to one directory.
+
+Output: ``model.cfg``, ``model.weights`` (Darknet format), ``checkpoint.pt`` (resumable), ``history.json``,
+``loss.png``, and ``meta.json`` (settings, seed, split, codec or proxy, budget = iterations × batch).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import torch
+
+from cfc_ref.codecs.hevc import encoder_name
+from cfc_ref.detector.cfg import write_cfg
+from cfc_ref.detector.model import DarknetModel
+from cfc_ref.detector.split import split as split_model
+from cfc_ref.detector.weights import load_weights, save_weights
+from cfc_ref.errors import CfcError
+from cfc_ref.training.codec_layer import PAPER_QUALITIES, CodecInTheLoop
+from cfc_ref.training.data import VocDetectionSet
+from cfc_ref.training.loop import TrainSettings, default_forward, train
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    name: str = "compression-augmented training (embedded default)"
+    dataset_root: str = "runs/train-data"
+    dataset_kind: str = "synthetic"  # "synthetic" writes the package's training split there first; or "voc"
+    image_set: str = "train"
+    classes: tuple[str, ...] = ()  # () = the synthetic classes for "synthetic", VOC's otherwise
+    init: str = "embedded"  # start from the embedded default, or "darknet" with cfg + weights
+    cfg: str = ""
+    weights: str = ""
+    split: str = "max_11"  # "" trains without a split
+    mode: str = "codec"  # "codec" (R-1), "proxy" (R-2) or "none"
+    bit_depth: int = 8
+    qualities: tuple = PAPER_QUALITIES
+    encoder: str = "x265"
+    iterations: int = 600
+    batch_size: int = 16
+    learning_rate: float = 2e-4
+    optimizer: str = "adam"
+    warmup: int = 50
+    seed: int = 0
+    output: str = "runs/train-max_11"
+    synthetic_train_images: int = 2000
+    checkpoint_every: int = 100
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise CfcError(f"{path}: {err}") from None
+    unknown = set(raw) - {f.name for f in fields(TrainConfig)}
+    if unknown:
+        raise CfcError(f"{path}: unknown keys {sorted(unknown)}")
+    for key in ("classes", "qualities"):
+        if key in raw:
+            raw[key] = tuple(raw[key])
+    return TrainConfig(**raw)
+
+
+def _initial_model(config: TrainConfig) -> DarknetModel:
+    if config.init == "embedded":
+        from cfc_ref.experiment.embedded import load_embedded_model
+
+        return load_embedded_model()
+    if config.init == "darknet":
+        from cfc_ref.detector.cfg import load_cfg
+
+        model = DarknetModel(load_cfg(config.cfg))
+        if config.weights:
+            load_weights(model, config.weights)
+        return model
+    raise CfcError(f"init must be embedded or darknet, got {config.init!r}")
+
+
+def train_run(config: TrainConfig, log=print) -> Path:  # type: ignore[no-untyped-def]
+    """Train (resuming if a checkpoint exists); returns the output directory."""
+    from cfc_ref.data.synthetic import CLASSES, write_dataset
+    from cfc_ref.metrics.voc import VOC_CLASSES
+
+    if config.mode not in ("codec", "proxy", "none"):
+        raise CfcError(f"mode must be codec, proxy or none, got {config.mode!r}")
+    out = Path(config.output)
+    out.mkdir(parents=True, exist_ok=True)
+    classes = config.classes or (CLASSES if config.dataset_kind == "synthetic" else VOC_CLASSES)
+    if config.dataset_kind == "synthetic":
+        write_dataset(config.dataset_root, train=config.synthetic_train_images, test=0)
+    model = _initial_model(config)
+    dataset = VocDetectionSet(config.dataset_root, config.image_set, classes, model.config.width)
+    settings = TrainSettings(iterations=config.iterations, batch_size=config.batch_size,
+                             learning_rate=config.learning_rate, optimizer=config.optimizer, warmup=config.warmup,
+                             seed=config.seed, checkpoint_every=config.checkpoint_every)
+    forward = default_forward
+    codec = "none"
+    if config.split and config.mode != "none":
+        front, back = split_model(model, config.split)
+        layer = CodecInTheLoop(config.bit_depth, config.qualities, config.seed, config.encoder, mode=config.mode)
+        codec = encoder_name(config.encoder) if config.mode == "codec" else "proxy: uniform noise of one Q step"  # type: ignore[arg-type]
+
+        def forward(model: DarknetModel, images: torch.Tensor, iteration: int) -> torch.Tensor:
+            return back(layer(front(images), iteration))
+
+    history = train(model, dataset, settings, out / "checkpoint.pt", forward=forward, log=log)
+    (out / "model.cfg").write_text(write_cfg(model.config))
+    save_weights(model, out / "model.weights", seen=config.iterations * config.batch_size)
+    (out / "history.json").write_text(json.dumps(history) + "\n")
+    meta = {"config": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()},
+            "codec": codec, "budget_images": config.iterations * config.batch_size}
+    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    _plot(history, out / "loss.png", config)
+    return out
+
+
+def _plot(history: list[dict], path: Path, config: TrainConfig) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    steps = [h["iteration"] for h in history]
+    losses = [h["loss"] for h in history]
+    window = max(1, len(losses) // 50)
+    smooth = [sum(losses[max(0, i - window): i + 1]) / len(losses[max(0, i - window): i + 1])
+              for i in range(len(losses))]
+    ax.plot(steps, losses, alpha=0.3, label="loss per image")
+    ax.plot(steps, smooth, label="moving average")
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_title(f"{config.split or 'no split'}, {config.mode}, {config.iterations}×{config.batch_size}", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def with_overrides(config: TrainConfig, **changes: object) -> TrainConfig:
+    return replace(config, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
