@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -95,3 +97,57 @@ def test_proxy_noise_is_one_step():
     assert ((noisy - tensors["t"]).abs().reshape(4, -1) <= step.view(4, 1) / 2 + 1e-6).all()
     with pytest.raises(ValueError):
         CodecInTheLoop(mode="jpeg")
+
+
+def _tiny_train_config(tmp_path, model, name, **changes):
+    from cfc_ref.detector.cfg import write_cfg
+    from cfc_ref.detector.weights import save_weights
+    from cfc_ref.training.run import TrainConfig
+
+    (tmp_path / "init.cfg").write_text(write_cfg(model.config))
+    save_weights(model, tmp_path / "init.weights")
+    base = TrainConfig(dataset_root=str(tmp_path / "data"), synthetic_train_images=8, init="darknet",
+                       cfg=str(tmp_path / "init.cfg"), weights=str(tmp_path / "init.weights"), split="max_17",
+                       iterations=4, batch_size=2, warmup=1, checkpoint_every=2, output=str(tmp_path / name))
+    from dataclasses import replace
+
+    return replace(base, **changes)
+
+
+@spec("R-3.1", "R-1.2")
+def test_train_run_resumes_exactly(tmp_path, model, monkeypatch):
+    from cfc_ref.training import loop
+    from cfc_ref.training.run import train_run
+
+    uninterrupted = train_run(_tiny_train_config(tmp_path, model, "a"), log=lambda _: None)
+    meta = json.loads((uninterrupted / "meta.json").read_text())
+    assert meta["budget_images"] == 8 and meta["codec"].startswith("x265") and meta["config"]["split"] == "max_17"
+    assert (uninterrupted / "loss.png").exists() and (uninterrupted / "model.cfg").exists()
+
+    config = _tiny_train_config(tmp_path, model, "b")
+    real_loss, calls = loop.region_loss, []
+
+    def interrupt_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt("simulated kill after the iteration-2 checkpoint")
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "region_loss", interrupt_third)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(config, log=lambda _: None)
+    monkeypatch.setattr(loop, "region_loss", real_loss)
+    messages: list[str] = []
+    resumed = train_run(config, log=messages.append)
+    assert any("resumed" in m and "iteration 2" in m for m in messages)
+    assert (resumed / "model.weights").read_bytes() == (uninterrupted / "model.weights").read_bytes()
+    before = (tmp_path / "init.weights").read_bytes()
+    assert (resumed / "model.weights").read_bytes() != before  # it did train, front end included
+
+
+@spec("R-2.1")
+def test_train_with_proxy_records_it(tmp_path, model):
+    from cfc_ref.training.run import train_run
+
+    out = train_run(_tiny_train_config(tmp_path, model, "p", mode="proxy", iterations=2), log=lambda _: None)
+    assert json.loads((out / "meta.json").read_text())["codec"].startswith("proxy")
