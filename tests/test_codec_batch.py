@@ -40,7 +40,9 @@ def test_cache_write_is_atomic(tmp_path, monkeypatch):
     def crash(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(batch_module.os, "replace", crash)
+    from cfc_ref import fileio
+
+    monkeypatch.setattr(fileio.os, "replace", crash)
     with pytest.raises(OSError):
         cache.put("ab" * 32, b"payload")
     assert cache.get("ab" * 32) is None and not list(tmp_path.rglob(".partial-*"))

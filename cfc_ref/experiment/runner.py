@@ -14,9 +14,9 @@ function and jobs are plain picklable values; results land in files, so workers 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -38,6 +38,7 @@ from cfc_ref.detector.image import network_input
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.split import split
 from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of
+from cfc_ref.fileio import write_atomic
 from cfc_ref.metrics.files import image_ids
 
 # ------------------------------------------------------------------ executors
@@ -72,17 +73,7 @@ class LocalPoolExecutor:
 
 
 def write_json_atomic(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(path, json.dumps(data).encode())
 
 
 def unit_path(output: Path, setting: Setting, image: str) -> Path:
@@ -158,11 +149,9 @@ def _coded_tensor(state: _WorkerState, v: np.ndarray, bit_depth: int, quality: s
         began = time.perf_counter()
         decoded, decoder = decode_picture(stream, picture.shape, bit_depth, config.decoder)
         state.codec_seconds += time.perf_counter() - began
-        decoded_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=decoded_path.parent, prefix=".partial-", suffix=".npy")
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, decoded)
-        os.replace(tmp, decoded_path)
+        buffer = io.BytesIO()
+        np.save(buffer, decoded)
+        write_atomic(decoded_path, buffer.getvalue())
     q_hat = tiling.untile(decoded.astype(q.dtype), q.shape, config.layout)  # type: ignore[arg-type]
     record = TensorRecord("x", (int(q.shape[0]), int(q.shape[1]), int(q.shape[2])), bit_depth,
                           config.layout, tiling.DEFAULT_ALIGN, "hevc", side, stream)  # type: ignore[arg-type]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 from cfc_ref.codecs.hevc import Encoder, encode_picture, encoder_name
 from cfc_ref.codecs.hevc.settings import Quality, check_quality, coded_bit_depth
 from cfc_ref.codecs.raw import raw_sample_dtype
+from cfc_ref.fileio import write_atomic
 
 
 def default_cache_dir() -> Path:
@@ -50,18 +50,7 @@ class BitstreamCache:
         return path.read_bytes() if path.exists() else None
 
     def put(self, key: str, stream: bytes) -> None:
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(stream)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_atomic(self.path(key), stream)
 
 
 def _encode_job(job: tuple[np.ndarray, int, Quality, Encoder]) -> bytes:
