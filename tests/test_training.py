@@ -77,7 +77,7 @@ def test_one_pool_call_per_quality(model, monkeypatch):
     calls = []
     real = codec_layer.encode_many
 
-    def counting(pictures, bit_depth, quality, encoder, workers=None):
+    def counting(pictures, bit_depth, quality, encoder, workers=None, pool=None):
         calls.append((len(pictures), quality))
         return real(pictures, bit_depth, quality, encoder, workers=1)
 

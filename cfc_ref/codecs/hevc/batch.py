@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +59,10 @@ def _encode_job(job: tuple[np.ndarray, int, Quality, Encoder]) -> bytes:
 
 
 def encode_many(pictures: Sequence[np.ndarray], bit_depth: int, quality: Quality, encoder: Encoder = "x265",
-                workers: int | None = None, cache: BitstreamCache | None = None) -> list[bytes]:
-    """Encode pictures in input order (H-6.2); cached pictures are read back, the rest encoded on ``workers`` cores."""
+                workers: int | None = None, cache: BitstreamCache | None = None,
+                pool: Executor | None = None) -> list[bytes]:
+    """Encode pictures in input order (H-6.2); cached pictures are read back, the rest encoded on ``workers`` cores
+    (or on ``pool``, an executor the caller keeps alive across calls, which saves starting processes each time)."""
     quality = check_quality(quality)
     keys: list[str | None] = [None] * len(pictures)
     results: list[bytes | None] = [None] * len(pictures)
@@ -71,7 +73,9 @@ def encode_many(pictures: Sequence[np.ndarray], bit_depth: int, quality: Quality
     todo = [i for i, stream in enumerate(results) if stream is None]
     jobs = [(pictures[i], bit_depth, quality, encoder) for i in todo]
     workers = min(workers or os.cpu_count() or 1, len(jobs))
-    if workers > 1:
+    if pool is not None and jobs:
+        fresh = list(pool.map(_encode_job, jobs))
+    elif workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             fresh = list(pool.map(_encode_job, jobs))
     else:
