@@ -203,7 +203,8 @@ def _add_metrics_commands(sub: argparse._SubParsersAction) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from cfc_ref.experiment.config import embedded_default, load_config
+    from cfc_ref.experiment.config import embedded_default, load_config, lossy_sweep
+    from cfc_ref.experiment.embedded import embedded_files, retrained_weights
     from cfc_ref.experiment.report import write_report
     from cfc_ref.experiment.runner import run
 
@@ -211,9 +212,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("output", args.output), ("limit", args.limit), ("workers", args.workers))
                  if v is not None}
     config = replace(config, **overrides)
+    if args.splits:
+        config = replace(config, splits=tuple(args.splits))
+    if args.weights:
+        cfg = args.cfg or (config.cfg if config.model == "darknet" else str(embedded_files()[0]))
+        config = replace(config, model="darknet", cfg=cfg, weights=args.weights)
+    if args.lossy_only:
+        config = lossy_sweep(config, config.cfg, config.weights, config.splits, config.output, config.name)
     print(f"cfc-ref {__version__}: {config.name} -> {config.output}")
     results = run(config, progress=not args.quiet)
-    report = write_report(results)
+    retrained: dict[str, Path] = {}
+    if not (args.config or args.weights or args.lossy_only):  # the embedded default: add the re-trained rows
+        for split in config.splits:
+            weights = retrained_weights(split)
+            if weights is not None:
+                sweep = lossy_sweep(config, str(embedded_files()[0]), str(weights), (split,),
+                                    f"{config.output}/retrained-{split}", f"re-trained at {split} (shipped)")
+                retrained[split] = run(sweep, progress=not args.quiet)
+    report = write_report(results, retrained=retrained)
     print(report.read_text().split("## All settings")[0])
     print(f"results: {results}\nreport:  {report}")
     return 0
@@ -255,6 +271,10 @@ def _add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--limit", type=int, help="use only the first N images")
     run.add_argument("--workers", type=int, help="processes (default: all cores)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--weights", help="Darknet weights to use instead of the config's model")
+    run.add_argument("--cfg", help="cfg for --weights (default: the config's, or the embedded default's)")
+    run.add_argument("--splits", nargs="+", help="split points to sweep, e.g. max_11 max_17")
+    run.add_argument("--lossy-only", action="store_true", help="only the lossy split points (re-trained rows)")
     run.set_defaults(func=_cmd_run)
     report = sub.add_parser("report", help="Table 1 and Figs. 1, 4, 5 from a results.json")
     report.add_argument("results")
@@ -295,7 +315,8 @@ def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cfc-ref", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"cfc-ref {__version__}")
-    parser.set_defaults(func=_cmd_run, config=None, output=None, limit=None, workers=None, quiet=False)
+    parser.set_defaults(func=_cmd_run, config=None, output=None, limit=None, workers=None, quiet=False, weights=None,
+                        cfg=None, splits=None, lossy_only=False)
     sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="round trip on the built-in feature tensors (the default)")
     demo.add_argument("--bits", type=int, nargs="+", default=[8, 10, 12])

@@ -145,3 +145,17 @@ def test_synthetic_dataset_is_deterministic(tmp_path):
     counts = collections.Counter(t.cls for i in range(200) for t in make_sample(i, "test").truths)
     assert set(counts) == set(CLASSES) and min(counts.values()) > 40
     assert any(t.difficult for i in range(50) for t in make_sample(i, "test").truths)
+
+
+def test_run_command_with_other_weights(model_files, tmp_path, capsys):
+    from cfc_ref.cli import main
+
+    config = small_config(model_files, tmp_path / "base", images=2)
+    path = tmp_path / "c.json"
+    path.write_text(config.to_json())
+    code = main(["run", str(path), "--weights", str(model_files / "m.weights"), "--cfg", str(model_files / "m.cfg"),
+                 "--splits", "max_17", "--lossy-only", "--output", str(tmp_path / "lossy"), "--quiet"])
+    assert code == 0
+    rows = rows_of(tmp_path / "lossy" / "results.json")
+    assert [r["setting"] for r in rows] == ["max_17-10bit-qp27", "max_17-10bit-qp37"]
+    assert "Table 1" in capsys.readouterr().out

@@ -13,18 +13,8 @@ mkdir -p "$OUT"
 cfc-ref run --output "$OUT/default" --quiet > /dev/null
 for split in max_11 max_17; do
   cfc-ref train --split "$split" --iterations "$ITERATIONS" --output "$OUT/train-$split"
-  python3 - "$OUT" "$split" <<'PY'
-import json, sys
-from dataclasses import replace
-from cfc_ref.experiment.config import embedded_default
-out, split = sys.argv[1], sys.argv[2]
-base = embedded_default(f"{out}/default")
-config = replace(base, name=f"re-trained at {split}", model="darknet", cfg=f"{out}/train-{split}/model.cfg",
-                 weights=f"{out}/train-{split}/model.weights", splits=(split,), lossless_bit_depths=(),
-                 jpeg_qualities=(), original_upload=False, output=f"{out}/retrained-{split}")
-open(f"{out}/retrained-{split}.json", "w").write(config.to_json())
-PY
-  cfc-ref run "$OUT/retrained-$split.json" --quiet > /dev/null
+  cfc-ref run --weights "$OUT/train-$split/model.weights" --cfg "$OUT/train-$split/model.cfg" --splits "$split" \
+    --lossy-only --output "$OUT/retrained-$split" --quiet > /dev/null
 done
 cfc-ref report "$OUT/default/results.json" --retrained "max_11=$OUT/retrained-max_11/results.json" \
   --retrained "max_17=$OUT/retrained-max_17/results.json"

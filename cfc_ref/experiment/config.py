@@ -7,7 +7,7 @@ default.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from cfc_ref.errors import CfcError
@@ -74,6 +74,13 @@ def embedded_default(output: str = "runs/embedded-default") -> ExperimentConfig:
     return ExperimentConfig(name="embedded default (synthetic stand-in)", dataset_root=str(Path(output) / "data"),
                             dataset_kind="synthetic", classes=CLASSES, output=output,
                             qps=(22, 27, 32, 37, 42, 47, 51), jpeg_qualities=(5, 10, 20, 35, 50, 75, 90, 95, 98))
+
+
+def lossy_sweep(base: ExperimentConfig, cfg: str, weights: str, splits: tuple[str, ...], output: str,
+               name: str) -> ExperimentConfig:
+    """The lossy split points of ``base`` with other weights (re-trained rows): no lossless points, no cloud-only."""
+    return replace(base, name=name, model="darknet", cfg=cfg, weights=weights, splits=splits,
+                   lossless_bit_depths=(), jpeg_qualities=(), original_upload=False, output=output)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,12 @@ def embedded_files() -> tuple[Path, Path]:
     return Path(str(zoo.joinpath(f"{EMBEDDED_NAME}.cfg"))), Path(str(zoo.joinpath(f"{EMBEDDED_NAME}.weights")))
 
 
+def retrained_weights(split: str) -> Path | None:
+    """The shipped compression-augmented weights for a split (tools/reproduce_table1.sh), if any."""
+    path = Path(str(resources.files("cfc_ref.zoo").joinpath(f"{EMBEDDED_NAME}-retrained-{split}.weights")))
+    return path if path.exists() else None
+
+
 def load_embedded_model() -> DarknetModel:
     cfg_path, weights_path = embedded_files()
     model = DarknetModel(parse_cfg(cfg_path.read_text()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from cfc_ref.errors import MetricsError
@@ -128,7 +129,7 @@ def figures(results: dict, out: Path, retrained: dict[str, dict] | None = None) 
 
 
 def write_report(results_path: str | Path, layer_figure: bool = True,
-                 retrained: dict[str, str | Path] | None = None) -> Path:
+                 retrained: Mapping[str, str | Path] | None = None) -> Path:
     """report.md beside results.json; ``retrained`` maps a split to the results.json of its re-trained run."""
     results_path = Path(results_path)
     results = json.loads(results_path.read_text())
