@@ -15,6 +15,8 @@ def to_float_chw(image: np.ndarray) -> np.ndarray:
 def _resize_axis(x: np.ndarray, out: int, axis: int) -> np.ndarray:
     """Darknet's bilinear step along one axis: scale = (in − 1)/(out − 1), last sample copied (D-4.1)."""
     size = x.shape[axis]
+    if out == size:  # scale 1 and every fraction 0: Darknet's arithmetic returns the input exactly
+        return x.astype(np.float32, copy=False)
     if out == 1 or size == 1:
         positions = np.zeros(out, dtype=np.float32)
     else:

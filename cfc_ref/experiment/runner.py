@@ -136,7 +136,8 @@ def _coded_tensor(state: _WorkerState, v: np.ndarray, bit_depth: int, quality: s
     stream = state.cache.get(key)
     if stream is None:
         began = time.perf_counter()
-        stream = encode_picture(picture, bit_depth, quality, config.encoder)  # type: ignore[arg-type]
+        stream = encode_picture(picture, bit_depth, quality, config.encoder,  # type: ignore[arg-type]
+                                decoder=config.decoder)  # the lossless check (H-5.2) decodes as the run does
         state.codec_seconds += time.perf_counter() - began
         state.cache.put(key, stream)
         with open(output / "encode-log.txt", "a") as log:  # one short line per fresh encode (O_APPEND)
@@ -230,7 +231,7 @@ def _run_job(state: _WorkerState, job: tuple[str, str]) -> int:
             bits = {"payload_bytes": len(upload.payload), "side_info_bytes": 0, "container_bytes": 0,
                     "kbits": upload.bits / 1000}
             codec = {"encoder": upload.method, "decoders": ["Pillow"]}
-        detections = voc_detections(raw, model.region, image, width, height, classes)
+        detections = _timed_model(state, voc_detections, raw, model.region, image, width, height, classes)
         write_json_atomic(unit_path(output, setting, image), {
             "image": image, "setting": setting.key, "bits": bits, "codec": codec,
             "detections": [[d.cls, d.score, *d.box] for d in detections]})
