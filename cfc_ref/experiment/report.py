@@ -159,7 +159,9 @@ def write_report(results_path: str | Path, layer_figure: bool = True,
              "curve's Pareto-optimal points (spec M-5.4), VOC07 11-point mAP.", ""]
     for split, data in again.items():
         weights = Path(data["config"]["weights"])
-        meta_path = weights.parent / "meta.json"
+        meta_path = weights.parent / "meta.json"  # beside a training run's weights (cfc-ref train)
+        if not meta_path.exists():
+            meta_path = weights.with_suffix(".json")  # beside shipped weights (cfc_ref/zoo)
         budget = ""
         if meta_path.exists():
             meta = json.loads(meta_path.read_text())
