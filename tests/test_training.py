@@ -122,6 +122,7 @@ def test_train_run_resumes_exactly(tmp_path, model, monkeypatch):
     uninterrupted = train_run(_tiny_train_config(tmp_path, model, "a"), log=lambda _: None)
     meta = json.loads((uninterrupted / "meta.json").read_text())
     assert meta["budget_images"] == 8 and meta["codec"].startswith("x265") and meta["config"]["split"] == "max_17"
+    assert meta["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     assert (uninterrupted / "loss.png").exists() and (uninterrupted / "model.cfg").exists()
 
     config = _tiny_train_config(tmp_path, model, "b")

@@ -47,6 +47,13 @@ class TrainConfig:
     output: str = "runs/train-max_11"
     synthetic_train_images: int = 2000
     checkpoint_every: int = 100
+    device: str = "auto"  # "auto": CUDA when a GPU is present, else the CPU; or "cpu", "cuda", "cuda:1", …
+
+
+def training_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
@@ -90,7 +97,7 @@ def train_run(config: TrainConfig, log=print) -> Path:  # type: ignore[no-untype
     classes = config.classes or (CLASSES if config.dataset_kind == "synthetic" else VOC_CLASSES)
     if config.dataset_kind == "synthetic":
         write_dataset(config.dataset_root, train=config.synthetic_train_images, test=0)
-    model = _initial_model(config)
+    model = _initial_model(config).to(training_device(config.device))
     dataset = VocDetectionSet(config.dataset_root, config.image_set, classes, model.config.width)
     settings = TrainSettings(iterations=config.iterations, batch_size=config.batch_size,
                              learning_rate=config.learning_rate, optimizer=config.optimizer, warmup=config.warmup,
@@ -110,7 +117,8 @@ def train_run(config: TrainConfig, log=print) -> Path:  # type: ignore[no-untype
     save_weights(model, out / "model.weights", seen=config.iterations * config.batch_size)
     (out / "history.json").write_text(json.dumps(history) + "\n")
     meta = {"config": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()},
-            "codec": codec, "budget_images": config.iterations * config.batch_size}
+            "codec": codec, "budget_images": config.iterations * config.batch_size,
+            "device": str(training_device(config.device))}
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     _plot(history, out / "loss.png", config)
     return out
