@@ -11,6 +11,13 @@ Components, one module each (spec/ has the normative text):
   container     wire format                       spec/container.md
   accounting    KBPI bit accounting               spec/container.md W-5
   pipeline      features ⇄ container bytes
+  detector/     YOLOv2-VOC, Darknet-exact; split points; loss; profile   spec/detector.md
+  metrics/      VOC AP/mAP, BD-KBPI-mAP, annotation/detection files    spec/metrics.md
+  data/         the synthetic VOC-layout dataset of the embedded default
+  experiment/   sweep runner, aggregation, report (Table 1, Figs.), embedded default
+  training/     training loop, codec in the loop (compression-augmented)   spec/training.md
+  zoo/          shipped weights of the embedded default
+  fileio        atomic writes
   conformance/  adapter protocol for other implementations   spec/conformance.md
 """
 

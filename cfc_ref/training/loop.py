@@ -83,7 +83,6 @@ def train(model: DarknetModel, dataset: torch.utils.data.Dataset, settings: Trai
         torch.set_rng_state(state["rng"])
         start, history = state["iteration"], state["history"]
         log(f"resumed from {ckpt} at iteration {start}")
-    generator = torch.Generator().manual_seed(settings.seed)
     model.train()
     seen = start * settings.batch_size
     began = time.time()
@@ -114,5 +113,4 @@ def train(model: DarknetModel, dataset: torch.utils.data.Dataset, settings: Trai
                          "rng": torch.get_rng_state(), "iteration": iteration + 1, "history": history,
                          "settings": asdict(settings)})
     model.eval()
-    del generator
     return history
