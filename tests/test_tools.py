@@ -15,6 +15,7 @@ import pytest
 from cfc_ref.detector.cfg import builtin_cfg
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.weights import weights_bytes
+
 from cfc_testing import ROOT
 
 SCRIPT = ROOT / "tools" / "download_voc.sh"
