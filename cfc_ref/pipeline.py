@@ -29,23 +29,38 @@ class EncodeSettings:
     codec: str | PictureCodec = "raw"  # a wire name, or a configured codec such as HevcCodec(quality=27)
 
 
+def to_picture(v: np.ndarray, settings: EncodeSettings) -> tuple[np.ndarray, qlayer.SideInfo]:
+    """Mobile side before the codec: Q-layer (Q-3) then tiling (T-2..T-4) of one C×H×W tensor."""
+    if np.ndim(v) != 3:
+        raise CfcError(f"a transmitted tensor must be C×H×W, got shape {np.shape(v)}")
+    q, side = qlayer.quantize(v, settings.bit_depth, settings.mode)
+    return tiling.tile(q, settings.layout, settings.align), side
+
+
+def from_picture(picture: np.ndarray, shape: tuple[int, int, int], side: qlayer.SideInfo,
+                 settings: EncodeSettings) -> np.ndarray:
+    """Cloud side after the codec: untile (T-5) then de-quantize (Q-4)."""
+    samples = picture.astype(qlayer.sample_dtype(settings.bit_depth), copy=False)
+    return qlayer.dequantize(tiling.untile(samples, shape, settings.layout, settings.align), side, settings.bit_depth)
+
+
 def encode_tensor(name: str, v: np.ndarray, settings: EncodeSettings) -> TensorRecord:
     """One tensor through Q-layer, tiling and codec into a wire record."""
-    if np.ndim(v) != 3:
-        raise CfcError(f"tensor {name!r} must be C×H×W, got shape {np.shape(v)}")
-    q, side = qlayer.quantize(v, settings.bit_depth, settings.mode)
-    picture = tiling.tile(q, settings.layout, settings.align)
+    picture, side = to_picture(v, settings)
     codec = get_codec(settings.codec)
     payload = codec.encode(picture, settings.bit_depth)
-    shape = (int(q.shape[0]), int(q.shape[1]), int(q.shape[2]))
+    shape = (int(v.shape[0]), int(v.shape[1]), int(v.shape[2]))
     return TensorRecord(name, shape, settings.bit_depth, settings.layout, settings.align, codec.name, side, payload)
+
+
+def settings_of_record(record: TensorRecord) -> EncodeSettings:
+    return EncodeSettings(record.bit_depth, record.mode, record.layout, record.align, record.codec)
 
 
 def decode_record(record: TensorRecord) -> np.ndarray:
     """Inverse of :func:`encode_tensor`: codec decode → untile → de-quantize."""
     picture = get_codec(record.codec).decode(record.payload, record.picture_shape, record.bit_depth)
-    q = tiling.untile(picture, record.shape, record.layout, record.align)
-    return qlayer.dequantize(q, record.side_info, record.bit_depth)
+    return from_picture(picture, record.shape, record.side_info, settings_of_record(record))
 
 
 def encode_features(features: Mapping[str, np.ndarray], settings: EncodeSettings = EncodeSettings()

@@ -28,7 +28,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cfc_ref import qlayer, tiling
 from cfc_ref.baseline import jpeg_upload, original_upload
 from cfc_ref.codecs.hevc import decode_picture, encode_picture, encoder_name
 from cfc_ref.codecs.hevc.batch import BitstreamCache, cache_key
@@ -40,6 +39,7 @@ from cfc_ref.detector.split import split
 from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of
 from cfc_ref.fileio import write_atomic
 from cfc_ref.metrics.files import image_ids
+from cfc_ref.pipeline import EncodeSettings, from_picture, to_picture
 
 # ------------------------------------------------------------------ executors
 
@@ -126,17 +126,17 @@ def init_worker(config: ExperimentConfig, threads: int = 1) -> None:
 # ------------------------------------------------------------------ one job
 
 
-def _coded_tensor(state: _WorkerState, v: np.ndarray, bit_depth: int, quality: str | int
+def _coded_tensor(state: _WorkerState, name: str, v: np.ndarray, settings: EncodeSettings, quality: str | int
                   ) -> tuple[np.ndarray, TensorRecord, str]:
-    """Q-layer → tiling → HEVC (cached) → decode (cached) → untile → de-quantize, for one transmitted tensor."""
+    """One transmitted tensor through the pipeline's mobile and cloud sides, with the HEVC encode and decode cached
+    by content (H-6.1). Returns the decoded features, the wire record, and the decoder that ran ("cache" if none)."""
     config, output = state.config, Path(state.config.output)
-    q, side = qlayer.quantize(v, bit_depth)
-    picture = tiling.tile(q, config.layout)  # type: ignore[arg-type]
-    key = cache_key(picture, bit_depth, quality, state.encoder_id)  # type: ignore[arg-type]
+    picture, side = to_picture(v, settings)
+    key = cache_key(picture, settings.bit_depth, quality, state.encoder_id)  # type: ignore[arg-type]
     stream = state.cache.get(key)
     if stream is None:
         began = time.perf_counter()
-        stream = encode_picture(picture, bit_depth, quality, config.encoder,  # type: ignore[arg-type]
+        stream = encode_picture(picture, settings.bit_depth, quality, config.encoder,  # type: ignore[arg-type]
                                 decoder=config.decoder)  # the lossless check (H-5.2) decodes as the run does
         state.codec_seconds += time.perf_counter() - began
         state.cache.put(key, stream)
@@ -148,15 +148,14 @@ def _coded_tensor(state: _WorkerState, v: np.ndarray, bit_depth: int, quality: s
         decoded = np.load(decoded_path)
     else:
         began = time.perf_counter()
-        decoded, decoder = decode_picture(stream, picture.shape, bit_depth, config.decoder)
+        decoded, decoder = decode_picture(stream, picture.shape, settings.bit_depth, config.decoder)
         state.codec_seconds += time.perf_counter() - began
         buffer = io.BytesIO()
         np.save(buffer, decoded)
         write_atomic(decoded_path, buffer.getvalue())
-    q_hat = tiling.untile(decoded.astype(q.dtype), q.shape, config.layout)  # type: ignore[arg-type]
-    record = TensorRecord("x", (int(q.shape[0]), int(q.shape[1]), int(q.shape[2])), bit_depth,
-                          config.layout, tiling.DEFAULT_ALIGN, "hevc", side, stream)  # type: ignore[arg-type]
-    return qlayer.dequantize(q_hat, side, bit_depth), record, decoder
+    shape = (int(v.shape[0]), int(v.shape[1]), int(v.shape[2]))
+    record = TensorRecord(name, shape, settings.bit_depth, settings.layout, settings.align, "hevc", side, stream)
+    return from_picture(decoded, shape, side, settings), record, decoder
 
 
 def _load_image(config: ExperimentConfig, image: str) -> tuple[np.ndarray, Path]:
@@ -205,12 +204,12 @@ def _run_job(state: _WorkerState, job: tuple[str, str]) -> int:
         if setting.kind == "split":
             assert back is not None
             quality: str | int = "lossless" if setting.quality == "lossless" else int(setting.quality[2:])
+            settings = EncodeSettings(setting.bit_depth, layout=config.layout)  # type: ignore[arg-type]
             decoded, records, decoders = {}, [], set()
             for name, tensor in tensors.items():
-                v_hat, record, decoder = _coded_tensor(state, tensor[0].numpy(), setting.bit_depth, quality)
+                v_hat, record, decoder = _coded_tensor(state, name, tensor[0].numpy(), settings, quality)
                 decoded[name] = torch.from_numpy(v_hat)[None]
-                records.append(TensorRecord(name, record.shape, record.bit_depth, record.layout, record.align,
-                                            record.codec, record.side_info, record.payload))
+                records.append(record)
                 decoders.add(decoder)
             raw = _timed_model(state, back, decoded)
             payload = sum(len(r.payload) for r in records)

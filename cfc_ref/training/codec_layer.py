@@ -14,10 +14,11 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import torch
 
-from cfc_ref import qlayer, tiling
+from cfc_ref import qlayer
 from cfc_ref.codecs.hevc import decode_picture
 from cfc_ref.codecs.hevc.batch import encode_many
 from cfc_ref.codecs.hevc.settings import Quality, check_quality
+from cfc_ref.pipeline import EncodeSettings, from_picture, to_picture
 
 PAPER_QUALITIES: tuple[Quality, ...] = ("lossless", 22, 27, 32, 37)
 
@@ -68,10 +69,11 @@ class CodecInTheLoop(torch.nn.Module):
         return out
 
     def _coded(self, batch: np.ndarray, qualities: list[Quality]) -> np.ndarray:
+        settings = EncodeSettings(self.bit_depth)
         pictures, sides = [], []
-        for item in batch:
-            q, side = qlayer.quantize(item, self.bit_depth)
-            pictures.append(tiling.tile(q))
+        for item in batch:  # the pipeline's mobile side, then a batched encode
+            picture, side = to_picture(item, settings)
+            pictures.append(picture)
             sides.append(side)
         streams: list[bytes | None] = [None] * len(pictures)
         for quality in dict.fromkeys(qualities):  # one pool call per quality
@@ -84,8 +86,7 @@ class CodecInTheLoop(torch.nn.Module):
         for i, (item, stream) in enumerate(zip(batch, streams, strict=True)):
             assert stream is not None
             picture, _ = decode_picture(stream, pictures[i].shape, self.bit_depth, "fast")
-            q_hat = tiling.untile(picture.astype(pictures[i].dtype), item.shape)
-            out[i] = qlayer.dequantize(q_hat, sides[i], self.bit_depth)
+            out[i] = from_picture(picture, item.shape, sides[i], settings)
         return out
 
     def _executor(self) -> ProcessPoolExecutor | None:

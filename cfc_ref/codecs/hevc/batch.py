@@ -73,13 +73,11 @@ def encode_many(pictures: Sequence[np.ndarray], bit_depth: int, quality: Quality
     todo = [i for i, stream in enumerate(results) if stream is None]
     jobs = [(pictures[i], bit_depth, quality, encoder) for i in todo]
     workers = min(workers or os.cpu_count() or 1, len(jobs))
-    if pool is not None and jobs:
-        fresh = list(pool.map(_encode_job, jobs))
-    elif workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            fresh = list(pool.map(_encode_job, jobs))
+    if pool is None and workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as own_pool:
+            fresh = list(own_pool.map(_encode_job, jobs))
     else:
-        fresh = [_encode_job(job) for job in jobs]
+        fresh = list(pool.map(_encode_job, jobs)) if pool is not None else [_encode_job(job) for job in jobs]
     for i, stream in zip(todo, fresh, strict=True):
         results[i] = stream
         key = keys[i]

@@ -17,7 +17,7 @@ import numpy as np
 from cfc_ref.codecs.hevc import decode_picture
 from cfc_ref.codecs.hevc.external import run_tool, scratch_dir
 from cfc_ref.codecs.hevc.hm import hm_encoder
-from cfc_ref.codecs.hevc.x265 import _encode, x265_version
+from cfc_ref.codecs.hevc.x265 import encode_with_params, x265_version
 from cfc_ref.codecs.raw import raw_sample_dtype
 from cfc_ref.errors import CfcError
 
@@ -78,7 +78,7 @@ def _check_encode(directory: Path, manifest: dict, v: dict) -> str:
         depth = v["bit_depth"]
         samples = np.fromfile(directory / v["input"], dtype=raw_sample_dtype(depth)).reshape(v["height"], v["width"])
         tail = "lossless=1" if v["qp"] == "lossless" else f"qp={v['qp']}"
-        stream = _encode(samples.astype(np.uint8 if depth == 8 else np.uint16), depth,
+        stream = encode_with_params(samples.astype(np.uint8 if depth == 8 else np.uint16), depth,
                          f"{manifest['x265_params']}:{tail}")
     else:
         return "skip: the manifest names no encoder settings"

@@ -43,6 +43,16 @@ def run_tool(args: list[str], cwd: Path, what: str) -> subprocess.CompletedProce
     return result
 
 
+def banner(program: str, args: list[str], what: str) -> str:
+    """What a program prints about itself (some exit non-zero after printing their help)."""
+    with scratch_dir() as tmp:
+        try:
+            out = run_tool([program, *args], tmp, what)
+            return (out.stdout + out.stderr).decode(errors="replace")
+        except CodecError as err:
+            return str(err)
+
+
 def find_program(names: tuple[str, ...], env_dir: str | None = None) -> str | None:
     """First of ``names`` in ``env_dir`` (if given) or on PATH."""
     for name in names:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cfc_ref.codecs.hevc.external import find_program, run_tool, scratch_dir
+from cfc_ref.codecs.hevc.external import banner, find_program, run_tool, scratch_dir
 from cfc_ref.codecs.hevc.settings import Quality, hm_options
 from cfc_ref.codecs.raw import raw_sample_dtype
 from cfc_ref.errors import CodecError
@@ -34,13 +34,7 @@ def hm_decoder() -> str | None:
 @lru_cache(maxsize=4)
 def hm_version(program: str) -> str:
     """'HM-16.12' from the program's banner ('HM software: ... Version [16.12]')."""
-    with scratch_dir() as tmp:
-        try:
-            out = run_tool([program, "--help"], tmp, "HM")
-            text = (out.stdout + out.stderr).decode(errors="replace")
-        except CodecError as err:  # some HM builds exit non-zero after printing help
-            text = str(err)
-    match = re.search(r"Version \[([0-9.]+)", text)
+    match = re.search(r"Version \[([0-9.]+)", banner(program, ["--help"], "HM"))
     return f"HM-{match.group(1)}" if match else "HM-unknown"
 
 

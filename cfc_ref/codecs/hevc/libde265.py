@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from cfc_ref.codecs.hevc.external import find_program, run_tool, scratch_dir
+from cfc_ref.codecs.hevc.external import banner, find_program, run_tool, scratch_dir
 from cfc_ref.codecs.hevc.hm import read_luma
 from cfc_ref.errors import CodecError
 
@@ -20,12 +20,7 @@ def libde265_program() -> str | None:
 
 @lru_cache(maxsize=2)
 def libde265_version(program: str) -> str:
-    with scratch_dir() as tmp:
-        try:
-            text = (run_tool([program, "-h"], tmp, "dec265").stdout or b"").decode(errors="replace")
-        except CodecError as err:  # dec265 -h exits non-zero
-            text = str(err)
-    match = re.search(r"v(\d+\.\d+\.\d+)", text)
+    match = re.search(r"v(\d+\.\d+\.\d+)", banner(program, ["-h"], "dec265"))
     return f"libde265 {match.group(1)}" if match else "libde265"
 
 

@@ -22,7 +22,8 @@ def _encoder(width: int, height: int, coded_depth: int, params: str) -> av.Video
     return context
 
 
-def _encode(picture: np.ndarray, coded_depth: int, params: str) -> bytes:
+def encode_with_params(picture: np.ndarray, coded_depth: int, params: str) -> bytes:
+    """One picture with an explicit x265-params string (golden vectors that name their own settings)."""
     height, width = picture.shape
     context = _encoder(width, height, coded_depth, params)
     fmt = X265_PIXEL_FORMATS[coded_depth]
@@ -37,13 +38,13 @@ def _encode(picture: np.ndarray, coded_depth: int, params: str) -> bytes:
 
 def encode_x265(picture: np.ndarray, coded_depth: int, quality: Quality) -> bytes:
     """One 4:0:0 picture → HEVC Annex B bytes, with the H-3.1 settings."""
-    return _encode(picture, coded_depth, x265_params(quality))
+    return encode_with_params(picture, coded_depth, x265_params(quality))
 
 
 @lru_cache(maxsize=1)
 def x265_version() -> str:
     """The x265 version inside the PyAV wheel, read from the settings SEI of a 16×16 test encode."""
-    stream = _encode(np.zeros((16, 16), np.uint8), 8, "info=1:log-level=error:pools=none:frame-threads=1")
+    stream = encode_with_params(np.zeros((16, 16), np.uint8), 8, "info=1:log-level=error:pools=none:frame-threads=1")
     match = re.search(rb"x265 \(build \d+\) - ([0-9A-Za-z.+_-]+)", stream)
     return match.group(1).decode() if match else "unknown"
 
