@@ -23,13 +23,17 @@ def test_shipped_model_files():
     assert model.config.width == 256 and model.region.classes == 5
 
 
+@pytest.mark.spec("C-1.2")
 def test_golden_regression(tmp_path):
     golden = json.loads(GOLDEN_FILE.read_text())
     if golden["encoder"] != encoder_name("x265"):
         pytest.skip(f"regression pinned with {golden['encoder']}, this is {encoder_name('x265')}")
     rows = json.loads(run(regression_config(tmp_path), SerialExecutor(), progress=False).read_text())["rows"]
-    got = [{k: r[k] for k in ("setting", "kbpi", "map_voc07", "map_all")} for r in rows]
-    assert got == golden["rows"]
+    assert [r["setting"] for r in rows] == [r["setting"] for r in golden["rows"]]
+    for got, pinned in zip(rows, golden["rows"], strict=True):  # tolerances: spec C-1.2 (CPU-dependent float32)
+        assert got["kbpi"] == pytest.approx(pinned["kbpi"], rel=1e-3), got["setting"]
+        for key in ("map_voc07", "map_all"):
+            assert got[key] == pytest.approx(pinned[key], abs=2e-3), (got["setting"], key)
 
 
 @pytest.mark.slow
