@@ -285,9 +285,9 @@ def run(config: ExperimentConfig, executor: Executor | None = None, progress: bo
         executor = SerialExecutor() if workers <= 1 else LocalPoolExecutor(workers)
     results = executor.map(run_job, jobs, init_worker, (config, 1))
     if progress:
-        from tqdm import tqdm
+        from cfc_ref.progress import progress as show_progress
 
-        results = tqdm(results, total=len(jobs), desc=f"{config.name}: image × split jobs", unit="job")
+        results = show_progress(results, len(jobs), f"{config.name}: image × split jobs", "job")
     timing = RunTiming()
     for _, wall, codec, model in results:
         timing.jobs += wall
