@@ -25,6 +25,10 @@ class CodecError(CfcError):
     """A codec could not encode or decode, or an external codec failed (spec/codec.md)."""
 
 
+class DecoderRefusal(CodecError):
+    """No installed decoder can vouch for this stream (spec H-4.3, H-4.4): refused, never a wrong picture."""
+
+
 class DarknetError(CfcError):
     """A Darknet .cfg or .weights file that cannot be used (spec/detector.md D-1.1, D-3.2)."""
 

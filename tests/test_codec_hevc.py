@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -19,12 +20,12 @@ from hypothesis import strategies as st
 from cfc_ref.codecs.hevc import HevcCodec, decode_picture, encode_picture, encoder_name
 from cfc_ref.codecs.hevc import decoders as decoders_module
 from cfc_ref.codecs.hevc.check import check_directory, raw_bytes
-from cfc_ref.codecs.hevc.decoders import DECODERS, available_decoders, ffmpeg_allowed
+from cfc_ref.codecs.hevc.decoders import DECODERS, available_decoders, ffmpeg_allowed, hm_allowed
 from cfc_ref.codecs.hevc.external import run_tool, scratch_dir
 from cfc_ref.codecs.hevc.settings import HM_COMMON_OPTIONS, X265_PARAMS, check_quality, hm_options, x265_params
 from cfc_ref.codecs.hevc.syntax import stream_info
 from cfc_ref.codecs.hevc.x265 import x265_version
-from cfc_ref.errors import CodecError
+from cfc_ref.errors import CodecError, DecoderRefusal
 
 from cfc_testing import GOLDEN, ROOT
 
@@ -63,7 +64,7 @@ def test_spec_lists_the_hm_options():
 
 
 @spec("H-4.1", "H-4.2")
-@pytest.mark.parametrize("decoder", ["hm", "libde265", "ffmpeg"])
+@pytest.mark.parametrize("decoder", ["pylibde265", "hm", "libde265", "ffmpeg"])
 @pytest.mark.parametrize("vector", VECTORS, ids=IDS)
 def test_every_decoder_is_right_or_refuses(decoder, vector):
     """Each offered decoder reproduces recon_sha256 or refuses (H-4.3); it never returns a wrong picture."""
@@ -72,7 +73,7 @@ def test_every_decoder_is_right_or_refuses(decoder, vector):
     stream = (HM_DIR / vector["bitstream"]).read_bytes()
     info = stream_info(stream)
     if not DECODERS[decoder].allowed(info):
-        with pytest.raises(CodecError, match="not conforming for this stream"):
+        with pytest.raises(DecoderRefusal, match="not allowed for this stream"):
             decode_picture(stream, (vector["height"], vector["width"]), vector["bit_depth"], decoder)
         return
     picture, used = decode_picture(stream, (vector["height"], vector["width"]), vector["bit_depth"], decoder)
@@ -99,6 +100,21 @@ def test_ffmpeg_refusal_class_is_the_lossless_vectors():
     assert refused == {v["id"] for v in VECTORS if v["qp"] == "lossless"}
     x265_lossless = [v for v in X265_MANIFEST["vectors"] if v["qp"] == "lossless"]
     assert all(ffmpeg_allowed(stream_info((X265_DIR / v["bitstream"]).read_bytes())) for v in x265_lossless)
+
+
+@spec("H-4.3")
+def test_hm_refusal_class_is_x265_lossless():
+    """HM-16.12 aborts on level >= 5 streams with 16x16 CTBs: x265 writes level 8.5 for lossless, HM writes none."""
+    assert all(hm_allowed(stream_info((HM_DIR / v["bitstream"]).read_bytes())) for v in VECTORS)
+    refused = {v["id"] for v in X265_MANIFEST["vectors"]
+               if not hm_allowed(stream_info((X265_DIR / v["bitstream"]).read_bytes()))}
+    assert refused == {v["id"] for v in X265_MANIFEST["vectors"] if v["qp"] == "lossless"}
+    if DECODERS["hm"].available():  # the refusal is not arbitrary: HM-16.12 really aborts on them
+        from cfc_ref.codecs.hevc.hm import decode_hm
+
+        v = next(v for v in X265_MANIFEST["vectors"] if v["qp"] == "lossless")
+        with pytest.raises(CodecError, match="parseSPS"):
+            decode_hm((X265_DIR / v["bitstream"]).read_bytes(), (v["height"], v["width"]), max(v["bit_depth"], 8))
 
 
 @spec("H-4.3")
@@ -311,10 +327,11 @@ def test_decoder_choice(monkeypatch):
     info = stream_info((HM_DIR / VECTORS[0]["bitstream"]).read_bytes())  # lossless: ffmpeg not allowed
     with pytest.raises(CodecError, match="unknown decoder"):
         decoders_module.choose_decoder(info, "vlc")
-    with pytest.raises(CodecError, match="not conforming"):
+    with pytest.raises(DecoderRefusal, match="not allowed for this stream"):
         decoders_module.choose_decoder(info, "ffmpeg")
     x265_info = stream_info((X265_DIR / X265_MANIFEST["vectors"][0]["bitstream"]).read_bytes())
-    assert decoders_module.choose_decoder(x265_info, "fast").name == "ffmpeg"
+    in_process = [name for name in ("pylibde265", "ffmpeg") if DECODERS[name].available()]
+    assert decoders_module.choose_decoder(x265_info, "fast").name == in_process[0]  # in process first
     if len(available_decoders()) > 1:
         assert decoders_module.choose_decoder(info, "fast").name != "ffmpeg"  # refused class: next conforming one
     monkeypatch.setattr(decoders_module, "DECODER_ORDER", ("ffmpeg",))
@@ -337,34 +354,110 @@ def test_wire_codec_in_the_pipeline():
     assert decode_features(data)["max_17"].shape == v.shape
 
 
+def needs_conforming_lossless_decoder():
+    """HM's lossless streams need a decoder other than FFmpeg (H-4.3); without one they are refused, not decoded."""
+    if available_decoders() == ["ffmpeg"]:
+        pytest.skip("no conforming decoder for HM's lossless streams is installed (pylibde265, libde265 or HM; "
+                    "FFmpeg is refused for them, H-4.3)")
+
+
 @spec("H-1.2")
 def test_cli_encode_decode_check(tmp_path, capsys):
     from cfc_ref.cli import main
 
     v = VECTORS[5]  # blobs416x416_10bit_ll
     out = tmp_path / "x.raw"
-    assert main(["codec", "decode", str(HM_DIR / v["bitstream"]), "-o", str(out)]) == 0
-    assert hashlib.sha256(out.read_bytes()).hexdigest() == v["recon_sha256"]
     stream = tmp_path / "x.bin"
-    assert main(["codec", "encode", str(HM_DIR / v["input"]), "-o", str(stream), "--width", "416", "--height",
-                 "416", "--bit-depth", "10", "--lossless"]) == 0
-    assert main(["codec", "decode", str(stream), "-o", str(out)]) == 0
-    assert out.read_bytes() == (HM_DIR / v["input"]).read_bytes()
     assert main(["codec", "encode", str(HM_DIR / v["input"]), "-o", str(stream), "--width", "400", "--height",
                  "416", "--bit-depth", "10", "--qp", "22"]) == 2
     capsys.readouterr()
     assert main(["codec", "check", str(X265_DIR), "--no-encode"]) == 0
-    assert "0 failed" in capsys.readouterr().out
+    assert capsys.readouterr().out.splitlines()[-1].startswith("PASS")
+    needs_conforming_lossless_decoder()
+    assert main(["codec", "decode", str(HM_DIR / v["bitstream"]), "-o", str(out)]) == 0
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == v["recon_sha256"]
+    assert main(["codec", "encode", str(HM_DIR / v["input"]), "-o", str(stream), "--width", "416", "--height",
+                 "416", "--bit-depth", "10", "--lossless"]) == 0
+    assert main(["codec", "decode", str(stream), "-o", str(out)]) == 0
+    assert out.read_bytes() == (HM_DIR / v["input"]).read_bytes()
 
 
-@spec("H-4.1")
-def test_check_directory_reports_failures(tmp_path):
-    manifest = dict(HM_MANIFEST, vectors=[dict(VECTORS[1], recon_sha256="0" * 64)])
-    for name in (VECTORS[1]["bitstream"], VECTORS[1]["input"]):
-        (tmp_path / name).write_bytes((HM_DIR / name).read_bytes())
+def _copy_vectors(tmp_path, vectors, **changes):
+    manifest = dict(HM_MANIFEST, vectors=[dict(v, **changes) for v in vectors])
+    for v in vectors:
+        for name in (v["bitstream"], v["input"]):
+            (tmp_path / name).write_bytes((HM_DIR / name).read_bytes())
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    [result] = check_directory(tmp_path, encode=False)
-    assert result.failed and "picture hash" in result.decode
+    return tmp_path
+
+
+@spec("H-4.1", "H-4.5")
+def test_check_directory_reports_wrong_pictures(tmp_path):
+    report = check_directory(_copy_vectors(tmp_path, [VECTORS[1]], recon_sha256="0" * 64), ["ffmpeg"], encode=False)
+    [row] = report.rows
+    assert row.counts() == {"exact": 0, "wrong": 1, "refused": 0, "skipped": 0}
+    assert "picture hash" in row.outcomes[VECTORS[1]["id"]].detail
+    assert report.problems(strict=False) == ["ffmpeg: 1 wrong"]
+
+
+@spec("H-4.5")
+def test_check_counts_refusals_and_strict_fails_on_them(tmp_path, capsys):
+    from cfc_ref.cli import main
+
+    lossless, lossy = VECTORS[0], VECTORS[1]
+    directory = _copy_vectors(tmp_path, [lossless, lossy])
+    report = check_directory(directory, ["ffmpeg"], encode=False)
+    assert report.rows[0].counts() == {"exact": 1, "wrong": 0, "refused": 1, "skipped": 0}
+    assert report.problems(strict=False) == []
+    assert report.problems(strict=True) == ["ffmpeg: 1 refused, 0 skipped (--strict)"]
+    assert main(["codec", "check", str(directory), "--decoder", "ffmpeg", "--no-encode"]) == 0
+    assert main(["codec", "check", str(directory), "--decoder", "ffmpeg", "--no-encode", "--strict"]) == 1
+    out = capsys.readouterr().out
+    assert "ffmpeg: " + lossless["id"] + ": refused" in out and out.splitlines()[-1].startswith("FAIL")
+
+
+@spec("H-4.5")
+def test_check_json_and_required_decoders(tmp_path, capsys, monkeypatch):
+    from cfc_ref.cli import main
+
+    directory = _copy_vectors(tmp_path, [VECTORS[1]])
+    assert main(["codec", "check", str(directory), "--no-encode", "--json", "-"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["vectors"] == 1 and report["rows"][0]["name"] == "auto"
+    assert report["rows"][0]["counts"]["exact"] == 1
+    assert main(["codec", "check", str(directory), "--no-encode", "--json", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["report_version"] == 1
+    monkeypatch.setitem(DECODERS, "hm", dataclasses.replace(DECODERS["hm"], available=lambda: False))
+    capsys.readouterr()
+    assert main(["codec", "check", str(directory), "--no-encode", "--require-decoder", "hm"]) == 1
+    assert "required decoder 'hm' is not installed" in capsys.readouterr().out
+    assert main(["codec", "check", str(directory), "--require-decoder", "vlc"]) == 2
+    assert "unknown decoder 'vlc'" in capsys.readouterr().err
+
+
+@spec("H-4.5")
+def test_check_encode_modes(tmp_path, monkeypatch):
+    from cfc_ref.codecs.hevc import check as check_module
+
+    directory = _copy_vectors(tmp_path, [VECTORS[1]])
+    monkeypatch.setattr(check_module, "hm_encoder", lambda: None)
+    assert [r.name for r in check_directory(directory, ["ffmpeg"]).rows] == ["ffmpeg"]  # no HM: not asked
+    report = check_directory(directory, ["ffmpeg"], encode=True)
+    assert report.rows[-1].name == "encode" and report.rows[-1].counts()["skipped"] == 1
+    assert report.problems(strict=True) == ["encode: 0 refused, 1 skipped (--strict)"]
+
+
+@spec("H-4.5")
+def test_check_rejects_a_bad_manifest(tmp_path):
+    from cfc_ref.cli import main
+
+    assert main(["codec", "check", str(tmp_path)]) == 2
+    (tmp_path / "manifest.json").write_bytes(b"\xff\xfe")
+    with pytest.raises(CodecError, match="not JSON"):
+        check_directory(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"vectors": [{"id": "x"}]}))
+    with pytest.raises(CodecError, match="lacks the field"):
+        check_directory(tmp_path)
 
 
 def test_pyav_decoding_matches_ffmpeg_wrapper():

@@ -1,40 +1,88 @@
-"""Run a directory of HEVC vectors laid out like golden/hm-16.12 (manifest.json) against our decoders and encoders.
+"""Run a directory of HEVC vectors laid out like golden/hm-16.12 (manifest.json) against decoders and encoders.
 
-Per vector: decoding through a conforming decoder must reproduce ``recon_sha256`` (spec H-4.1); encoding the input
-with the vector's encoder (HM with its ``hm_options``, or x265 with the manifest's ``x265_params``) must reproduce
-``bitstream_sha256`` when that encoder is present (H-2.1, H-3.3).
+Per vector and decoder: decoding must reproduce ``recon_sha256`` (spec H-4.1) — the outcome is ``exact``, ``wrong``
+(another picture, or an error on a valid stream), ``refused`` (the decoder is not allowed for this class of stream,
+H-4.3, or no installed decoder is, H-4.4) or ``skipped`` (the decoder is not installed, or the vector has no hash).
+Encoding the input with the vector's encoder (HM with its ``hm_options``, or x265 with the manifest's
+``x265_params``) must reproduce ``bitstream_sha256`` (H-2.1, H-3.3). The report says what was proved (H-4.5).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from cfc_ref.codecs.hevc import decode_picture
+from cfc_ref.codecs.hevc.decoders import DECODER_ORDER, DECODERS, available_decoders
 from cfc_ref.codecs.hevc.external import run_tool, scratch_dir
-from cfc_ref.codecs.hevc.hm import hm_encoder
+from cfc_ref.codecs.hevc.hm import hm_encoder, hm_version
 from cfc_ref.codecs.hevc.x265 import encode_with_params, x265_version
 from cfc_ref.codecs.raw import raw_sample_dtype
-from cfc_ref.errors import CfcError
+from cfc_ref.errors import CfcError, CodecError, DecoderRefusal
+
+Status = Literal["exact", "wrong", "refused", "skipped"]
+STATUSES: tuple[Status, ...] = ("exact", "wrong", "refused", "skipped")
+REPORT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class VectorResult:
-    id: str
-    decode: str  # "pass", "fail: ...", "skip: ..."
-    encode: str
+class Outcome:
+    status: Status
+    detail: str = ""
 
-    @property
-    def failed(self) -> bool:
-        return self.decode.startswith("fail") or self.encode.startswith("fail")
 
-    @property
-    def skipped(self) -> bool:
-        return self.decode.startswith("skip") and self.encode.startswith("skip")
+@dataclass
+class Row:
+    """One decoder (or ``auto``, the package's own choice per stream, or ``encode``) over every vector."""
+
+    name: str
+    version: str
+    checked: bool  # counted by --strict (auto, and decoders the user named); else shown for information
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        counted = Counter(o.status for o in self.outcomes.values())
+        return {s: counted.get(s, 0) for s in STATUSES}
+
+
+@dataclass
+class CheckReport:
+    directory: str
+    vector_ids: list[str]
+    rows: list[Row]
+    missing_required: list[str]
+
+    def problems(self, strict: bool) -> list[str]:
+        """Why the check fails: a wrong picture or bitstream anywhere, a required decoder missing, and with
+        ``strict`` anything a checked row did not prove (refused or skipped)."""
+        found = [f"required decoder {name!r} is not installed" for name in self.missing_required]
+        for row in self.rows:
+            counts = row.counts()
+            if counts["wrong"]:
+                found.append(f"{row.name}: {counts['wrong']} wrong")
+            if strict and row.checked and counts["refused"] + counts["skipped"]:
+                found.append(f"{row.name}: {counts['refused']} refused, {counts['skipped']} skipped (--strict)")
+        return found
+
+    def to_json(self, strict: bool) -> dict:
+        return {
+            "report_version": REPORT_VERSION,
+            "directory": self.directory,
+            "vectors": len(self.vector_ids),
+            "strict": strict,
+            "passed": not self.problems(strict),
+            "problems": self.problems(strict),
+            "missing_required": self.missing_required,
+            "rows": [{"name": r.name, "version": r.version, "checked": r.checked, "counts": r.counts(),
+                      "outcomes": {vid: {"status": o.status, "detail": o.detail} for vid, o in r.outcomes.items()}}
+                     for r in self.rows],
+        }
 
 
 def raw_bytes(picture: np.ndarray, bit_depth: int) -> bytes:
@@ -42,22 +90,29 @@ def raw_bytes(picture: np.ndarray, bit_depth: int) -> bytes:
     return np.ascontiguousarray(picture, dtype=raw_sample_dtype(bit_depth)).tobytes()
 
 
-def _check_decode(directory: Path, v: dict, decoder: str | None) -> str:
+def decode_outcome(directory: Path, v: dict, decoder: str) -> Outcome:
+    """One vector through one decoder (``auto``: the package's choice, H-4.4)."""
     if "recon_sha256" not in v:
-        return "skip: no recon_sha256 in the manifest"
+        return Outcome("skipped", "no recon_sha256 in the manifest")
+    if decoder != "auto" and not DECODERS[decoder].available():
+        return Outcome("skipped", f"{decoder} is not installed")
     stream = (directory / v["bitstream"]).read_bytes()
     try:
         picture, used = decode_picture(stream, (v["height"], v["width"]), v["bit_depth"], decoder)
+    except DecoderRefusal as err:
+        return Outcome("refused", str(err))
     except CfcError as err:
-        refused = "no conforming decoder" in str(err) or "not conforming for this stream" in str(err)
-        return f"skip: {err}" if refused else f"fail: {err}"  # a refusal (H-4.3) is not a wrong picture
+        return Outcome("wrong", f"error on a valid stream: {err}")
     digest = hashlib.sha256(raw_bytes(picture, v["bit_depth"])).hexdigest()
-    return f"pass ({used})" if digest == v["recon_sha256"] else f"fail: {used} picture hash {digest[:12]}…"
+    if digest != v["recon_sha256"]:
+        return Outcome("wrong", f"{used}: picture hash {digest[:12]}…")
+    return Outcome("exact", used)
 
 
 def _encode_hm(directory: Path, v: dict) -> bytes:
     program = hm_encoder()
-    assert program is not None
+    if program is None:
+        raise CodecError("no HM encoder")
     with scratch_dir() as tmp:
         args = [program, *v["hm_options"], f"--InputFile={(directory / v['input']).resolve()}",
                 "--BitstreamFile=out.bin"]
@@ -65,33 +120,107 @@ def _encode_hm(directory: Path, v: dict) -> bytes:
         return (tmp / "out.bin").read_bytes()
 
 
-def _check_encode(directory: Path, manifest: dict, v: dict) -> str:
+def encode_outcome(directory: Path, manifest: dict, v: dict) -> Outcome:
     if "bitstream_sha256" not in v:
-        return "skip: no bitstream_sha256"
-    if "hm_options" in v:
-        if hm_encoder() is None:
-            return "skip: no HM encoder (tools/build_hm.sh)"
-        stream = _encode_hm(directory, v)
-    elif "x265_params" in manifest:
-        if manifest.get("x265_version") != x265_version():
-            return f"skip: vectors are for x265 {manifest.get('x265_version')}, this is x265 {x265_version()}"
-        depth = v["bit_depth"]
-        samples = np.fromfile(directory / v["input"], dtype=raw_sample_dtype(depth)).reshape(v["height"], v["width"])
-        tail = "lossless=1" if v["qp"] == "lossless" else f"qp={v['qp']}"
-        stream = encode_with_params(samples.astype(np.uint8 if depth == 8 else np.uint16), depth,
-                         f"{manifest['x265_params']}:{tail}")
-    else:
-        return "skip: the manifest names no encoder settings"
+        return Outcome("skipped", "no bitstream_sha256 in the manifest")
+    try:
+        if "hm_options" in v:
+            if hm_encoder() is None:
+                return Outcome("skipped", "no HM encoder ($CFC_HM_DIR, tools/build_hm.sh)")
+            stream = _encode_hm(directory, v)
+        elif "x265_params" in manifest:
+            if manifest.get("x265_version") != x265_version():
+                return Outcome("skipped", f"vectors are for x265 {manifest.get('x265_version')}, "
+                                          f"this is x265 {x265_version()}")
+            depth = v["bit_depth"]
+            samples = np.fromfile(directory / v["input"], dtype=raw_sample_dtype(depth))
+            samples = samples.reshape(v["height"], v["width"]).astype(np.uint8 if depth == 8 else np.uint16)
+            tail = "lossless=1" if v["qp"] == "lossless" else f"qp={v['qp']}"
+            stream = encode_with_params(samples, depth, f"{manifest['x265_params']}:{tail}")
+        else:
+            return Outcome("skipped", "the manifest names no encoder settings")
+    except CfcError as err:
+        return Outcome("wrong", f"encoder error: {err}")
     digest = hashlib.sha256(stream).hexdigest()
-    return "pass" if digest == v["bitstream_sha256"] else f"fail: bitstream hash {digest[:12]}…"
+    return Outcome("exact") if digest == v["bitstream_sha256"] else Outcome("wrong", f"bitstream hash {digest[:12]}…")
 
 
-def check_directory(directory: str | Path, decoder: str | None = None, encode: bool = True) -> list[VectorResult]:
+def _encoder_version(manifest: dict) -> str:
+    if "x265_params" in manifest:
+        return f"x265 {x265_version()}"
+    program = hm_encoder()
+    return hm_version(program) if program else "HM (not installed)"
+
+
+def load_manifest(directory: Path) -> dict:
+    path = directory / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        vectors = manifest["vectors"]
+        for v in vectors:
+            for key in ("id", "bitstream", "width", "height", "bit_depth"):
+                v[key]  # noqa: B018 - presence check
+    except FileNotFoundError:
+        raise CodecError(f"{directory}: no manifest.json (a directory laid out like golden/hm-16.12)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CodecError(f"{path}: not JSON ({err})") from None
+    except (KeyError, TypeError) as err:
+        raise CodecError(f"{path}: a vector lacks the field {err}") from None
+    return manifest
+
+
+def check_directory(directory: str | Path, decoders: list[str] | None = None, encode: bool | None = None,
+                    required: list[str] | None = None) -> CheckReport:
+    """Check every vector of ``directory``.
+
+    ``decoders``: rows to check (names of H-4.2 or ``auto``); default ``auto`` plus, for information, every
+    installed decoder. ``encode``: None checks bitstreams when the vector's encoder is present (not counted by
+    --strict otherwise), True always (a missing encoder is a skip), False never. ``required``: decoders that must be
+    installed, checked as rows too.
+    """
     directory = Path(directory)
-    manifest = json.loads((directory / "manifest.json").read_text())
-    results = []
+    manifest = load_manifest(directory)
+    required = list(required or [])
+    for name in [*(decoders or []), *required]:
+        if name != "auto" and name not in DECODERS:
+            raise CodecError(f"unknown decoder {name!r}; choose from auto, {', '.join(DECODER_ORDER)}")
+    chosen = [(name, True) for name in decoders] if decoders else [("auto", True)] + [
+        (name, False) for name in available_decoders()]
+    for name in required:
+        chosen = [(n, c or n == name) for n, c in chosen]
+        if name not in [n for n, _ in chosen]:
+            chosen.append((name, True))
+    rows = [Row(name, "first conforming of " + ", ".join(available_decoders()) if name == "auto"
+                else DECODERS[name].describe() if DECODERS[name].available() else "not installed", checked)
+            for name, checked in chosen]
+    encode_row = None
+    if encode is not False:
+        present = "x265_params" in manifest or hm_encoder() is not None
+        if encode or present:
+            encode_row = Row("encode", _encoder_version(manifest), checked=bool(encode) or present)
     for v in manifest["vectors"]:
-        decode_result = _check_decode(directory, v, decoder)
-        encode_result = _check_encode(directory, manifest, v) if encode else "skip: not asked"
-        results.append(VectorResult(v["id"], decode_result, encode_result))
-    return results
+        for row in rows:
+            row.outcomes[v["id"]] = decode_outcome(directory, v, row.name)
+        if encode_row is not None:
+            encode_row.outcomes[v["id"]] = encode_outcome(directory, manifest, v)
+    missing = [name for name in required if not DECODERS[name].available()]
+    return CheckReport(str(directory), [v["id"] for v in manifest["vectors"]],
+                       rows + ([encode_row] if encode_row else []), missing)
+
+
+def format_report(report: CheckReport, strict: bool, verbose: bool = False) -> str:
+    lines = [f"{report.directory}: {len(report.vector_ids)} vectors",
+             f"{'row':12} {'exact':>6} {'wrong':>6} {'refused':>8} {'skipped':>8}  version"]
+    for row in report.rows:
+        c = row.counts()
+        mark = "" if row.checked else "  (for information)"
+        lines.append(f"{row.name:12} {c['exact']:6d} {c['wrong']:6d} {c['refused']:8d} {c['skipped']:8d}  "
+                     f"{row.version}{mark}")
+    for row in report.rows:
+        for vid, o in row.outcomes.items():
+            if verbose or o.status == "wrong" or (o.status != "exact" and row.checked and strict):
+                lines.append(f"  {row.name}: {vid}: {o.status}{': ' + o.detail if o.detail else ''}")
+    problems = report.problems(strict)
+    lines.append(("FAIL: " + "; ".join(problems)) if problems else
+                 f"PASS{' (strict: every checked row exact on every vector)' if strict else ''}")
+    return "\n".join(lines)

@@ -11,11 +11,14 @@ import numpy as np
 from cfc_ref.codecs.hevc.ffmpeg import decode_ffmpeg, ffmpeg_name
 from cfc_ref.codecs.hevc.hm import decode_hm, hm_decoder, hm_version
 from cfc_ref.codecs.hevc.libde265 import decode_libde265, libde265_program, libde265_version
+from cfc_ref.codecs.hevc.pylibde265 import decode_pylibde265, pylibde265_available, pylibde265_name
 from cfc_ref.codecs.hevc.syntax import StreamInfo, stream_info
-from cfc_ref.errors import CodecError
+from cfc_ref.errors import CodecError, DecoderRefusal
 
-DECODER_ORDER = ("hm", "libde265", "ffmpeg")  # H-4.4 "auto"
-FAST_ORDER = ("ffmpeg", "libde265", "hm")  # H-4.4 "fast": in process first, where it is allowed
+# H-4.4 "auto": conforming in process first (pip-installable, no program start), then the reference, then the
+# system libde265 program, then FFmpeg for the streams it is allowed (H-4.3).
+DECODER_ORDER = ("pylibde265", "hm", "libde265", "ffmpeg")
+FAST_ORDER = ("pylibde265", "ffmpeg", "libde265", "hm")  # H-4.4 "fast": in process first, where it is allowed
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,15 @@ def ffmpeg_allowed(info: StreamInfo) -> bool:
     return not (info.transquant_bypass and info.sps.range_extension.any)
 
 
+def hm_allowed(info: StreamInfo) -> bool:
+    """H-4.3: HM-16.12's decoder aborts (an assertion in parseSPS) on a stream of level 5 or above whose CTBs are
+    smaller than 32×32, as x265's lossless streams are (level_idc 255, CTB 16)."""
+    return not (info.sps.level_idc >= 150 and info.sps.ctb_log2_size < 5)
+
+
 DECODERS = {
-    "hm": Decoder("hm", lambda: hm_decoder() is not None, lambda info: True, decode_hm,
+    "pylibde265": Decoder("pylibde265", pylibde265_available, lambda info: True, decode_pylibde265, pylibde265_name),
+    "hm": Decoder("hm", lambda: hm_decoder() is not None, hm_allowed, decode_hm,
                   lambda: hm_version(hm_decoder() or "TAppDecoderStatic")),
     "libde265": Decoder("libde265", lambda: libde265_program() is not None, lambda info: True, decode_libde265,
                         lambda: libde265_version(libde265_program() or "dec265")),
@@ -71,15 +81,15 @@ def choose_decoder(info: StreamInfo, requested: str | None = None) -> Decoder:
         if not decoder.available():
             raise CodecError(f"decoder {name!r} is not installed")
         if not decoder.allowed(info):
-            raise CodecError(f"decoder {name!r} is not conforming for this stream (transquant bypass with "
-                             "range-extension tools, spec H-4.3); use libde265 or HM")
+            raise DecoderRefusal(f"decoder {name!r} is not allowed for this stream (spec H-4.3); "
+                                 "use pylibde265 or libde265")
         return decoder
     for candidate in DECODER_ORDER if name == "auto" else FAST_ORDER:
         decoder = DECODERS[candidate]
         if decoder.available() and decoder.allowed(info):
             return decoder
-    raise CodecError("no conforming decoder for this stream (transquant bypass with range-extension tools): "
-                     "install libde265 (Debian: apt-get install libde265-examples) or build HM (tools/build_hm.sh)")
+    raise DecoderRefusal("no installed decoder is allowed for this stream (spec H-4.3): install libde265 (pip "
+                         "install 'cfc-ref[decode]', or Debian's libde265-examples) or build HM (tools/build_hm.sh)")
 
 
 def decode_checked(stream: bytes, shape: tuple[int, int], coded_depth: int,

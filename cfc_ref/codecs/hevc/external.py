@@ -29,28 +29,29 @@ def scratch_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def run_tool(args: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess:
-    """Run a program; a non-zero exit, a crash or a time-out is a CodecError with the program's last words."""
+def run_tool(args: list[str], cwd: Path, what: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a program; a crash or a time-out (and, with ``check``, a non-zero exit) is a CodecError with the
+    program's last words."""
     try:
         result = subprocess.run(args, cwd=cwd, capture_output=True, timeout=timeout_seconds(), check=False)
     except subprocess.TimeoutExpired:
         raise CodecError(f"{what} timed out after {timeout_seconds():.0f} s") from None
     except OSError as err:
         raise CodecError(f"{what} could not be started: {err}") from None
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         tail = (result.stderr or result.stdout).decode(errors="replace").strip()[-400:]
         raise CodecError(f"{what} failed (exit {result.returncode}): {tail}")
     return result
 
 
 def banner(program: str, args: list[str], what: str) -> str:
-    """What a program prints about itself (some exit non-zero after printing their help)."""
+    """What a program prints about itself (HM exits 1 after printing its help)."""
     with scratch_dir() as tmp:
         try:
-            out = run_tool([program, *args], tmp, what)
-            return (out.stdout + out.stderr).decode(errors="replace")
+            out = run_tool([program, *args], tmp, what, check=False)
         except CodecError as err:
             return str(err)
+        return (out.stdout + out.stderr).decode(errors="replace")
 
 
 def find_program(names: tuple[str, ...], env_dir: str | None = None) -> str | None:

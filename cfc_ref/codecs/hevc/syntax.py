@@ -103,9 +103,11 @@ class SequenceParameters:
     height: int
     bit_depth_luma: int
     range_extension: RangeExtension = field(default_factory=RangeExtension)
+    level_idc: int = 0  # general_level_idc: 30 × the level (Annex A); level 5 and above need CTBs of 32 or 64
+    ctb_log2_size: int = 0  # CtbLog2SizeY
 
 
-def _profile_tier_level(r: BitReader, max_sub_layers_minus1: int) -> int:
+def _profile_tier_level(r: BitReader, max_sub_layers_minus1: int) -> tuple[int, int]:
     r.u(2)  # general_profile_space
     r.u(1)  # general_tier_flag
     profile_idc = r.u(5)
@@ -113,7 +115,7 @@ def _profile_tier_level(r: BitReader, max_sub_layers_minus1: int) -> int:
     r.u(4)  # progressive, interlaced, non_packed, frame_only
     r.u(43)
     r.u(1)
-    r.u(8)  # general_level_idc
+    level_idc = r.u(8)  # general_level_idc
     present = [(r.u(1), r.u(1)) for _ in range(max_sub_layers_minus1)]
     if max_sub_layers_minus1 > 0:
         for _ in range(max_sub_layers_minus1, 8):
@@ -123,7 +125,7 @@ def _profile_tier_level(r: BitReader, max_sub_layers_minus1: int) -> int:
             r.u(32), r.u(32), r.u(24)  # 88 bits of sub-layer profile
         if level_present:
             r.u(8)
-    return profile_idc
+    return profile_idc, level_idc
 
 
 def _scaling_list_data(r: BitReader) -> None:
@@ -233,7 +235,7 @@ def parse_sps(rbsp: bytes) -> SequenceParameters:
     r.u(4)  # sps_video_parameter_set_id
     max_sub_layers_minus1 = r.u(3)
     r.u(1)
-    profile_idc = _profile_tier_level(r, max_sub_layers_minus1)
+    profile_idc, level_idc = _profile_tier_level(r, max_sub_layers_minus1)
     r.ue()  # sps_seq_parameter_set_id
     chroma = r.ue()
     if chroma == 3:
@@ -251,7 +253,9 @@ def parse_sps(rbsp: bytes) -> SequenceParameters:
     ordering_info = r.u(1)
     for _ in range(0 if ordering_info else max_sub_layers_minus1, max_sub_layers_minus1 + 1):
         r.ue(), r.ue(), r.ue()
-    for _ in range(6):  # coding-block and transform-block sizes and depths
+    log2_min_cb = r.ue() + 3
+    ctb_log2_size = log2_min_cb + r.ue()
+    for _ in range(4):  # transform-block sizes and depths
         r.ue()
     if r.u(1) and r.u(1):  # scaling_list_enabled_flag, sps_scaling_list_data_present_flag
         _scaling_list_data(r)
@@ -273,7 +277,7 @@ def parse_sps(rbsp: bytes) -> SequenceParameters:
             rext = RangeExtension(*(r.u(1) for _ in range(9)))
     if width <= 0 or height <= 0:
         raise CodecError(f"SPS gives an empty picture ({width}×{height})")
-    return SequenceParameters(profile_idc, chroma, width, height, bit_depth, rext)
+    return SequenceParameters(profile_idc, chroma, width, height, bit_depth, rext, level_idc, ctb_log2_size)
 
 
 def parse_pps_transquant_bypass(rbsp: bytes) -> int:

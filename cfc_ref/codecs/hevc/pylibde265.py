@@ -1,0 +1,86 @@
+"""libde265 in process, through the ``pylibde265`` wheel (optional extra ``decode``; spec H-4.2).
+
+The wheel bundles libde265 1.0.16 behind pybind11. Its picture objects point into the decoder's memory: a picture
+that outlives its decoder, or two pictures alive at once, crash the process. :func:`decode_pylibde265` is the only
+user of the module and makes that misuse impossible: each picture's plane is copied out and the picture dropped
+before the next one is asked for, and the decoder is dropped last.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from types import ModuleType
+
+import numpy as np
+
+from cfc_ref.errors import CodecError
+
+
+@lru_cache(maxsize=1)
+def _binding() -> ModuleType | None:
+    try:
+        return import_module("pylibde265._de265")
+    except ImportError:  # not installed, or no wheel for this platform (cp311 x86_64 Linux only)
+        return None
+
+
+def pylibde265_available() -> bool:
+    return _binding() is not None
+
+
+def pylibde265_name() -> str:
+    binding = _binding()
+    if binding is None:
+        return "pylibde265 (not installed)"
+    try:
+        wrapper = version("pylibde265")
+    except PackageNotFoundError:
+        wrapper = "unknown"
+    return f"libde265 {binding.get_version()} (pylibde265 {wrapper})"
+
+
+def decode_pylibde265(stream: bytes, shape: tuple[int, int], coded_depth: int) -> np.ndarray:
+    """Decode a one-picture stream; any decoder error, or not exactly one picture of ``shape``, is a CodecError."""
+    binding = _binding()
+    if binding is None:
+        raise CodecError("pylibde265 is not installed (pip install 'cfc-ref[decode]', CPython 3.11 x86_64 Linux)")
+    waiting = binding.ERROR_WAITING_FOR_INPUT_DATA
+    decoder = binding.decoder()
+    try:
+        # A picture with decoding errors is not output at all (never a damaged picture).
+        decoder.set_parameter_bool(binding.PARAM_SUPPRESS_FAULTY_PICTURES, True)
+        planes: list[np.ndarray] = []
+        problems: list[str] = []
+        for step in ("push", "flush"):
+            err = decoder.push_data(bytes(stream), 0) if step == "push" else decoder.flush_data()
+            if not binding.isOk(err):
+                problems.append(binding.get_error_text(err))
+        while not problems:
+            err, more = decoder.decode()
+            if not binding.isOk(err) and err != waiting:
+                problems.append(binding.get_error_text(err))
+            while True:
+                image = decoder.get_next_picture()
+                if image is None:
+                    break
+                try:
+                    if image.chroma_format != binding.CHROMA_MONO or image.get_bits_per_pixel(0) != coded_depth:
+                        problems.append(f"picture is not {coded_depth}-bit 4:0:0")
+                    planes.append(np.array(image.get_plane(0), copy=True))
+                finally:
+                    del image  # before the next picture and before the decoder (see the module docstring)
+            if not more or err == waiting:
+                break
+    finally:
+        del decoder
+    if problems:
+        raise CodecError(f"pylibde265 could not decode the stream: {problems[0]}")
+    if len(planes) != 1:
+        raise CodecError(f"pylibde265 decoded {len(planes)} pictures, expected 1")
+    picture = planes[0]
+    expected = np.uint8 if coded_depth == 8 else np.uint16
+    if picture.shape != tuple(shape) or picture.dtype != expected:
+        raise CodecError(f"pylibde265 returned a {picture.dtype} {picture.shape} picture, expected {tuple(shape)}")
+    return picture
