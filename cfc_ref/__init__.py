@@ -22,3 +22,4 @@ Components, one module each (spec/ has the normative text):
 """
 
 __version__ = "0.1.0"
+SPEC_VERSION = "2"  # spec/README.md O-0.1

@@ -40,10 +40,3 @@ def image_bits(records: list[TensorRecord], container_bytes: int) -> ImageBits:
     payload = sum(len(r.payload) for r in records)
     side = sum(r.side_info.nbytes for r in records)
     return ImageBits(payload, side, container_bytes)
-
-
-def kbpi(images: list[ImageBits]) -> float:
-    """Mean kilobits per image over a set of images (W-5.1)."""
-    if not images:
-        raise ValueError("KBPI of an empty set of images is undefined")
-    return sum(i.kilobits for i in images) / len(images)

@@ -208,44 +208,27 @@ def _add_metrics_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
+    from cfc_ref.experiment.protocol import experiment_config, run_protocol
 
-    from cfc_ref.experiment.config import embedded_default, load_config, lossy_sweep
-    from cfc_ref.experiment.embedded import embedded_files, retrained_weights
-    from cfc_ref.experiment.report import write_report
-    from cfc_ref.experiment.runner import run
-
-    config = load_config(args.config) if args.config else embedded_default()
-    overrides = {k: v for k, v in (("output", args.output), ("limit", args.limit), ("workers", args.workers))
-                 if v is not None}
-    config = replace(config, **overrides)
-    if args.splits:
-        config = replace(config, splits=tuple(args.splits))
-    if args.weights:
-        cfg = args.cfg or (config.cfg if config.model == "darknet" else str(embedded_files()[0]))
-        config = replace(config, model="darknet", cfg=cfg, weights=args.weights)
-    if args.lossy_only:
-        config = lossy_sweep(config, config.cfg, config.weights, config.splits, config.output, config.name)
+    config, embedded = experiment_config(args.config, output=args.output, limit=args.limit, workers=args.workers,
+                                         weights=args.weights, cfg=args.cfg, splits=args.splits,
+                                         lossy_only=args.lossy_only)
     print(f"cfc-ref {__version__}: {config.name} -> {config.output}")
-    results = run(config, progress=not args.quiet)
-    retrained: dict[str, Path] = {}
-    if not (args.config or args.weights or args.lossy_only):  # the embedded default: add the re-trained rows
-        for split in config.splits:
-            weights = retrained_weights(split)
-            if weights is not None:
-                sweep = lossy_sweep(config, str(embedded_files()[0]), str(weights), (split,),
-                                    f"{config.output}/retrained-{split}", f"re-trained at {split} (shipped)")
-                retrained[split] = run(sweep, progress=not args.quiet)
-    report = write_report(results, retrained=retrained)
-    print(report.read_text().split("## All settings")[0])
-    print(f"results: {results}\nreport:  {report}")
+    outcome = run_protocol(config, with_retrained=embedded, progress=not args.quiet)
+    print(outcome.summary)
+    print(f"results: {outcome.results}\nreport:  {outcome.report}")
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from cfc_ref.experiment.report import write_report
 
-    retrained = dict(item.split("=", 1) for item in args.retrained)
+    retrained = {}
+    for item in args.retrained:
+        split, sep, path = item.partition("=")
+        if not (sep and split and path):
+            raise CfcError(f"--retrained {item!r}: expected SPLIT=RESULTS, e.g. max_11=runs/x/results.json")
+        retrained[split] = path
     print(write_report(args.results, layer_figure=not args.no_layers, retrained=retrained).read_text())
     return 0
 

@@ -1,9 +1,12 @@
 """Mobile side and cloud side of one image: features → container bytes → features (spec O-2).
 
-    data = encode_features({"max_17": v17, "route_16": v16}, bit_depth=8)     # mobile
-    features = decode_features(data)                                          # cloud
+    data = encode_features({"max_17": v17, "conv_16": v16}, EncodeSettings(bit_depth=8))   # mobile
+    features = decode_features(data)                                                       # cloud
+    cloud = decode_container(data, decoder="fast")     # the same, with the decoders used and the bits received
 
-Data flows one way: Q-layer (``qlayer``) → tiling (``tiling``) → codec (``codecs``) → container (``container``).
+Data flows one way: Q-layer (``qlayer``) → tiling (``tiling``) → codec (``codecs``) → container (``container``), and
+back. The experiment runner and the codec-in-the-loop training layer use these functions; nothing else codes
+features.
 """
 
 from __future__ import annotations
@@ -57,10 +60,11 @@ def settings_of_record(record: TensorRecord) -> EncodeSettings:
     return EncodeSettings(record.bit_depth, record.mode, record.layout, record.align, record.codec)
 
 
-def decode_record(record: TensorRecord) -> np.ndarray:
-    """Inverse of :func:`encode_tensor`: codec decode → untile → de-quantize."""
-    picture = get_codec(record.codec).decode(record.payload, record.picture_shape, record.bit_depth)
-    return from_picture(picture, record.shape, record.side_info, settings_of_record(record))
+def decode_record(record: TensorRecord, decoder: str | None = None) -> tuple[np.ndarray, str]:
+    """Inverse of :func:`encode_tensor`: codec decode → untile → de-quantize; also the decoder that ran."""
+    codec = get_codec(record.codec, decoder)
+    picture, used = codec.decode_named(record.payload, record.picture_shape, record.bit_depth)
+    return from_picture(picture, record.shape, record.side_info, settings_of_record(record)), used
 
 
 def encode_features(features: Mapping[str, np.ndarray], settings: EncodeSettings = EncodeSettings()
@@ -69,8 +73,27 @@ def encode_features(features: Mapping[str, np.ndarray], settings: EncodeSettings
     return pack([encode_tensor(name, v, settings) for name, v in features.items()])
 
 
+@dataclass(frozen=True)
+class CloudSide:
+    """What the cloud side made of one container: the features, the decoder of each tensor, and the bits counted
+    from exactly the bytes it parsed (spec W-5)."""
+
+    features: dict[str, np.ndarray]
+    decoders: dict[str, str]
+    bits: ImageBits
+
+
+def decode_container(data: bytes, decoder: str | None = None) -> CloudSide:
+    """Parse a container strictly (W-4) and decode every tensor with the decoder policy ``decoder`` (H-4.4)."""
+    records = parse(data)
+    features, decoders = {}, {}
+    for record in records:
+        features[record.name], decoders[record.name] = decode_record(record, decoder)
+    return CloudSide(features, decoders, image_bits(records, len(data)))
+
+
 def decode_features(data: bytes) -> dict[str, np.ndarray]:
-    return {record.name: decode_record(record) for record in parse(data)}
+    return decode_container(data).features
 
 
 def bits_of(data: bytes) -> ImageBits:

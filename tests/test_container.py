@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfc_ref import container
-from cfc_ref.accounting import image_bits, kbpi
+from cfc_ref.accounting import image_bits
 from cfc_ref.conformance.vectors import load_vectors
 from cfc_ref.container import ContainerError, TensorRecord, pack, parse
 from cfc_ref.errors import CfcError
@@ -153,10 +153,7 @@ def test_bit_accounting():
     assert bits.overhead_bits == 8 * framing and 8 * len(data) == bits.counted_bits + bits.overhead_bits
     relu = encode_features({"r": np.abs(v17)}, EncodeSettings(bit_depth=8, mode="relu"))
     assert bits_of(relu).side_info_bytes == 4
-    assert kbpi([bits, bits_of(relu)]) == (bits.kilobits + bits_of(relu).kilobits) / 2
     assert image_bits(parse(data), len(data)) == bits
-    with pytest.raises(ValueError):
-        kbpi([])
 
 
 @spec("W-3.1", "Q-5.1")

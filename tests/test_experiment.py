@@ -19,6 +19,7 @@ from cfc_ref.detector.cfg import write_cfg
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.weights import randomize, save_weights
 from cfc_ref.errors import CfcError
+from cfc_ref.experiment.aggregate import load_results
 from cfc_ref.experiment.config import ExperimentConfig, load_config, settings_of
 from cfc_ref.experiment.embedded import embedded_config
 from cfc_ref.experiment.report import pareto, table1, write_report
@@ -104,18 +105,19 @@ def test_report_and_table1(model_files, tmp_path):
     text = report.read_text()
     assert "## Table 1" in text and "| max 11 |" in text and "| max 17 |" in text
     assert (tmp_path / "out" / "fig4_lossless.png").exists() and (tmp_path / "out" / "fig5_lossy.png").exists()
-    results = json.loads(path.read_text())
-    for row in results["rows"]:  # a synthetic curve where the answer is known: the test costs half the bits
-        if row["kind"] == "cloud" and row["quality"].startswith("jpeg"):
-            row["map_voc07"] = {"jpeg20": 0.5, "jpeg80": 0.7}[row["quality"]]
-    cloud = [r for r in results["rows"] if r["kind"] == "cloud" and r["quality"].startswith("jpeg")]
-    results["rows"] = [r for r in results["rows"] if r not in cloud
-                       and not (r["kind"] == "split" and r["quality"].startswith("qp"))]
+    results = load_results(path)
+    cloud = next(r for r in results.rows if r.jpeg)
+    kept = [r for r in results.rows if not r.jpeg and not r.lossy]
+    rows = list(kept)
+    # a synthetic curve where the answer is known: the test costs half the bits
     for i, (kbpi, quality) in enumerate([(100, 0.5), (200, 0.6), (400, 0.7), (800, 0.75)]):
-        results["rows"].append(dict(cloud[0], quality=f"jpeg{i}", kbpi=kbpi, map_voc07=quality))
+        rows.append(replace(cloud, setting=f"cloud-jpeg{i}", quality=f"jpeg{i}", jpeg_quality=i, kbpi=kbpi,
+                            map_voc07=quality))
         for split in ("max_11", "max_17"):
-            results["rows"].append({"kind": "split", "split": split, "bit_depth": 10, "quality": f"qp{50 - i}",
-                                    "kbpi": kbpi / 2, "map_voc07": quality})
+            rows.append(replace(cloud, setting=f"{split}-10bit-qp{50 - i}", kind="split", split=split, bit_depth=10,
+                                quality=f"qp{50 - i}", qp=50 - i, jpeg_quality=None, kbpi=kbpi / 2,
+                                map_voc07=quality))
+    results = replace(results, rows=rows)
     lines, values = table1(results)
     assert values == {"max_11": "-50.00 %", "max_17": "-50.00 %"}
 
@@ -159,3 +161,165 @@ def test_run_command_with_other_weights(model_files, tmp_path, capsys):
     rows = rows_of(tmp_path / "lossy" / "results.json")
     assert [r["setting"] for r in rows] == ["max_17-10bit-qp27", "max_17-10bit-qp37"]
     assert "Table 1" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ issue 15: trustworthy runs (spec/experiment.md)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cfc_ref.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+@spec("E-2.1", "E-2.2")
+def test_resume_refuses_other_weights_cfg_layout_dataset_or_codec(model_files, tmp_path):
+    from cfc_ref.experiment.fingerprint import RunMismatch
+
+    config = small_config(model_files, tmp_path / "out", images=1, splits=("max_17",), lossless_bit_depths=(8,),
+                          qps=(37,), jpeg_qualities=(50,))
+    first = rows_of(run(config, progress=False))
+    other = tmp_path / "other.weights"
+    save_weights(randomize(DarknetModel(embedded_config()), seed=4), other)
+    (tmp_path / "other.cfg").write_text((model_files / "m.cfg").read_text() + "\n# a comment\n")
+    changes = {"model.weights_sha256": dict(weights=str(other)), "model.cfg_sha256": dict(cfg=str(tmp_path / "other.cfg")),
+               "config.layout": dict(layout="quilt"), "codec.decoder_policy": dict(decoder="auto"),
+               "settings.keys": dict(qps=(32,))}
+    for field, change in changes.items():
+        with pytest.raises(RunMismatch, match=field.replace(".", r"\.")) as caught:
+            run(replace(config, **change), progress=False)
+        assert "choose another --output or remove" in str(caught.value)
+    image = next((tmp_path / "data" / "JPEGImages").iterdir())
+    image.write_bytes(image.read_bytes() + b"\0")
+    with pytest.raises(RunMismatch, match=r"dataset\.manifest_sha256"):
+        run(config, progress=False)
+    image.write_bytes(image.read_bytes()[:-1])
+    assert rows_of(run(replace(config, name="renamed", workers=2), progress=False)) == first  # labels only: reused
+
+
+@spec("E-2.2")
+def test_units_without_a_fingerprint_are_not_trusted(model_files, tmp_path):
+    from cfc_ref.experiment.fingerprint import RunMismatch
+
+    (tmp_path / "out" / "units" / "max_17-8bit-lossless").mkdir(parents=True)
+    (tmp_path / "out" / "units" / "max_17-8bit-lossless" / "test_000000.json").write_text("{}")
+    with pytest.raises(RunMismatch, match="no fingerprint.json"):
+        run(small_config(model_files, tmp_path / "out", images=1), progress=False)
+
+
+@spec("E-3.1")
+def test_a_second_run_on_the_same_directory_is_refused(model_files, tmp_path):
+    from cfc_ref.experiment.fingerprint import RunLocked, run_lock
+
+    config = small_config(model_files, tmp_path / "out", images=1)
+    with run_lock(tmp_path / "out"):
+        with pytest.raises(RunLocked, match=f"in use by another cfc-ref run \\(pid {os.getpid()}\\)"):
+            run(config, progress=False)
+        path = tmp_path / "c.json"
+        path.write_text(config.to_json())
+        result = _cli("run", str(path), "--quiet")
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and "in use" in result.stderr
+    assert rows_of(run(config, progress=False))  # the lock went with its holder
+
+
+@spec("E-3.2")
+def test_a_run_rewrites_nothing_shared(model_files, tmp_path):
+    config = small_config(model_files, tmp_path / "out", images=2, splits=("max_11",), lossless_bit_depths=(8,),
+                          qps=(), lossy_bit_depths=(), jpeg_qualities=())
+    run(config, progress=False)
+    listing = tmp_path / "data" / "ImageSets" / "Main" / "test.txt"
+    before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (tmp_path / "data").rglob("*") if p.is_file()}
+    run(replace(config, output=str(tmp_path / "again")), progress=False)
+    after = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (tmp_path / "data").rglob("*") if p.is_file()}
+    assert after == before and listing.read_text().split() == ["test_000000", "test_000001"]
+
+
+@spec("E-3.3", "H-6.1")
+def test_damaged_cache_entries_are_encoded_again(model_files, tmp_path, capsys):
+    import shutil
+
+    config = small_config(model_files, tmp_path / "out", images=1, splits=("max_11",), lossless_bit_depths=(8,),
+                          qps=(37,), jpeg_qualities=())
+    reference = rows_of(run(config, progress=False))
+    entries = sorted((tmp_path / "out" / "cache" / "bitstreams").rglob("*.hevc"))
+    assert len(entries) == 2
+    for entry in entries:
+        data = bytearray(entry.read_bytes())
+        data[-5] ^= 0x10  # a flipped bit in the bitstream
+        entry.write_bytes(bytes(data))
+    shutil.rmtree(tmp_path / "out" / "units")
+    capsys.readouterr()
+    assert rows_of(run(config, progress=False)) == reference
+    assert "2 damaged cache entries were found and encoded again" in capsys.readouterr().err
+    log = (tmp_path / "out" / "encode-log.txt").read_text().split()
+    assert len(log) == 4 and set(log[:2]) == set(log[2:])
+
+
+@spec("E-1.1", "W-5.1", "W-5.2")
+def test_unit_bits_are_the_container_the_cloud_parsed(model_files, tmp_path, monkeypatch):
+    from cfc_ref.experiment import runner as runner_module
+    from cfc_ref.experiment.units import read_unit
+    from cfc_ref.pipeline import decode_container
+
+    parsed = []
+
+    def spy(data, decoder=None):
+        parsed.append(data)
+        return decode_container(data, decoder)
+
+    monkeypatch.setattr(runner_module, "decode_container", spy)
+    config = small_config(model_files, tmp_path / "out", images=1, jpeg_qualities=(), original_upload=False)
+    run(config, SerialExecutor(), progress=False)
+    settings = [s for s in settings_of(config) if s.kind == "split"]
+    assert len(parsed) == len(settings)
+    for setting, data in zip(settings, parsed, strict=True):
+        unit = read_unit(tmp_path / "out", setting, "test_000000")
+        assert unit.bits.container_bytes == len(data)  # exactly the bytes the cloud side parsed
+        cloud = decode_container(data)
+        assert unit.bits.kbits == cloud.bits.kilobits and 8 * len(data) == cloud.bits.counted_bits + \
+            cloud.bits.overhead_bits
+        assert set(cloud.features) == ({"max_11"} if setting.split == "max_11" else {"conv_16", "max_17"})
+        assert unit.decoders and "cache" not in unit.decoders[0]
+
+
+@spec("E-4.1")
+def test_results_after_sigkill_are_byte_equal_and_name_the_real_decoder(model_files, tmp_path):
+    """The rows and results.csv of a killed-and-resumed run equal an uninterrupted run's, decoders included."""
+    reference = run(small_config(model_files, tmp_path / "ref", images=4), progress=False)
+    config = small_config(model_files, tmp_path / "out", images=4)
+    path = tmp_path / "config.json"
+    path.write_text(config.to_json())
+    command = [sys.executable, "-m", "cfc_ref.cli", "run", str(path), "--quiet"]
+    process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    units = tmp_path / "out" / "units"
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(units.rglob("*.json"))) < 9:
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert _cli("run", str(path), "--quiet").returncode == 0
+    assert (tmp_path / "out" / "results.csv").read_bytes() == (tmp_path / "ref" / "results.csv").read_bytes()
+    resumed = rows_of(tmp_path / "out" / "results.json")
+    assert resumed == rows_of(reference)
+    assert all(r["decoders"] in ("pylibde265", "ffmpeg", "libde265", "hm", "Pillow") for r in resumed)
+
+
+@spec("E-6.1")
+def test_bad_weights_fail_before_any_worker_starts(model_files, tmp_path):
+    truncated = tmp_path / "t.weights"
+    truncated.write_bytes((model_files / "m.weights").read_bytes()[:1000])
+    config = small_config(model_files, tmp_path / "out", images=1)
+    path = tmp_path / "c.json"
+    path.write_text(config.to_json())
+    result = _cli("run", str(path), "--weights", str(truncated), "--cfg", str(model_files / "m.cfg"), "--workers",
+                  "2", "--quiet")
+    assert result.returncode == 2 and result.stderr.startswith("cfc-ref: error: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr and not (tmp_path / "out" / "config.json").exists()
+
+
+@spec("E-5.1", "E-6.1")
+def test_report_on_a_truncated_results_file(model_files, tmp_path):
+    path = run(small_config(model_files, tmp_path / "out", images=1), progress=False)
+    path.write_bytes(path.read_bytes()[:200])
+    result = _cli("report", str(path), "--no-layers")
+    assert result.returncode == 2 and "not a results.json" in result.stderr and "Traceback" not in result.stderr

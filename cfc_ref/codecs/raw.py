@@ -30,3 +30,6 @@ class RawCodec:
         if picture.size and int(picture.max()) > 2**bit_depth - 1:
             raise CodecError(f"raw payload has samples above {2**bit_depth - 1} for {bit_depth} bits")
         return picture.astype(dtype.newbyteorder("="))
+
+    def decode_named(self, payload: bytes, shape: tuple[int, int], bit_depth: int) -> tuple[np.ndarray, str]:
+        return self.decode(payload, shape, bit_depth), "raw"

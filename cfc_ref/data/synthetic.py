@@ -10,12 +10,14 @@ it are never the paper's numbers.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from cfc_ref.fileio import write_atomic
 from cfc_ref.metrics.files import write_voc_annotation
 from cfc_ref.metrics.voc import GroundTruth
 
@@ -116,9 +118,18 @@ def write_dataset(root: str | Path, train: int = 1500, test: int = 300, seed: in
             if jpeg.exists() and xml.exists():
                 continue
             sample = make_sample(index, split, seed, size)
-            Image.fromarray(sample.image).save(jpeg, quality=JPEG_QUALITY)
+            buffer = io.BytesIO()
+            Image.fromarray(sample.image).save(buffer, format="JPEG", quality=JPEG_QUALITY)
             truths = [GroundTruth(ident, t.cls, t.box, t.difficult) for t in sample.truths]
-            write_voc_annotation(xml, ident, size, size, truths)
-        (root / "ImageSets" / "Main" / f"{split}.txt").write_text("\n".join(ids) + "\n")
-    (root / "classes.txt").write_text("\n".join(CLASSES) + "\n")
+            write_voc_annotation(xml, ident, size, size, truths)  # both written atomically: whole or absent
+            write_atomic(jpeg, buffer.getvalue())
+        _write_if_changed(root / "ImageSets" / "Main" / f"{split}.txt", "\n".join(ids) + "\n")
+    _write_if_changed(root / "classes.txt", "\n".join(CLASSES) + "\n")
     return root
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """A list file is replaced atomically, and only when it changes: a reader never sees it empty (spec E-3.2)."""
+    data = text.encode()
+    if not path.exists() or path.read_bytes() != data:
+        write_atomic(path, data)

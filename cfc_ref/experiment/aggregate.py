@@ -1,50 +1,122 @@
-"""Per-setting results from the unit files: KBPI (mean, std over images), mAP (VOC07 and all-point), codec names."""
+"""Per-setting results from the unit files (spec E-5): KBPI (mean, std over images), mAP (VOC07 and all-point),
+codec names — as typed rows, written atomically to results.json and results.csv.
+
+    results = load_results("runs/embedded-default/results.json")      # Results(config, environment, rows)
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import platform
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from cfc_ref import __version__
-from cfc_ref.experiment.config import ExperimentConfig, settings_of
+from cfc_ref.errors import CfcError
+from cfc_ref.experiment.config import ExperimentConfig, classes_of, config_from_dict, settings_of
+from cfc_ref.experiment.units import read_unit
+from cfc_ref.fileio import write_atomic
 from cfc_ref.metrics.files import read_voc_annotations
 from cfc_ref.metrics.voc import Detection, evaluate
 
-CSV_FIELDS = ("setting", "kind", "split", "bit_depth", "quality", "images", "kbpi", "kbpi_std", "container_kbpi",
-              "map_voc07", "map_all", "encoder", "decoders")
+RESULTS_SCHEMA = "cfc-ref-results/2"
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One setting over all images (E-5.1)."""
+
+    setting: str
+    kind: str  # "split" or "cloud"
+    split: str
+    bit_depth: int
+    quality: str  # label: lossless, qp22, jpeg50, original
+    qp: int | None  # the HEVC QP of a lossy split point
+    jpeg_quality: int | None  # the JPEG quality of a cloud-only upload
+    images: int
+    kbpi: float
+    kbpi_std: float
+    container_kbpi: float
+    map_voc07: float
+    map_all: float
+    encoder: str
+    decoders: str
+
+    @property
+    def lossy(self) -> bool:
+        return self.kind == "split" and self.qp is not None
+
+    @property
+    def jpeg(self) -> bool:
+        return self.kind == "cloud" and self.jpeg_quality is not None
+
+
+CSV_FIELDS = tuple(f.name for f in fields(ResultRow))
+
+
+@dataclass(frozen=True)
+class Results:
+    config: dict
+    environment: dict
+    rows: list[ResultRow]
+
+    @property
+    def experiment(self) -> ExperimentConfig:
+        """The run's configuration, typed."""
+        return config_from_dict(self.config, "results.json config")
+
+    def to_json(self) -> str:
+        return json.dumps({"schema": RESULTS_SCHEMA, "config": self.config, "environment": self.environment,
+                           "rows": [asdict(r) for r in self.rows]}, indent=1) + "\n"
+
+
+def load_results(path: str | Path) -> Results:
+    """A results.json, or a CfcError that says what is wrong with it."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise CfcError(f"{path}: cannot read ({err.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CfcError(f"{path}: not a results.json ({err})") from None
+    if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else None
+        raise CfcError(f"{path}: results schema {found!r}, this cfc-ref reads {RESULTS_SCHEMA!r} (run it again)")
+    try:
+        return Results(data["config"], data["environment"], [ResultRow(**r) for r in data["rows"]])
+    except (KeyError, TypeError) as err:
+        raise CfcError(f"{path}: malformed results ({err})") from None
 
 
 def aggregate(config: ExperimentConfig, images: list[str]) -> Path:
-    from cfc_ref.experiment.runner import classes_of, unit_path
-
     output = Path(config.output)
     classes = classes_of(config)
     truths = read_voc_annotations(config.dataset_root, config.image_set, images)
     rows = []
     for setting in settings_of(config):
-        units = [json.loads(unit_path(output, setting, image).read_text()) for image in images]
-        detections = [Detection(u["image"], d[0], d[1], tuple(d[2:6])) for u in units for d in u["detections"]]
+        units = [read_unit(output, setting, image) for image in images]
+        detections = [Detection(u.image, d[0], d[1], d[2:6]) for u in units for d in u.detections]
         result = evaluate(truths, detections, classes)
-        kbits = np.array([u["bits"]["kbits"] for u in units])
-        container = np.array([8 * u["bits"]["container_bytes"] / 1000 for u in units])
-        rows.append({"setting": setting.key, "kind": setting.kind, "split": setting.split,
-                     "bit_depth": setting.bit_depth, "quality": setting.quality, "images": len(units),
-                     "kbpi": float(kbits.mean()), "kbpi_std": float(kbits.std()),
-                     "container_kbpi": float(container.mean()), "map_voc07": result.map_voc07,
-                     "map_all": result.map_all, "encoder": units[0]["codec"]["encoder"],
-                     "decoders": "+".join(sorted({d for u in units for d in u["codec"]["decoders"]}))})
+        kbits = np.array([u.bits.kbits for u in units])  # KBPI: the mean over images (W-5.1)
+        container = np.array([8 * u.bits.container_bytes / 1000 for u in units])
+        rows.append(ResultRow(
+            setting.key, setting.kind, setting.split, setting.bit_depth, setting.quality, setting.qp,
+            setting.jpeg_quality, len(units), float(kbits.mean()), float(kbits.std()), float(container.mean()),
+            result.map_voc07, result.map_all, units[0].encoder,
+            "+".join(sorted({d for u in units for d in u.decoders}))))
     environment = {"cfc_ref": __version__, "torch": torch.__version__, "python": platform.python_version(),
                    "machine": platform.machine()}
-    results = {"config": json.loads(config.to_json()), "environment": environment, "rows": rows}
+    results = Results(json.loads(config.to_json()), environment, rows)
     path = output / "results.json"
-    path.write_text(json.dumps(results, indent=1) + "\n")
-    with open(output / "results.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_atomic(path, results.to_json().encode())
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(asdict(r) for r in rows)
+    write_atomic(output / "results.csv", table.getvalue().encode())
     return path

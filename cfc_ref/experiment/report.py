@@ -6,7 +6,8 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from cfc_ref.errors import MetricsError
+from cfc_ref.errors import CfcError, MetricsError
+from cfc_ref.experiment.aggregate import ResultRow, Results, load_results
 from cfc_ref.metrics.bd import bd_kbpi_map
 
 
@@ -19,13 +20,18 @@ def pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return front
 
 
-def _curve(rows: list[dict], **match: object) -> list[dict]:
-    return [r for r in rows if all(r[k] == v for k, v in match.items())]
+def _curve(rows: list[ResultRow], **match: object) -> list[ResultRow]:
+    return [r for r in rows if all(getattr(r, k) == v for k, v in match.items())]
 
 
-def _lossy_points(rows: list[dict], split: str, depth: int, metric: str) -> tuple[list[tuple[float, float]], int]:
-    lossy = [r for r in _curve(rows, kind="split", split=split, bit_depth=depth) if r["quality"].startswith("qp")]
-    return pareto([(r["kbpi"], r[metric]) for r in lossy]), len(lossy)
+def _lossy(rows: list[ResultRow], split: str, depth: int) -> list[ResultRow]:
+    return [r for r in _curve(rows, kind="split", split=split, bit_depth=depth) if r.lossy]
+
+
+def _lossy_points(rows: list[ResultRow], split: str, depth: int, metric: str
+                  ) -> tuple[list[tuple[float, float]], int]:
+    lossy = _lossy(rows, split, depth)
+    return pareto([(r.kbpi, getattr(r, metric)) for r in lossy]), len(lossy)
 
 
 def _bd_cell(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str) -> str:
@@ -35,23 +41,23 @@ def _bd_cell(anchor: list[tuple[float, float]], test: list[tuple[float, float]],
         return f"n/a ({err})"
 
 
-def table1(results: dict, metric: str = "map_voc07", retrained: dict[str, dict] | None = None
+def table1(results: Results, metric: str = "map_voc07", retrained: dict[str, Results] | None = None
            ) -> tuple[list[str], dict[str, float | str]]:
     """Table 1: BD-KBPI-mAP of each split's lossy curve against the cloud-only JPEG curve, default weights and,
     where given, re-trained weights (``retrained[split]`` is that training's results, same anchor)."""
-    rows, config = results["rows"], results["config"]
+    rows, config = results.rows, results.experiment
     retrained = retrained or {}
-    anchor_rows = [r for r in rows if r["kind"] == "cloud" and r["quality"].startswith("jpeg")]
-    anchor = pareto([(r["kbpi"], r[metric]) for r in anchor_rows])
-    depth = config["lossy_bit_depths"][0]
+    anchor_rows = [r for r in rows if r.jpeg]
+    anchor = pareto([(r.kbpi, getattr(r, metric)) for r in anchor_rows])
+    depth = config.lossy_bit_depths[0]
     lines = ["| Split at | Default weights (cubic) | (pchip) | Re-trained weights (cubic) | (pchip) | points used |",
              "|---|---|---|---|---|---|"]
     values: dict[str, float | str] = {}
-    for split in config["splits"]:
+    for split in config.splits:
         test, total = _lossy_points(rows, split, depth, metric)
         default = [_bd_cell(anchor, test, m) for m in ("cubic", "pchip")]
         if split in retrained:
-            re_test, _ = _lossy_points(retrained[split]["rows"], split, depth, metric)
+            re_test, _ = _lossy_points(retrained[split].rows, split, depth, metric)
             again = [_bd_cell(anchor, re_test, m) for m in ("cubic", "pchip")]
             values[f"{split} re-trained"] = again[0]
         else:
@@ -81,44 +87,40 @@ def _figure(path: Path, title: str, draw) -> None:  # type: ignore[no-untyped-de
     plt.close(fig)
 
 
-def _cloud(ax, rows: list[dict], curve: bool) -> None:  # type: ignore[no-untyped-def]
-    jpeg = sorted(_curve(rows, kind="cloud"), key=lambda r: r["kbpi"])
-    original = [r for r in jpeg if r["quality"] == "original"]
-    jpeg = [r for r in jpeg if r["quality"] != "original"]
+def _cloud(ax, rows: list[ResultRow], curve: bool) -> None:  # type: ignore[no-untyped-def]
+    cloud = sorted(_curve(rows, kind="cloud"), key=lambda r: r.kbpi)
+    original = [r for r in cloud if not r.jpeg]
+    jpeg = [r for r in cloud if r.jpeg]
     if curve and jpeg:
-        ax.plot([r["kbpi"] for r in jpeg], [r["map_voc07"] for r in jpeg], "g-o", ms=3, label="cloud-only (JPEG)")
+        ax.plot([r.kbpi for r in jpeg], [r.map_voc07 for r in jpeg], "g-o", ms=3, label="cloud-only (JPEG)")
     if original:
-        ax.plot([original[0]["kbpi"]], [original[0]["map_voc07"]], "rs", ms=8, label="cloud-only (original file)")
+        ax.plot([original[0].kbpi], [original[0].map_voc07], "rs", ms=8, label="cloud-only (original file)")
 
 
-def figures(results: dict, out: Path, retrained: dict[str, dict] | None = None) -> list[Path]:
-    rows, config = results["rows"], results["config"]
+def figures(results: Results, out: Path, retrained: dict[str, Results] | None = None) -> list[Path]:
+    rows, config = results.rows, results.experiment
     retrained = retrained or {}
     colours = ["tab:blue", "tab:red", "tab:purple", "tab:orange", "tab:brown"]
-    label = config["name"]
+    label = config.name
 
     def fig4(ax) -> None:  # type: ignore[no-untyped-def]
-        for colour, split in zip(colours, config["splits"], strict=False):
-            points = sorted(_curve(rows, kind="split", split=split, quality="lossless"), key=lambda r: r["bit_depth"])
-            ax.errorbar([r["kbpi"] for r in points], [r["map_voc07"] for r in points],
-                        xerr=[r["kbpi_std"] for r in points], fmt="o-", color=colour, capsize=3,
-                        label=f"{split.replace('_', ' ')} lossless " + "/".join(f"{r['bit_depth']}" for r in points)
+        for colour, split in zip(colours, config.splits, strict=False):
+            points = sorted(_curve(rows, kind="split", split=split, quality="lossless"), key=lambda r: r.bit_depth)
+            ax.errorbar([r.kbpi for r in points], [r.map_voc07 for r in points],
+                        xerr=[r.kbpi_std for r in points], fmt="o-", color=colour, capsize=3,
+                        label=f"{split.replace('_', ' ')} lossless " + "/".join(f"{r.bit_depth}" for r in points)
                         + " bit")
         _cloud(ax, rows, curve=False)
 
     def fig5(ax) -> None:  # type: ignore[no-untyped-def]
-        depth = config["lossy_bit_depths"][0]
-        for colour, split in zip(colours, config["splits"], strict=False):
-            points = [r for r in _curve(rows, kind="split", split=split, bit_depth=depth)
-                      if r["quality"].startswith("qp")]
-            points.sort(key=lambda r: r["kbpi"])
-            ax.plot([r["kbpi"] for r in points], [r["map_voc07"] for r in points], "o-", color=colour,
-                    label=f"{split.replace('_', ' ')}, {depth}-bit, QP " + "/".join(r["quality"][2:] for r in points))
+        depth = config.lossy_bit_depths[0]
+        for colour, split in zip(colours, config.splits, strict=False):
+            points = sorted(_lossy(rows, split, depth), key=lambda r: r.kbpi)
+            ax.plot([r.kbpi for r in points], [r.map_voc07 for r in points], "o-", color=colour,
+                    label=f"{split.replace('_', ' ')}, {depth}-bit, QP " + "/".join(str(r.qp) for r in points))
             if split in retrained:
-                again = sorted((r for r in _curve(retrained[split]["rows"], kind="split", split=split,
-                                                  bit_depth=depth) if r["quality"].startswith("qp")),
-                               key=lambda r: r["kbpi"])
-                ax.plot([r["kbpi"] for r in again], [r["map_voc07"] for r in again], "o--", color=colour,
+                again = sorted(_lossy(retrained[split].rows, split, depth), key=lambda r: r.kbpi)
+                ax.plot([r.kbpi for r in again], [r.map_voc07 for r in again], "o--", color=colour,
                         label=f"{split.replace('_', ' ')}, re-trained")
         _cloud(ax, rows, curve=True)
 
@@ -132,39 +134,41 @@ def write_report(results_path: str | Path, layer_figure: bool = True,
                  retrained: Mapping[str, str | Path] | None = None) -> Path:
     """report.md beside results.json; ``retrained`` maps a split to the results.json of its re-trained run."""
     results_path = Path(results_path)
-    results = json.loads(results_path.read_text())
-    again = {split: json.loads(Path(path).read_text()) for split, path in (retrained or {}).items()}
+    results = load_results(results_path)
+    again = {split: load_results(path) for split, path in (retrained or {}).items()}
     out = results_path.parent
     lines, _ = table1(results, retrained=again)
-    config, rows = results["config"], results["rows"]
+    config, rows = results.experiment, results.rows
     paths = figures(results, out, again)
     if layer_figure:
         from cfc_ref.detector.profile import layer_profile, plot_profile
-        from cfc_ref.experiment.config import config_from_dict
-        from cfc_ref.experiment.runner import load_model
+        from cfc_ref.experiment.models import load_model
 
-        model = load_model(config_from_dict(config))
+        model = load_model(config)
         profile = layer_profile(model, model.config.width, model.config.height, "cpu", repeats=3)
-        plot_profile(profile, str(out / "fig1_layers.png"), f"Fig. 1 — layer profile — {config['name']}")
+        plot_profile(profile, str(out / "fig1_layers.png"), f"Fig. 1 — layer profile — {config.name}")
         paths.insert(0, out / "fig1_layers.png")
-    stand_in = config["model"] == "embedded"
-    text = [f"# {config['name']}", ""]
+    stand_in = config.model == "embedded"
+    text = [f"# {config.name}", ""]
     if stand_in:
         text += ["> **Stand-in, not the paper's numbers.** Synthetic shapes dataset and a small YOLOv2-structured "
                  "model (width ×0.125) shipped with cfc-ref; the paper used VOC2007 test and YOLO9000 weights.", ""]
-    encoders = sorted({r["encoder"] for r in rows if r["kind"] == "split"})
-    text += [f"Encoder: {', '.join(encoders)}; {len(rows)} settings over {rows[0]['images']} images.", "",
+    encoders = sorted({r.encoder for r in rows if r.kind == "split"})
+    text += [f"Encoder: {', '.join(encoders)}; {len(rows)} settings over {rows[0].images} images.", "",
              "## Table 1 — BD-KBPI-mAP of lossy feature compression vs cloud-only (JPEG)", "", *lines, "",
              "Negative: fewer kilobits than uploading the JPEG image for the same mAP. BD is computed on each "
              "curve's Pareto-optimal points (spec M-5.4), VOC07 11-point mAP.", ""]
     for split, data in again.items():
-        weights = Path(data["config"]["weights"])
+        weights = Path(data.experiment.weights)
         meta_path = weights.parent / "meta.json"  # beside a training run's weights (cfc-ref train)
         if not meta_path.exists():
             meta_path = weights.with_suffix(".json")  # beside shipped weights (cfc_ref/zoo)
         budget = ""
         if meta_path.exists():
-            meta = json.loads(meta_path.read_text())
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as err:
+                raise CfcError(f"{meta_path}: not a training metadata file ({err})") from None
             budget = (f": {meta['config']['mode']} in the loop at {meta['config']['split']}, "
                       f"{meta['config']['iterations']} iterations × {meta['config']['batch_size']} images "
                       f"({meta['budget_images']} images), qualities {meta['config']['qualities']}, {meta['codec']}")
@@ -174,12 +178,17 @@ def write_report(results_path: str | Path, layer_figure: bool = True,
              "| setting | KBPI | ± | container overhead kbits | mAP (VOC07) | mAP (all-point) | codec |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
-        text.append(f"| {r['setting']} | {r['kbpi']:.2f} | {r['kbpi_std']:.2f} | {r['container_kbpi'] - r['kbpi']:.2f}"
-                    f" | {r['map_voc07']:.4f} | {r['map_all']:.4f} | {r['encoder']} / {r['decoders']} |"
-                    if r["kind"] == "split" else
-                    f"| {r['setting']} | {r['kbpi']:.2f} | {r['kbpi_std']:.2f} | – | {r['map_voc07']:.4f} | "
-                    f"{r['map_all']:.4f} | {r['encoder']} |")
+        text.append(f"| {r.setting} | {r.kbpi:.2f} | {r.kbpi_std:.2f} | {r.container_kbpi - r.kbpi:.2f}"
+                    f" | {r.map_voc07:.4f} | {r.map_all:.4f} | {r.encoder} / {r.decoders} |"
+                    if r.kind == "split" else
+                    f"| {r.setting} | {r.kbpi:.2f} | {r.kbpi_std:.2f} | – | {r.map_voc07:.4f} | "
+                    f"{r.map_all:.4f} | {r.encoder} |")
     text += ["", "## Figures", ""] + [f"![{p.stem}]({p.name})" for p in paths]
     report = out / "report.md"
     report.write_text("\n".join(text) + "\n")
     return report
+
+
+def report_summary(report: str | Path) -> str:
+    """The report up to its table of all settings: what a terminal shows after a run."""
+    return Path(report).read_text(encoding="utf-8").split("## All settings")[0].rstrip() + "\n"

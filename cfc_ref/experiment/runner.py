@@ -1,25 +1,24 @@
-"""The sweep runner (paper §4): split points × bit depths × codec settings plus the cloud-only baseline.
+"""The sweep runner (paper §4; spec/experiment.md): split points × bit depths × codec settings plus the cloud-only
+baseline.
 
-Work comes in independent jobs — one image × one split (all of that split's settings, so the front end runs once per
-image and split) or one image × the cloud-only uploads. Each (image, setting) result is written atomically to
-``<output>/units/<setting>/<image>.json``; a rerun skips what exists, so a run killed at any moment loses nothing
-finished. Bitstreams are cached by content (H-6.1) and every fresh encode is logged to ``<output>/encode-log.txt``,
-which is how the tests show that a resumed run repeats no encode.
+Every (image, setting) unit takes the one data path of the package (E-1.1): the front end, then the pipeline's mobile
+side (Q-layer, tiling, HEVC, container bytes), then its cloud side (strict parse, decode, untile, de-quantize), then
+the back end; its bits are counted from the container the cloud side parsed. Work comes in jobs of one image × one
+split (so the front end runs once per image and split) or one image × the cloud-only uploads; each unit is written
+atomically to ``<output>/units/<setting>/<image>.json`` and a resumed run skips what exists (E-4). Bitstreams are
+cached by content around the codec (H-6.1), and every fresh encode is logged to ``<output>/encode-log.txt``.
 
-The executor is pluggable: anything with ``map(function, jobs)`` — ``SerialExecutor``, ``LocalPoolExecutor``
-(processes on this machine, the default), or an adapter over Ray or Dask for sweeps larger than one machine (the
-function and jobs are plain picklable values; results land in files, so workers only need a shared ``output``).
+The executor is pluggable: anything with ``map(function, jobs, initializer, initargs)`` — ``SerialExecutor``,
+``LocalPoolExecutor`` (processes on this machine, the default).
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -29,17 +28,18 @@ import torch
 from PIL import Image
 
 from cfc_ref.baseline import jpeg_upload, original_upload
-from cfc_ref.codecs.hevc import decode_picture, encode_picture, encoder_name
-from cfc_ref.codecs.hevc.batch import BitstreamCache, cache_key
-from cfc_ref.container import TensorRecord, pack
+from cfc_ref.codecs.hevc import HevcCodec, encoder_name
+from cfc_ref.codecs.hevc.batch import BitstreamCache, CachedCodec
 from cfc_ref.detector.detect import voc_detections
 from cfc_ref.detector.image import network_input
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.split import split
-from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of
-from cfc_ref.fileio import write_atomic
+from cfc_ref.errors import CfcError
+from cfc_ref.experiment.config import ExperimentConfig, Setting, classes_of, settings_of
+from cfc_ref.experiment.models import load_model, model_files
+from cfc_ref.experiment.units import Unit, UnitBits, unit_path, write_unit
 from cfc_ref.metrics.files import image_ids
-from cfc_ref.pipeline import EncodeSettings, from_picture, to_picture
+from cfc_ref.pipeline import EncodeSettings, decode_container, encode_features
 
 # ------------------------------------------------------------------ executors
 
@@ -65,41 +65,14 @@ class LocalPoolExecutor:
         self.workers = workers
 
     def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterator:
-        with ProcessPoolExecutor(self.workers, initializer=initializer, initargs=initargs) as pool:
-            yield from pool.map(function, jobs)
+        try:
+            with ProcessPoolExecutor(self.workers, initializer=initializer, initargs=initargs) as pool:
+                yield from pool.map(function, jobs)
+        except BrokenProcessPool as err:  # E-6.1: a worker that died (or failed to start) is one line
+            raise CfcError(f"a worker process died ({err}); finished units are kept, run again to resume") from None
 
 
-# ------------------------------------------------------------------ files
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    write_atomic(path, json.dumps(data).encode())
-
-
-def unit_path(output: Path, setting: Setting, image: str) -> Path:
-    return output / "units" / setting.key / f"{image}.json"
-
-
-# ------------------------------------------------------------------ the model and data, once per process
-
-
-def load_model(config: ExperimentConfig) -> DarknetModel:
-    if config.model == "embedded":
-        from cfc_ref.experiment.embedded import load_embedded_model
-
-        return load_embedded_model()
-    from cfc_ref.detector.cfg import load_cfg
-    from cfc_ref.detector.weights import load_weights
-
-    model = DarknetModel(load_cfg(config.cfg))
-    load_weights(model, config.weights)
-    return model.eval()
-
-
-def classes_of(config: ExperimentConfig) -> tuple[str, ...]:
-    from cfc_ref.metrics.voc import VOC_CLASSES
-
-    return config.classes or VOC_CLASSES
+# ------------------------------------------------------------------ the model, once per process
 
 
 @dataclass
@@ -108,7 +81,7 @@ class _WorkerState:
     model: DarknetModel
     cache: BitstreamCache
     encoder_id: str
-    codec_seconds: float = 0.0  # encode + decode (and JPEG) time, for the overhead benchmark
+    codec_seconds: float = 0.0  # the pipeline's coding (Q-layer … container and back) and JPEG, for the benchmark
     model_seconds: float = 0.0
 
 
@@ -126,62 +99,68 @@ def init_worker(config: ExperimentConfig, threads: int = 1) -> None:
 # ------------------------------------------------------------------ one job
 
 
-def _coded_tensor(state: _WorkerState, name: str, v: np.ndarray, settings: EncodeSettings, quality: str | int
-                  ) -> tuple[np.ndarray, TensorRecord, str]:
-    """One transmitted tensor through the pipeline's mobile and cloud sides, with the HEVC encode and decode cached
-    by content (H-6.1). Returns the decoded features, the wire record, and the decoder that ran ("cache" if none)."""
-    config, output = state.config, Path(state.config.output)
-    picture, side = to_picture(v, settings)
-    key = cache_key(picture, settings.bit_depth, quality, state.encoder_id)  # type: ignore[arg-type]
-    stream = state.cache.get(key)
-    if stream is None:
-        began = time.perf_counter()
-        stream = encode_picture(picture, settings.bit_depth, quality, config.encoder,  # type: ignore[arg-type]
-                                decoder=config.decoder)  # the lossless check (H-5.2) decodes as the run does
-        state.codec_seconds += time.perf_counter() - began
-        state.cache.put(key, stream)
-        with open(output / "encode-log.txt", "a") as log:  # one short line per fresh encode (O_APPEND)
-            log.write(f"{key}\n")
-    decoded_path = output / "cache" / "decoded" / f"{hashlib.sha256(stream).hexdigest()}.npy"
-    decoder = "cache"
-    if decoded_path.exists():
-        decoded = np.load(decoded_path)
-    else:
-        began = time.perf_counter()
-        decoded, decoder = decode_picture(stream, picture.shape, settings.bit_depth, config.decoder)
-        state.codec_seconds += time.perf_counter() - began
-        buffer = io.BytesIO()
-        np.save(buffer, decoded)
-        write_atomic(decoded_path, buffer.getvalue())
-    shape = (int(v.shape[0]), int(v.shape[1]), int(v.shape[2]))
-    record = TensorRecord(name, shape, settings.bit_depth, settings.layout, settings.align, "hevc", side, stream)
-    return from_picture(decoded, shape, side, settings), record, decoder
-
-
 def _load_image(config: ExperimentConfig, image: str) -> tuple[np.ndarray, Path]:
     path = Path(config.dataset_root) / "JPEGImages" / f"{image}.jpg"
-    return np.asarray(Image.open(path).convert("RGB")), path
+    try:
+        with Image.open(path) as opened:
+            return np.asarray(opened.convert("RGB")), path
+    except (OSError, Image.DecompressionBombError) as err:
+        raise CfcError(f"{path}: not a readable image ({err})") from None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    units: int
+    wall: float
+    codec: float
+    model: float
+    corrupt_cache_entries: int
 
 
 @torch.no_grad()
-def run_job(job: tuple[str, str]) -> tuple[int, float, float, float]:
-    """Compute every missing setting of one (image, group) job.
-
-    Returns (units written, wall seconds, codec seconds, model seconds)."""
+def run_job(job: tuple[str, str]) -> JobResult:
+    """Compute every missing setting of one (image, group) job."""
     assert _STATE is not None, "init_worker() first"
     state = _STATE
     began = time.perf_counter()
-    codec_before, model_before = state.codec_seconds, state.model_seconds
+    codec_before, model_before, corrupt_before = state.codec_seconds, state.model_seconds, state.cache.corrupt
     written = _run_job(state, job)
-    return (written, time.perf_counter() - began, state.codec_seconds - codec_before,
-            state.model_seconds - model_before)
+    return JobResult(written, time.perf_counter() - began, state.codec_seconds - codec_before,
+                     state.model_seconds - model_before, state.cache.corrupt - corrupt_before)
 
 
-def _timed_model(state: _WorkerState, function: Callable, *args: object):  # type: ignore[no-untyped-def]
+def _timed(state: _WorkerState, what: str, function: Callable, *args: object):  # type: ignore[no-untyped-def]
     began = time.perf_counter()
     out = function(*args)
-    state.model_seconds += time.perf_counter() - began
+    if what == "model":
+        state.model_seconds += time.perf_counter() - began
+    else:
+        state.codec_seconds += time.perf_counter() - began
     return out
+
+
+def _log_encode(output: Path) -> Callable[[str], None]:
+    def log(key: str) -> None:
+        with open(output / "encode-log.txt", "a") as fh:  # one short line per fresh encode (O_APPEND)
+            fh.write(f"{key}\n")
+
+    return log
+
+
+def split_unit(state: _WorkerState, image: str, setting: Setting, tensors: dict[str, torch.Tensor]
+               ) -> tuple[dict[str, torch.Tensor], Unit]:
+    """E-1.1: the crossing tensors through the pipeline's mobile side to container bytes, and back through its cloud
+    side; returns the back end's inputs and the unit (bits counted from the parsed container)."""
+    config = state.config
+    codec = CachedCodec(HevcCodec(setting.codec_quality, config.encoder, config.decoder),  # type: ignore[arg-type]
+                        state.cache, _log_encode(Path(config.output)))
+    settings = EncodeSettings(setting.bit_depth, layout=config.layout, codec=codec)  # type: ignore[arg-type]
+    features = {name: tensor[0].numpy() for name, tensor in tensors.items()}
+    data = _timed(state, "codec", encode_features, features, settings)  # mobile side: the bytes on the uplink
+    cloud = _timed(state, "codec", decode_container, data, config.decoder)  # cloud side: what it parses
+    bits = UnitBits(cloud.bits.payload_bytes, cloud.bits.side_info_bytes, cloud.bits.container_bytes)
+    decoded = {name: torch.from_numpy(v)[None] for name, v in cloud.features.items()}
+    return decoded, Unit(image, setting.key, bits, state.encoder_id, tuple(sorted(set(cloud.decoders.values()))), ())
 
 
 def _run_job(state: _WorkerState, job: tuple[str, str]) -> int:
@@ -199,41 +178,24 @@ def _run_job(state: _WorkerState, job: tuple[str, str]) -> int:
     if group != "cloud":
         front, back = split(model, group)
         x = torch.from_numpy(network_input(pixels, model.config.width, model.config.height))[None]
-        tensors = _timed_model(state, front, x)
+        tensors = _timed(state, "model", front, x)
     for setting in todo:
         if setting.kind == "split":
             assert back is not None
-            quality: str | int = "lossless" if setting.quality == "lossless" else int(setting.quality[2:])
-            settings = EncodeSettings(setting.bit_depth, layout=config.layout)  # type: ignore[arg-type]
-            decoded, records, decoders = {}, [], set()
-            for name, tensor in tensors.items():
-                v_hat, record, decoder = _coded_tensor(state, name, tensor[0].numpy(), settings, quality)
-                decoded[name] = torch.from_numpy(v_hat)[None]
-                records.append(record)
-                decoders.add(decoder)
-            raw = _timed_model(state, back, decoded)
-            payload = sum(len(r.payload) for r in records)
-            side = sum(r.side_info.nbytes for r in records)
-            container = len(pack(records))
-            bits = {"payload_bytes": payload, "side_info_bytes": side, "container_bytes": container,
-                    "kbits": 8 * (payload + side) / 1000}
-            codec = {"encoder": state.encoder_id, "decoders": sorted(decoders)}
+            decoded, unit = split_unit(state, image, setting, tensors)
+            raw = _timed(state, "model", back, decoded)
         else:
-            began = time.perf_counter()
-            if setting.quality == "original":
-                upload = original_upload(path)
+            if setting.upload == "original":
+                upload = _timed(state, "codec", original_upload, path)
             else:
-                upload = jpeg_upload(pixels, int(setting.quality[4:]))
-            state.codec_seconds += time.perf_counter() - began
+                upload = _timed(state, "codec", jpeg_upload, pixels, setting.jpeg_quality)
             x = torch.from_numpy(network_input(upload.image, model.config.width, model.config.height))[None]
-            raw = _timed_model(state, model, x)
-            bits = {"payload_bytes": len(upload.payload), "side_info_bytes": 0, "container_bytes": 0,
-                    "kbits": upload.bits / 1000}
-            codec = {"encoder": upload.method, "decoders": ["Pillow"]}
-        detections = _timed_model(state, voc_detections, raw, model.region, image, width, height, classes)
-        write_json_atomic(unit_path(output, setting, image), {
-            "image": image, "setting": setting.key, "bits": bits, "codec": codec,
-            "detections": [[d.cls, d.score, *d.box] for d in detections]})
+            raw = _timed(state, "model", model, x)
+            unit = Unit(image, setting.key, UnitBits(len(upload.payload), 0, 0), upload.method, ("Pillow",), ())
+        detections = _timed(state, "model", voc_detections, raw, model.region, image, width, height, classes)
+        unit = Unit(unit.image, unit.setting, unit.bits, unit.encoder, unit.decoders,
+                    tuple((d.cls, d.score, *d.box) for d in detections))  # type: ignore[misc]
+        write_unit(output, setting, unit)
     return len(todo)
 
 
@@ -241,6 +203,7 @@ def _run_job(state: _WorkerState, job: tuple[str, str]) -> int:
 
 
 def prepare_dataset(config: ExperimentConfig) -> list[str]:
+    """The images of the run; the synthetic set is written once (files already there are left alone, E-3.2)."""
     root = Path(config.dataset_root)
     if config.dataset_kind == "synthetic":
         from cfc_ref.data.synthetic import write_dataset
@@ -261,6 +224,7 @@ class RunTiming:
     jobs: float = 0.0
     codec: float = 0.0
     model: float = 0.0
+    corrupt_cache_entries: int = 0  # cache entries that failed their check and were encoded again (E-3.3)
 
     @property
     def overhead(self) -> float:
@@ -271,27 +235,49 @@ class RunTiming:
 LAST_TIMING = RunTiming()
 
 
+def _check_splits(config: ExperimentConfig, model: DarknetModel) -> None:
+    from cfc_ref.detector.split import split_point
+
+    for name in config.splits:
+        split_point(model.config, name)  # a DarknetError naming the split point and the layer there
+
+
 def run(config: ExperimentConfig, executor: Executor | None = None, progress: bool = True) -> Path:
-    """Run (or resume) the sweep and aggregate; returns the path of results.json."""
+    """Run (or resume) the sweep and aggregate; returns the path of results.json.
+
+    Under a lock on the output directory (E-3.1), after checking its fingerprint (E-2.2); the model is loaded here
+    first, so that a bad cfg or weights file is one error before any worker starts (E-6.1)."""
     from cfc_ref.experiment.aggregate import aggregate
+    from cfc_ref.experiment.fingerprint import check_or_record, fingerprint, run_lock
+    from cfc_ref.fileio import write_atomic
 
     output = Path(config.output)
-    output.mkdir(parents=True, exist_ok=True)
-    (output / "config.json").write_text(config.to_json())
-    images = prepare_dataset(config)
-    jobs = jobs_of(config, images)
-    workers = min(config.workers or os.cpu_count() or 1, len(jobs))
-    if executor is None:
-        executor = SerialExecutor() if workers <= 1 else LocalPoolExecutor(workers)
-    results = executor.map(run_job, jobs, init_worker, (config, 1))
-    if progress:
-        from cfc_ref.progress import progress as show_progress
+    with run_lock(output):
+        _check_splits(config, load_model(config))
+        images = prepare_dataset(config)
+        if not images:
+            raise CfcError(f"{config.dataset_root}: the image set {config.image_set!r} is empty")
+        check_or_record(output, fingerprint(config, model_files(config), images))
+        write_atomic(output / "config.json", config.to_json().encode())
+        jobs = jobs_of(config, images)
+        workers = min(config.workers or os.cpu_count() or 1, len(jobs))
+        if executor is None:
+            executor = SerialExecutor() if workers <= 1 else LocalPoolExecutor(workers)
+        results: Iterable[JobResult] = executor.map(run_job, jobs, init_worker, (config, 1))
+        if progress:
+            from cfc_ref.progress import progress as show_progress
 
-        results = show_progress(results, len(jobs), f"{config.name}: image × split jobs", "job")
-    timing = RunTiming()
-    for _, wall, codec, model in results:
-        timing.jobs += wall
-        timing.codec += codec
-        timing.model += model
-    LAST_TIMING.jobs, LAST_TIMING.codec, LAST_TIMING.model = timing.jobs, timing.codec, timing.model
-    return aggregate(config, images)
+            results = show_progress(results, len(jobs), f"{config.name}: image × split jobs", "job")
+        timing = RunTiming()
+        for result in results:
+            timing.jobs += result.wall
+            timing.codec += result.codec
+            timing.model += result.model
+            timing.corrupt_cache_entries += result.corrupt_cache_entries
+        LAST_TIMING.__dict__.update(timing.__dict__)
+        if timing.corrupt_cache_entries:
+            import sys
+
+            print(f"cfc-ref: {timing.corrupt_cache_entries} damaged cache entries were found and encoded again",
+                  file=sys.stderr)
+        return aggregate(config, images)

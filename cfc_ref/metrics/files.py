@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cfc_ref.errors import MetricsError
+from cfc_ref.fileio import write_atomic
 from cfc_ref.metrics.voc import VOC_CLASSES, Detection, GroundTruth
 
 
@@ -131,4 +132,4 @@ def write_voc_annotation(path: Path, image_id: str, width: int, height: int, tru
         for key, coordinate in zip(("xmin", "ymin", "xmax", "ymax"), gt.box, strict=True):
             ET.SubElement(box, key).text = str(int(coordinate))
     ET.indent(root)
-    path.write_text(ET.tostring(root, encoding="unicode") + "\n")
+    write_atomic(path, (ET.tostring(root, encoding="unicode") + "\n").encode())

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from cfc_ref import qlayer
-from cfc_ref.codecs.hevc import decode_picture
+from cfc_ref.codecs import get_codec
 from cfc_ref.codecs.hevc.batch import encode_many
 from cfc_ref.codecs.hevc.settings import Quality, check_quality
 from cfc_ref.pipeline import EncodeSettings, from_picture, to_picture
@@ -47,13 +47,15 @@ class CodecInTheLoop(torch.nn.Module):
     """R-1: replace each crossing tensor by Q-layer → tile → HEVC → decode → untile → de-quantize, per image."""
 
     def __init__(self, bit_depth: int = 8, qualities: Sequence[Quality] = PAPER_QUALITIES, seed: int = 0,
-                 encoder: str = "x265", workers: int | None = None, mode: str = "codec") -> None:
+                 encoder: str = "x265", workers: int | None = None, mode: str = "codec",
+                 decoder: str = "fast") -> None:
         super().__init__()
         if mode not in ("codec", "proxy"):
             raise ValueError(f"mode must be codec or proxy, got {mode!r}")
         self.bit_depth = qlayer.check_bit_depth(bit_depth)
         self.qualities = tuple(check_quality(q) for q in qualities)
         self.seed, self.encoder, self.workers, self.mode = seed, encoder, workers, mode
+        self.decoder = decoder  # the decoder policy of spec H-4.4, as in a sweep
         self._pool: ProcessPoolExecutor | None = None  # kept across iterations (R-1.4), started on first use
 
     def forward(self, tensors: dict[str, torch.Tensor], iteration: int) -> dict[str, torch.Tensor]:
@@ -83,9 +85,10 @@ class CodecInTheLoop(torch.nn.Module):
             for i, s in zip(chosen, coded, strict=True):
                 streams[i] = s
         out = np.empty_like(batch)
+        codec = get_codec("hevc", self.decoder)  # the wire codec of the registry (W-3), as the cloud side decodes
         for i, (item, stream) in enumerate(zip(batch, streams, strict=True)):
             assert stream is not None
-            picture, _ = decode_picture(stream, pictures[i].shape, self.bit_depth, "fast")
+            picture = codec.decode(stream, pictures[i].shape, self.bit_depth)
             out[i] = from_picture(picture, item.shape, sides[i], settings)
         return out
 

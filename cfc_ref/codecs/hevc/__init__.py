@@ -90,5 +90,9 @@ class HevcCodec:
         return encode_picture(picture, bit_depth, self.quality, self.encoder, self.decoder)
 
     def decode(self, payload: bytes, shape: tuple[int, int], bit_depth: int) -> np.ndarray:
-        picture, _ = decode_picture(payload, shape, bit_depth, self.decoder)
-        return picture.astype(np.uint8 if bit_depth <= 8 else np.uint16)
+        return self.decode_named(payload, shape, bit_depth)[0]
+
+    def decode_named(self, payload: bytes, shape: tuple[int, int], bit_depth: int) -> tuple[np.ndarray, str]:
+        """The picture and the name of the decoder that made it (H-4.4)."""
+        picture, used = decode_picture(payload, shape, bit_depth, self.decoder)
+        return picture.astype(np.uint8 if bit_depth <= 8 else np.uint16), used

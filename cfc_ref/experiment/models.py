@@ -1,0 +1,26 @@
+"""The detector of an experiment: the embedded default or a Darknet cfg + weights (spec E-2.1 fingerprints both files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cfc_ref.detector.model import DarknetModel
+from cfc_ref.experiment.config import ExperimentConfig
+
+
+def model_files(config: ExperimentConfig) -> tuple[Path, Path]:
+    if config.model == "embedded":
+        from cfc_ref.experiment.embedded import embedded_files
+
+        return embedded_files()
+    return Path(config.cfg), Path(config.weights)
+
+
+def load_model(config: ExperimentConfig) -> DarknetModel:
+    from cfc_ref.detector.cfg import load_cfg
+    from cfc_ref.detector.weights import load_weights
+
+    cfg, weights = model_files(config)
+    model = DarknetModel(load_cfg(cfg))
+    load_weights(model, weights)
+    return model.eval()
