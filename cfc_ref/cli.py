@@ -161,31 +161,11 @@ def _ap(value: float | None) -> str:
     return "      n/a" if value is None else f"{value:9.4f}"
 
 
-def _read_curve(path: str) -> list[tuple[float, float]]:
-    import csv
-
-    with open(path, newline="") as fh:
-        rows = [r for r in csv.reader(fh) if r and not r[0].strip().startswith("#")]
-    if rows and not _is_number(rows[0][0]):
-        rows = rows[1:]  # a header line
-    try:
-        return [(float(r[0]), float(r[1])) for r in rows]
-    except (ValueError, IndexError):
-        raise CfcError(f"{path}: expected CSV rows 'kbpi,map'") from None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _cmd_metrics_bd(args: argparse.Namespace) -> int:
     from cfc_ref.metrics.bd import bd_kbpi_map
+    from cfc_ref.metrics.files import read_curve
 
-    result = bd_kbpi_map(_read_curve(args.anchor), _read_curve(args.test), args.method)
+    result = bd_kbpi_map(read_curve(args.anchor), read_curve(args.test), args.method)
     print(f"BD-KBPI-mAP ({result.method}): {result.percent:+.2f} %   (mAP overlap {result.low:.4f}–{result.high:.4f}: "
           f"{100 * result.anchor_share:.0f} % of the anchor's range, {100 * result.test_share:.0f} % of the test's)")
     return 0

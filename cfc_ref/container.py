@@ -165,10 +165,37 @@ def _record_bytes(record: TensorRecord) -> bytes:
             + struct.pack("<I", len(record.payload)) + record.payload)
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_record(record: object, index: int) -> None:
+    """W-4.3: field types before any byte is written (a bool is not a bit depth, a bytes name is not a name)."""
+    where = f"record {index}"
+    if not isinstance(record, TensorRecord):
+        raise ContainerError(f"{where}: expected a TensorRecord, got {type(record).__name__}")
+    if not isinstance(record.name, str):
+        raise ContainerError(f"{where}: name must be str, got {type(record.name).__name__}")
+    if not (isinstance(record.shape, tuple) and len(record.shape) == 3 and all(_is_int(v) for v in record.shape)):
+        raise ContainerError(f"{where}: shape must be a tuple of 3 integers, got {record.shape!r}")
+    for field in ("bit_depth", "align"):
+        if not _is_int(getattr(record, field)):
+            raise ContainerError(f"{where}: {field} must be an integer, got {getattr(record, field)!r}")
+    if not isinstance(record.side_info, SideInfo):
+        raise ContainerError(f"{where}: side_info must be a SideInfo, got {type(record.side_info).__name__}")
+    if not isinstance(record.payload, (bytes, bytearray)):
+        raise ContainerError(f"{where}: payload must be bytes, got {type(record.payload).__name__}")
+    if not isinstance(record.codec, str) or not isinstance(record.layout, str):
+        raise ContainerError(f"{where}: codec and layout must be names")
+
+
 def pack(records: list[TensorRecord]) -> bytes:
     """Serialise records into one container (spec W-1, W-2); refuses anything ``parse`` would reject (W-4.3)."""
-    if not 1 <= len(records) <= MAX_TENSORS:
-        raise ContainerError(f"a container holds 1..{MAX_TENSORS} tensors, got {len(records)}")
+    if not isinstance(records, (list, tuple)) or not 1 <= len(records) <= MAX_TENSORS:
+        count = len(records) if isinstance(records, (list, tuple)) else type(records).__name__
+        raise ContainerError(f"a container holds 1..{MAX_TENSORS} tensors, got {count}")
+    for index, record in enumerate(records):
+        _check_record(record, index)
     try:
         body = HEADER.pack(MAGIC, VERSION, 0, len(records)) + b"".join(_record_bytes(r) for r in records)
     except (KeyError, ValueError, struct.error, OverflowError) as err:

@@ -50,6 +50,8 @@ class SideInfo:
     def from_bytes(cls, data: bytes, mode: QuantMode = "minmax") -> SideInfo:
         """Parse side info bytes; wrong length or invalid values raise :class:`QLayerError` (spec Q-2.3)."""
         check_mode(mode)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise QLayerError(f"side info must be bytes, got {type(data).__name__}")
         expected = 8 if mode == "minmax" else 4
         if len(data) != expected:
             raise QLayerError(f"{mode} side info must be {expected} bytes, got {len(data)}")

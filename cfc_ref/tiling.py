@@ -71,8 +71,9 @@ def check_layout(layout: str) -> None:
 
 def geometry(shape: tuple[int, ...], align: int = DEFAULT_ALIGN) -> PictureGeometry:
     """Grid and padded picture size for a C×H×W shape (spec T-1.1, T-4.2, T-4.3)."""
-    if len(shape) != 3:
-        raise TilingError(f"expected a C×H×W shape, got {tuple(shape)}")
+    if not isinstance(shape, (tuple, list)) or len(shape) != 3 or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) for s in shape):
+        raise TilingError(f"expected a C×H×W shape of 3 integers, got {shape!r}")
     channels, height, width = (int(s) for s in shape)
     if height < 1 or width < 1:
         raise TilingError(f"height and width must be >= 1, got {tuple(shape)}")

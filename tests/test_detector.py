@@ -4,6 +4,7 @@ importer and against scalar re-implementations of Darknet's C loops, split point
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -157,8 +158,62 @@ def test_reorg_matches_darknet_loop(shape, stride):
 
 @spec("D-2.4")
 def test_reorg_rejects_bad_shapes():
-    with pytest.raises(ValueError, match="divisible"):
+    with pytest.raises(DarknetError, match="divisible"):
         ReorgLayer(2)(torch.zeros(1, 4, 3, 4))
+
+
+CFG_HEAD = "[net]\nwidth=32\nheight=32\nchannels=3\n"
+
+
+def _conv(filters: int, size: int, stride: int = 1) -> str:
+    return f"[convolutional]\nfilters={filters}\nsize={size}\nstride={stride}\nactivation=linear\n"  # 5 lines
+
+
+@spec("D-1.4")
+@pytest.mark.parametrize(("body", "message"), [
+    (_conv(1000000000, 3), "line 5: filters 1000000000 exceeds the bound 65536"),
+    (_conv(16, 100000), "line 5: size 100000 exceeds the bound 15"),
+    (_conv(4096, 15) + _conv(65536, 15), "line 10: parameters so far .* exceeds the bound"),
+    (_conv(16, 3, 2) + "[reorg]\nstride=3\n", "line 10: reorg stride 3 needs H, W divisible by 3 and C by 9, "
+                                               "its input is 16×15×15"),
+    (_conv(8, 1) + "[maxpool]\n[route]\nlayers=-1,-2\n", "line 11: route joins outputs of different sizes"),
+    (_conv(8, 15) + _conv(8, 15) + _conv(8, 15), "line 15: the output would be empty"),
+])
+def test_cfg_bounds_and_geometry(body, message):
+    with pytest.raises(DarknetError, match=message):
+        parse_cfg(CFG_HEAD + body)
+
+
+@spec("D-1.4")
+def test_input_size_is_bounded_and_checked():
+    config = builtin_cfg("yolo-voc")
+    with pytest.raises(DarknetError, match="input side 100000 exceeds"):
+        with_input_size(config, 100000, 416)
+    with pytest.raises(DarknetError, match="reorg stride 2 needs"):
+        DarknetModel(replace(config, width=400))  # 400/32 is not whole: the passthrough reorg cannot divide
+
+
+@spec("D-3.2")
+def test_weights_size_is_checked_before_reading(tmp_path, monkeypatch):
+    model = DarknetModel(builtin_cfg("yolo-voc"))
+    sparse = tmp_path / "huge.weights"
+    with open(sparse, "wb") as fh:
+        fh.write(WeightsHeader(0, 2, 0, 0).to_bytes())
+        fh.truncate(20 * 2**30)  # a 20 GB sparse file: nothing of it may be read before the size check
+    reads = []
+    real_open = open
+
+    def spy(path, mode="r", *args, **kwargs):
+        handle = real_open(path, mode, *args, **kwargs)
+        if str(path) == str(sparse):
+            original = handle.read
+            handle.read = lambda n=-1: reads.append(n) or original(n)
+        return handle
+
+    monkeypatch.setattr("builtins.open", spy)
+    with pytest.raises(DarknetError, match=f"has {20 * 2**30} bytes, this cfg needs"):
+        load_weights(model, sparse)
+    assert reads == [20]
 
 
 # ------------------------------------------------------------------ OpenCV's Darknet importer, independent check

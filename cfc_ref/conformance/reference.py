@@ -24,17 +24,32 @@ def untile(picture: np.ndarray, shape: tuple[int, int, int], layout: str, align:
     return tiling.untile(picture, tuple(shape), layout, align)  # type: ignore[arg-type]
 
 
-def _record(d: dict) -> container.TensorRecord:
+RECORD_KEYS = ("name", "shape", "bit_depth", "mode", "layout", "align", "codec", "side_info", "payload")
+
+
+def _record(d: object, index: int) -> container.TensorRecord:
+    """A protocol record (C-2) as a TensorRecord; a missing key or a value of the wrong type is a ContainerError."""
+    if not isinstance(d, dict):
+        raise container.ContainerError(f"record {index}: expected a dict, got {type(d).__name__}")
+    missing = [k for k in RECORD_KEYS if k not in d]
+    if missing:
+        raise container.ContainerError(f"record {index}: missing {', '.join(missing)}")
+    if not isinstance(d["side_info"], (bytes, bytearray)) or not isinstance(d["payload"], (bytes, bytearray)):
+        raise container.ContainerError(f"record {index}: side_info and payload must be bytes")
+    if not isinstance(d["shape"], (list, tuple)):
+        raise container.ContainerError(f"record {index}: shape must be a list of 3 integers")
     try:
-        side = qlayer.SideInfo.from_bytes(d["side_info"], d["mode"])
+        side = qlayer.SideInfo.from_bytes(bytes(d["side_info"]), d["mode"])
     except qlayer.QLayerError as err:
-        raise container.ContainerError(f"side info: {err}") from None
+        raise container.ContainerError(f"record {index}: side info: {err}") from None
     return container.TensorRecord(d["name"], tuple(d["shape"]), d["bit_depth"], d["layout"], d["align"],
                                   d["codec"], side, bytes(d["payload"]))
 
 
 def pack(records: list[dict]) -> bytes:
-    return container.pack([_record(d) for d in records])
+    if not isinstance(records, (list, tuple)):
+        raise container.ContainerError(f"records must be a list, got {type(records).__name__}")
+    return container.pack([_record(d, i) for i, d in enumerate(records)])
 
 
 def parse(data: bytes) -> list[dict]:

@@ -10,6 +10,13 @@ from pathlib import Path
 from cfc_ref.errors import DarknetError
 
 BUILTIN = ("yolo-voc", "yolo-voc.2.0")
+# D-1.4 bounds, checked before any memory is taken: generous for every published Darknet network.
+MAX_SIDE = 8192  # input width and height
+MAX_CHANNELS = 65536  # input channels and conv filters
+MAX_KERNEL = 15  # conv size
+MAX_STRIDE = 64  # conv, maxpool and reorg strides, maxpool size
+MAX_ACTIVATION = 1 << 28  # samples of one layer output for one image (1 GiB in float32)
+MAX_PARAMETERS = 1 << 29  # float32 values in all conv layers (2 GiB)
 SPLIT_TYPE_NAMES = {"convolutional": "conv", "maxpool": "max", "route": "route", "reorg": "reorg", "region": "region"}
 
 
@@ -189,8 +196,55 @@ def _layer(kind: str, section: _Options, index: int) -> Layer:
     raise DarknetError(f"line {where}: unknown layer type [{kind}]")
 
 
+def _limit(value: int, bound: int, what: str, where: str) -> None:
+    if value > bound:
+        raise DarknetError(f"{where}: {what} {value} exceeds the bound {bound} (spec D-1.4)")
+
+
+def network_shapes(config: NetworkConfig, lines: tuple[int, ...] | None = None) -> list[tuple[int, int, int]]:
+    """D-1.4: every layer's output shape C×H×W for one image, with the bounds and the geometry checked (a route's
+    inputs of one size, a reorg that divides); a DarknetError naming the layer (and its line) otherwise."""
+    _limit(max(config.width, config.height), MAX_SIDE, "input side", "[net]")
+    _limit(config.channels, MAX_CHANNELS, "input channels", "[net]")
+    shape = (config.channels, config.height, config.width)
+    shapes: list[tuple[int, int, int]] = []
+    parameters = 0
+    for index, layer in enumerate(config.layers):
+        where = f"line {lines[index]}" if lines else f"layer {index}"
+        c, h, w = shape
+        if isinstance(layer, Conv):
+            _limit(layer.filters, MAX_CHANNELS, "filters", where)
+            _limit(layer.size, MAX_KERNEL, "size", where)
+            _limit(layer.stride, MAX_STRIDE, "stride", where)
+            _limit(layer.padding, MAX_KERNEL, "padding", where)
+            parameters += layer.filters * (c * layer.size * layer.size + 4)
+            _limit(parameters, MAX_PARAMETERS, "parameters so far", where)
+            h, w = ((side + 2 * layer.padding - layer.size) // layer.stride + 1 for side in (h, w))
+            shape = (layer.filters, h, w)
+        elif isinstance(layer, MaxPool):
+            _limit(max(layer.size, layer.stride), MAX_STRIDE, "maxpool size or stride", where)
+            shape = (c, (h - 1) // layer.stride + 1, (w - 1) // layer.stride + 1)  # D-2.2: padding size − 1
+        elif isinstance(layer, Reorg):
+            s = layer.stride
+            _limit(s, MAX_STRIDE, "reorg stride", where)
+            if h % s or w % s or c % (s * s):
+                raise DarknetError(f"{where}: reorg stride {s} needs H, W divisible by {s} and C by {s * s}, "
+                                   f"its input is {c}×{h}×{w}")
+            shape = (c * s * s, h // s, w // s)
+        elif isinstance(layer, Route):
+            sides = {shapes[i][1:] for i in layer.layers}
+            if len(sides) != 1:
+                raise DarknetError(f"{where}: route joins outputs of different sizes {sorted(sides)}")
+            shape = (sum(shapes[i][0] for i in layer.layers), *sides.pop())
+        if shape[1] < 1 or shape[2] < 1:
+            raise DarknetError(f"{where}: the output would be empty ({shape[0]}×{shape[1]}×{shape[2]})")
+        _limit(shape[0] * shape[1] * shape[2], MAX_ACTIVATION, "output samples", where)
+        shapes.append(shape)
+    return shapes
+
+
 def parse_cfg(text: str) -> NetworkConfig:
-    """D-1.1: parse a Darknet cfg."""
+    """D-1.1: parse a Darknet cfg; D-1.4: sizes and geometry checked before any memory is taken."""
     sections = _sections(text)
     if not sections or sections[0][0] not in ("net", "network"):
         raise DarknetError("the first section must be [net]")
@@ -204,7 +258,9 @@ def parse_cfg(text: str) -> NetworkConfig:
         raise DarknetError("the cfg has no layers")
     if any(isinstance(layer, Region) for layer in layers[:-1]):
         raise DarknetError("[region] must be the last layer")
-    return NetworkConfig(width, height, channels, layers, {k: v for k, (v, _) in net.items()})
+    config = NetworkConfig(width, height, channels, layers, {k: v for k, (v, _) in net.items()})
+    network_shapes(config, tuple(line for _, _, line in sections[1:]))
+    return config
 
 
 def load_cfg(path: str | Path) -> NetworkConfig:
@@ -258,7 +314,11 @@ def scale_width(config: NetworkConfig, factor: float) -> NetworkConfig:
 
 
 def with_input_size(config: NetworkConfig, width: int, height: int) -> NetworkConfig:
-    return replace(config, width=width, height=height)
+    if width < 1 or height < 1:
+        raise DarknetError(f"input size must be >= 1, got {width}×{height}")
+    resized = replace(config, width=width, height=height)
+    network_shapes(resized)
+    return resized
 
 
 def with_classes(config: NetworkConfig, classes: int, anchors: tuple[float, ...] | None = None) -> NetworkConfig:

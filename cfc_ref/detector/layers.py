@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cfc_ref.detector.cfg import Conv, MaxPool
+from cfc_ref.errors import DarknetError
 
 BN_EPSILON = 0.000001  # D-2.1: added to the standard deviation
 TRAIN_BN_MOMENTUM = 0.01  # Darknet: rolling = 0.99·rolling + 0.01·batch
@@ -95,6 +96,6 @@ class ReorgLayer(nn.Module):
         n, c, h, w = x.shape
         s = self.stride
         if h % s or w % s or c % (s * s):
-            raise ValueError(f"reorg stride {s} needs H, W divisible by {s} and C by {s * s}, got {c}×{h}×{w}")
+            raise DarknetError(f"reorg stride {s} needs H, W divisible by {s} and C by {s * s}, got {c}×{h}×{w}")
         index = torch.from_numpy(reorg_index(c, h, w, s)).to(x.device)
         return x.reshape(n, -1).index_select(1, index).view(n, c * s * s, h // s, w // s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cfc_ref.detector.cfg import Conv, MaxPool, NetworkConfig, Region, Reorg, Route
+from cfc_ref.detector.cfg import Conv, MaxPool, NetworkConfig, Region, Reorg, Route, network_shapes
 from cfc_ref.detector.layers import ConvLayer, MaxPoolLayer, ReorgLayer
 from cfc_ref.errors import DarknetError
 
@@ -21,6 +21,7 @@ class DarknetModel(nn.Module):
 
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__()
+        network_shapes(config)  # D-1.4: bounds and geometry before any parameter is allocated
         self.config = config
         self.region = config.region
         self.out_channels: list[int] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,14 +64,32 @@ def read_header(data: bytes) -> WeightsHeader:
     return WeightsHeader(major, minor, revision, seen)
 
 
+def _read_checked(model: DarknetModel, source: str | Path) -> bytes:
+    """The whole file, read only after its size was compared with what the cfg needs (D-3.2)."""
+    path = Path(source)
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            header = read_header(fh.read(20))
+            _check_size(size, expected_bytes(model, header), path)
+            fh.seek(0)
+            return fh.read()
+    except IsADirectoryError:
+        raise DarknetError(f"{path}: a directory, not a weights file") from None
+
+
+def _check_size(size: int, expected: int, where: object) -> None:
+    if size != expected:
+        raise DarknetError(f"{where}: weights file has {size} bytes, this cfg needs {expected} "
+                           f"({'too short' if size < expected else 'bytes left over'})")
+
+
 def load_weights(model: DarknetModel, source: str | Path | bytes) -> WeightsHeader:
-    """Read a weights file into ``model`` (D-3.1); any size mismatch is a DarknetError (D-3.2)."""
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    """Read a weights file into ``model`` (D-3.1); any size mismatch is a DarknetError (D-3.2), found before the
+    file is read into memory."""
+    data = source if isinstance(source, bytes) else _read_checked(model, source)
     header = read_header(data)
-    expected = expected_bytes(model, header)
-    if len(data) != expected:
-        raise DarknetError(f"weights file has {len(data)} bytes, this cfg needs {expected} "
-                           f"({'too short' if len(data) < expected else 'bytes left over'})")
+    _check_size(len(data), expected_bytes(model, header), "source" if isinstance(source, bytes) else source)
     offset = len(header.to_bytes())
     with torch.no_grad():
         for _, layer in _conv_layers(model):

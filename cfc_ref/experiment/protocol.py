@@ -25,8 +25,12 @@ def experiment_config(path: str | None = None, *, output: str | None = None, lim
     from cfc_ref.experiment.embedded import embedded_files
 
     config = load_config(path) if path else embedded_default()
-    overrides = {k: v for k, v in (("output", output), ("limit", limit), ("workers", workers)) if v is not None}
-    config = replace(config, **overrides)
+    if output is not None:
+        config = replace(config, output=output)
+    if limit is not None:
+        config = replace(config, limit=limit)
+    if workers is not None:
+        config = replace(config, workers=workers)
     if splits:
         config = replace(config, splits=tuple(splits))
     if weights:

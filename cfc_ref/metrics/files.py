@@ -17,6 +17,16 @@ from cfc_ref.fileio import write_atomic
 from cfc_ref.metrics.voc import VOC_CLASSES, Detection, GroundTruth
 
 
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file, or a MetricsError naming it."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise MetricsError(f"{path}: not UTF-8 text (byte {err.start})") from None
+    except OSError as err:
+        raise MetricsError(f"{path}: cannot read ({err.strerror})") from None
+
+
 def _text(node: ET.Element, path: str, where: Path) -> str:
     found = node.find(path)
     if found is None or found.text is None or not found.text.strip():
@@ -60,7 +70,7 @@ def image_ids(voc_root: Path, image_set: str) -> list[str]:
     path = Path(voc_root) / "ImageSets" / "Main" / f"{image_set}.txt"
     if not path.exists():
         raise MetricsError(f"{path} does not exist (expected the VOCdevkit layout)")
-    return [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+    return [line.split()[0] for line in read_text(path).splitlines() if line.strip()]
 
 
 def read_voc_annotations(voc_root: str | Path, image_set: str = "test",
@@ -81,25 +91,32 @@ def read_detections(source: str | Path, classes: tuple[str, ...] = VOC_CLASSES) 
     source = Path(source)
     if source.is_file() and source.suffix == ".json":
         try:
-            items = json.loads(source.read_text())["detections"]
-            return [Detection(str(d["image"]), str(d["class"]), float(d["score"]),
-                              tuple(float(v) for v in d["box"])) for d in items]  # type: ignore[arg-type]
+            items = json.loads(read_text(source))["detections"]
+            detections = [Detection(str(d["image"]), str(d["class"]), float(d["score"]),
+                                    tuple(float(v) for v in d["box"])) for d in items]  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError) as err:
             raise MetricsError(f"{source}: not a detections JSON file ({err})") from None
+        for number, d in enumerate(detections):
+            if len(d.box) != 4 or not all(math.isfinite(v) for v in (d.score, *d.box)):
+                raise MetricsError(f"{source}: detection {number}: box must be 4 finite numbers "
+                                   "[xmin, ymin, xmax, ymax] and the score finite")
+        return detections
     if not source.is_dir():
         raise MetricsError(f"{source}: expected a directory of comp4_det_*_<class>.txt files or a .json file")
     detections = []
     for cls in classes:
         for path in sorted(source.glob(f"comp4_det_*_{cls}.txt")):
-            for number, line in enumerate(path.read_text().splitlines(), start=1):
+            for number, line in enumerate(read_text(path).splitlines(), start=1):
                 if not line.strip():
                     continue
                 parts = line.split()
                 try:
                     if len(parts) != 6:
                         raise ValueError(f"{len(parts)} fields")
-                    detections.append(Detection(parts[0], cls, float(parts[1]),
-                                                (float(parts[2]), float(parts[3]), float(parts[4]), float(parts[5]))))
+                    values = [float(v) for v in parts[1:]]
+                    if not all(math.isfinite(v) for v in values):
+                        raise ValueError("not finite")
+                    detections.append(Detection(parts[0], cls, values[0], tuple(values[1:])))  # type: ignore[arg-type]
                 except ValueError as err:
                     raise MetricsError(f"{path}:{number}: expected '<image> <score> <xmin> <ymin> <xmax> <ymax>' "
                                        f"({err})") from None
@@ -133,3 +150,28 @@ def write_voc_annotation(path: Path, image_id: str, width: int, height: int, tru
             ET.SubElement(box, key).text = str(int(coordinate))
     ET.indent(root)
     write_atomic(path, (ET.tostring(root, encoding="unicode") + "\n").encode())
+
+
+def read_curve(path: str | Path) -> list[tuple[float, float]]:
+    """A rate–accuracy curve (M-5): CSV rows ``kbpi,map``; an optional header line and ``#`` comments."""
+    import csv
+    import io
+
+    rows = [r for r in csv.reader(io.StringIO(read_text(path))) if r and not r[0].strip().startswith("#")]
+    if rows and not _is_number(rows[0][0]):
+        rows = rows[1:]  # a header line
+    try:
+        curve = [(float(r[0]), float(r[1])) for r in rows]
+    except (ValueError, IndexError):
+        raise MetricsError(f"{path}: expected CSV rows 'kbpi,map'") from None
+    if not all(math.isfinite(v) for point in curve for v in point):
+        raise MetricsError(f"{path}: every kbpi and map must be a finite number")
+    return curve
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
