@@ -182,7 +182,8 @@ def test_resume_refuses_other_weights_cfg_layout_dataset_or_codec(model_files, t
     save_weights(randomize(DarknetModel(embedded_config()), seed=4), other)
     (tmp_path / "other.cfg").write_text((model_files / "m.cfg").read_text() + "\n# a comment\n")
     changes = {"model.weights_sha256": dict(weights=str(other)),
-               "model.cfg_sha256": dict(cfg=str(tmp_path / "other.cfg")), "config.layout": dict(layout="quilt"), "codec.decoder_policy": dict(decoder="auto"),
+               "model.cfg_sha256": dict(cfg=str(tmp_path / "other.cfg")), "config.layout": dict(layout="quilt"),
+               "codec.decoder_policy": dict(decoder="auto"),
                "settings.keys": dict(qps=(32,))}
     for field, change in changes.items():
         with pytest.raises(RunMismatch, match=field.replace(".", r"\.")) as caught:

@@ -1,4 +1,4 @@
-"""The detector of an experiment: the embedded default or a Darknet cfg + weights (spec E-2.1 fingerprints both files)."""
+"""The detector of an experiment: the embedded default or a Darknet cfg + weights (spec E-2.1 hashes both)."""
 
 from __future__ import annotations
 
