@@ -13,9 +13,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from cfc_ref import __version__
 from cfc_ref.errors import CfcError
@@ -297,8 +298,15 @@ def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
     chk.set_defaults(func=_cmd_codec_check)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line (spec E-6.1), pointing at --help instead of repeating the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cfc-ref", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="cfc-ref", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"cfc-ref {__version__}")
     parser.set_defaults(func=_cmd_run, config=None, output=None, limit=None, workers=None, quiet=False, weights=None,
                         cfg=None, splits=None, lossy_only=False)
@@ -325,13 +333,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0 on success, 1 when a check found a failure, 2 on bad input (one line, spec E-6.1), 3 on an internal
+    error (a bug: one line too, with the traceback only under CFC_DEBUG=1), 130 when interrupted."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (CfcError, OSError) as err:
-        print(f"cfc-ref: error: {err}", file=sys.stderr)
+    except CfcError as err:
+        print(f"cfc-ref: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"cfc-ref: error: {where}{_one_line(err.strerror or err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cfc-ref: interrupted (finished results are kept; run the same command again to resume)",
+              file=sys.stderr)
+        return 130
+    except Exception as err:
+        if os.environ.get("CFC_DEBUG"):
+            raise
+        print(f"cfc-ref: internal error: {type(err).__name__}: {_one_line(err)[:300]} (a bug in cfc-ref: please "
+              "report it; CFC_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -35,3 +35,7 @@ class DarknetError(CfcError):
 
 class MetricsError(CfcError):
     """Detections, annotations or rate–accuracy curves that cannot be evaluated (spec/metrics.md)."""
+
+
+class TrainingError(CfcError):
+    """A training configuration or checkpoint that cannot be used (spec/training.md)."""

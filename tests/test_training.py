@@ -146,6 +146,34 @@ def test_train_run_resumes_exactly(tmp_path, model, monkeypatch):
     assert (resumed / "model.weights").read_bytes() != before  # it did train, front end included
 
 
+class _Payload:
+    """Unpickled, this would create a file: a checkpoint must never be able to run code."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@spec("R-3.2")
+def test_checkpoints_load_as_data_only(tmp_path):
+    from cfc_ref.errors import TrainingError
+    from cfc_ref.training.loop import load_checkpoint
+
+    marker = tmp_path / "code-ran"
+    torch.save({"model": _Payload(str(marker))}, tmp_path / "evil.pt")
+    with pytest.raises(TrainingError, match="not a cfc-ref checkpoint"):
+        load_checkpoint(tmp_path / "evil.pt", torch.device("cpu"))
+    assert not marker.exists()
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(TrainingError, match="not a cfc-ref checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt", torch.device("cpu"))
+    torch.save({"model": {}}, tmp_path / "partial.pt")
+    with pytest.raises(TrainingError, match="expected the keys"):
+        load_checkpoint(tmp_path / "partial.pt", torch.device("cpu"))
+
+
 @spec("R-2.1")
 def test_train_with_proxy_records_it(tmp_path, model):
     from cfc_ref.training.run import train_run

@@ -21,6 +21,8 @@ def tile(q: np.ndarray, layout: str, align: int) -> np.ndarray:
 
 
 def untile(picture: np.ndarray, shape: tuple[int, int, int], layout: str, align: int) -> np.ndarray:
+    if not isinstance(shape, (tuple, list)):
+        raise tiling.TilingError(f"shape must be a list of 3 integers, got {shape!r}")
     return tiling.untile(picture, tuple(shape), layout, align)  # type: ignore[arg-type]
 
 

@@ -7,7 +7,7 @@ default.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -46,13 +46,9 @@ class ExperimentConfig:
 
 
 def load_config(path: str | Path) -> ExperimentConfig:
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CfcError(f"{path}: not a readable JSON config ({err})") from None
-    if not isinstance(raw, dict):
-        raise CfcError(f"{path}: a config is a JSON object")
-    return config_from_dict(raw, str(path))
+    from cfc_ref.configfile import load_json_object
+
+    return config_from_dict(load_json_object(path), str(path))
 
 
 _INT_TUPLES = {"lossless_bit_depths": (1, 12), "lossy_bit_depths": (1, 12), "qps": (0, 51), "jpeg_qualities": (1, 100)}
@@ -60,52 +56,33 @@ _CHOICES = {"dataset_kind": ("voc", "synthetic"), "model": ("embedded", "darknet
             "decoder": ("auto", "fast", "pylibde265", "hm", "libde265", "ffmpeg"), "layout": ("tile", "quilt")}
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def check_config(config: ExperimentConfig, path: str = "config") -> ExperimentConfig:
-    """Every field of the right type and range (spec H-1.3, Q-1.1, H-7.1), or a CfcError naming it."""
-    for f in fields(ExperimentConfig):
-        value = getattr(config, f.name)
-        if f.name in _INT_TUPLES:
-            low, high = _INT_TUPLES[f.name]
-            if not all(_is_int(v) and low <= v <= high for v in value):
-                raise CfcError(f"{path}: {f.name} must be integers from {low} to {high}, got {list(value)}")
-        elif f.name in _CHOICES and value not in _CHOICES[f.name]:
-            raise CfcError(f"{path}: {f.name} must be one of {', '.join(_CHOICES[f.name])}, got {value!r}")
-        elif f.name in ("splits", "classes") and not all(isinstance(v, str) and v for v in value):
-            raise CfcError(f"{path}: {f.name} must be names, got {list(value)}")
-        elif f.name in ("limit", "workers") and value is not None and not (_is_int(value) and value >= 1):
-            raise CfcError(f"{path}: {f.name} must be a positive integer or null, got {value!r}")
-        elif f.name == "synthetic_test_images" and not (_is_int(value) and value >= 1):
-            raise CfcError(f"{path}: {f.name} must be a positive integer, got {value!r}")
-        elif f.name == "original_upload" and not isinstance(value, bool):
-            raise CfcError(f"{path}: {f.name} must be true or false, got {value!r}")
-        elif f.type == "str" and not isinstance(value, str):
-            raise CfcError(f"{path}: {f.name} must be a string, got {value!r}")
+    """Every field of the right type and range (spec H-1.3, Q-1.1, H-7.1, E-6.1), or a CfcError naming it."""
+    from cfc_ref.configfile import check_types
+
+    check_types(config, path)
+    for key, (low, high) in _INT_TUPLES.items():
+        if not all(low <= v <= high for v in getattr(config, key)):
+            raise CfcError(f"{path}: {key} must be integers from {low} to {high}, got {list(getattr(config, key))}")
+    for key, choices in _CHOICES.items():
+        if getattr(config, key) not in choices:
+            raise CfcError(f"{path}: {key} must be one of {', '.join(choices)}, got {getattr(config, key)!r}")
+    for key in ("limit", "workers", "synthetic_test_images"):
+        value = getattr(config, key)
+        if value is not None and value < 1:
+            raise CfcError(f"{path}: {key} must be at least 1, got {value}")
+    if not config.splits or not all(config.splits):
+        raise CfcError(f"{path}: splits must name at least one split point, got {list(config.splits)}")
     if config.model == "darknet" and not (config.cfg and config.weights):
         raise CfcError(f"{path}: model 'darknet' needs cfg and weights")
     return config
 
 
 def config_from_dict(raw: dict, path: str = "config") -> ExperimentConfig:
-    """An ExperimentConfig from parsed JSON (lists become tuples); unknown or missing keys are errors."""
-    raw = dict(raw)
-    known = {f.name for f in fields(ExperimentConfig)}
-    unknown = set(raw) - known
-    if unknown:
-        raise CfcError(f"{path}: unknown keys {sorted(unknown)}")
-    for key in ("classes", "splits", "lossless_bit_depths", "lossy_bit_depths", "qps", "jpeg_qualities"):
-        if key in raw:
-            if not isinstance(raw[key], list):
-                raise CfcError(f"{path}: {key} must be a list, got {raw[key]!r}")
-            raw[key] = tuple(raw[key])
-    try:
-        config = ExperimentConfig(**raw)
-    except TypeError as err:
-        raise CfcError(f"{path}: {err}") from None
-    return check_config(config, path)
+    """An ExperimentConfig from parsed JSON (lists become tuples); unknown, missing or ill-typed keys are errors."""
+    from cfc_ref.configfile import dataclass_from_dict
+
+    return check_config(dataclass_from_dict(ExperimentConfig, raw, path), path)
 
 
 def embedded_default(output: str = "runs/embedded-default") -> ExperimentConfig:

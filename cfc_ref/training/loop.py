@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -17,6 +18,7 @@ import torch
 
 from cfc_ref.detector.loss import region_loss
 from cfc_ref.detector.model import DarknetModel
+from cfc_ref.errors import TrainingError
 from cfc_ref.training.data import collate, horizontal_flip
 
 
@@ -48,7 +50,22 @@ def _optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.O
         return torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     if settings.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=settings.learning_rate, momentum=0.9, weight_decay=5e-4)
-    raise ValueError(f"optimizer must be adam or sgd, got {settings.optimizer!r}")
+    raise TrainingError(f"optimizer must be adam or sgd, got {settings.optimizer!r}")
+
+
+CHECKPOINT_KEYS = ("model", "optimizer", "rng", "iteration", "history", "settings")
+
+
+def load_checkpoint(path: Path, device: torch.device) -> dict:
+    """A checkpoint written by :func:`train`, loaded as data only: tensors, numbers, strings, lists and dicts
+    (``weights_only``), so a checkpoint in a shared directory cannot run code."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
+        raise TrainingError(f"{path}: not a cfc-ref checkpoint ({str(err).splitlines()[0][:200]})") from None
+    if not isinstance(state, dict) or any(key not in state for key in CHECKPOINT_KEYS):
+        raise TrainingError(f"{path}: not a cfc-ref checkpoint (expected the keys {', '.join(CHECKPOINT_KEYS)})")
+    return state
 
 
 def _save(path: Path, state: dict) -> None:
@@ -75,12 +92,15 @@ def train(model: DarknetModel, dataset: torch.utils.data.Dataset, settings: Trai
     start = 0
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt is not None and ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
-        if state["settings"] != asdict(settings):
-            raise ValueError(f"{ckpt} was written with other settings; use another checkpoint path")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["rng"])
+        state = load_checkpoint(ckpt, device)
+        if state["settings"] != json.loads(json.dumps(asdict(settings))):
+            raise TrainingError(f"{ckpt} was written with other settings; use another checkpoint path")
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["rng"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as err:
+            raise TrainingError(f"{ckpt}: does not fit this model ({str(err).splitlines()[0]})") from None
         start, history = state["iteration"], state["history"]
         log(f"resumed from {ckpt} at iteration {start}")
     model.train()
@@ -111,6 +131,6 @@ def train(model: DarknetModel, dataset: torch.utils.data.Dataset, settings: Trai
                                  or iteration + 1 == settings.iterations):
             _save(ckpt, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                          "rng": torch.get_rng_state(), "iteration": iteration + 1, "history": history,
-                         "settings": asdict(settings)})
+                         "settings": json.loads(json.dumps(asdict(settings)))})  # lists, not tuples
     model.eval()
     return history

@@ -7,7 +7,7 @@ Output: ``model.cfg``, ``model.weights`` (Darknet format), ``checkpoint.pt`` (re
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -57,17 +57,36 @@ def training_device(name: str) -> torch.device:
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
-    try:
-        raw = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise CfcError(f"{path}: {err}") from None
-    unknown = set(raw) - {f.name for f in fields(TrainConfig)}
-    if unknown:
-        raise CfcError(f"{path}: unknown keys {sorted(unknown)}")
-    for key in ("classes", "qualities"):
-        if key in raw:
-            raw[key] = tuple(raw[key])
-    return TrainConfig(**raw)
+    from cfc_ref.configfile import dataclass_from_dict, load_json_object
+
+    return check_train_config(dataclass_from_dict(TrainConfig, load_json_object(path), str(path)), str(path))
+
+
+_TRAIN_CHOICES = {"dataset_kind": ("synthetic", "voc"), "init": ("embedded", "darknet"),
+                  "mode": ("codec", "proxy", "none"), "optimizer": ("adam", "sgd"), "encoder": ("x265", "hm")}
+
+
+def check_train_config(config: TrainConfig, where: str = "training config") -> TrainConfig:
+    """Types and ranges of every field (spec E-6.1, R-1.3), or a CfcError naming the field."""
+    from cfc_ref.codecs.hevc.settings import check_quality
+    from cfc_ref.configfile import check_types
+
+    check_types(config, where)
+    for key, choices in _TRAIN_CHOICES.items():
+        if getattr(config, key) not in choices:
+            raise CfcError(f"{where}: {key} must be one of {', '.join(choices)}, got {getattr(config, key)!r}")
+    for key in ("iterations", "batch_size", "synthetic_train_images", "checkpoint_every"):
+        if getattr(config, key) < 1:
+            raise CfcError(f"{where}: {key} must be at least 1, got {getattr(config, key)}")
+    if config.warmup < 0 or not config.learning_rate > 0 or not 1 <= config.bit_depth <= 12:
+        raise CfcError(f"{where}: need warmup >= 0, learning_rate > 0 and bit_depth 1..12")
+    if not config.qualities:
+        raise CfcError(f"{where}: qualities must not be empty")
+    for quality in config.qualities:
+        check_quality(quality)
+    if config.init == "darknet" and not config.cfg:
+        raise CfcError(f"{where}: init 'darknet' needs cfg")
+    return config
 
 
 def _initial_model(config: TrainConfig) -> DarknetModel:
@@ -90,8 +109,7 @@ def train_run(config: TrainConfig, log=print) -> Path:  # type: ignore[no-untype
     from cfc_ref.data.synthetic import CLASSES, write_dataset
     from cfc_ref.metrics.voc import VOC_CLASSES
 
-    if config.mode not in ("codec", "proxy", "none"):
-        raise CfcError(f"mode must be codec, proxy or none, got {config.mode!r}")
+    check_train_config(config)
     out = Path(config.output)
     out.mkdir(parents=True, exist_ok=True)
     classes = config.classes or (CLASSES if config.dataset_kind == "synthetic" else VOC_CLASSES)
@@ -148,4 +166,5 @@ def _plot(history: list[dict], path: Path, config: TrainConfig) -> None:
 
 
 def with_overrides(config: TrainConfig, **changes: object) -> TrainConfig:
-    return replace(config, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+    changed = replace(config, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+    return check_train_config(changed, "training config with command-line overrides")
