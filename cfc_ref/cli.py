@@ -311,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=_cmd_run, config=None, output=None, limit=None, workers=None, quiet=False, weights=None,
                         cfg=None, splits=None, lossy_only=False)
     sub = parser.add_subparsers(dest="command")
-    demo = sub.add_parser("demo", help="round trip on the built-in feature tensors (the default)")
+    demo = sub.add_parser("demo", help="Q-layer + tiling + wire-format round trip on built-in feature tensors")
     demo.add_argument("--bits", type=int, nargs="+", default=[8, 10, 12])
     demo.add_argument("--codec", default="raw")
     demo.set_defaults(func=_cmd_demo)

@@ -2,7 +2,7 @@
 
 This is the readable reference. Every line follows a clause of spec/qlayer.md; the arithmetic is binary64 in the
 order the spec writes it, so a second implementation can agree bit for bit. The batched torch version is
-``cfc_ref.qlayer_torch``; it is tested equal to this one.
+``cfc_ref.fast.qlayer_torch``; it is tested equal to this one.
 
     q, side = quantize(v, bit_depth=8)            # eq. (2)
     v_hat = dequantize(q, side, bit_depth=8)      # eq. (3)
@@ -105,16 +105,27 @@ def as_feature_tensor(v: object) -> np.ndarray:
     return arr
 
 
+def check_extremes(lo: np.ndarray | float, hi: np.ndarray | float, mode: QuantMode) -> tuple[np.ndarray, np.ndarray]:
+    """The side info of tensors whose min and max are ``lo`` and ``hi`` (scalars, or one per batch item): the Q-1.2
+    finiteness check (a NaN or ±Inf anywhere shows in the min or the max), Q-2.4's −0.0 → +0.0, and in ``relu``
+    mode the non-negativity check with lo set to 0 (Q-2.2). The one check every Q-layer variant uses."""
+    check_mode(mode)
+    lo = np.asarray(lo, dtype=np.float64) + 0.0
+    hi = np.asarray(hi, dtype=np.float64) + 0.0
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        raise QLayerError("feature tensor contains NaN or infinity")
+    if mode == "relu":
+        if (lo < 0.0).any():
+            raise QLayerError(f"relu mode needs a non-negative tensor, min is {float(lo.min())!r}")
+        lo = np.zeros_like(lo)
+    return lo, hi
+
+
 def side_info_of(v: object, mode: QuantMode = "minmax") -> SideInfo:
     """Spec Q-2.1 / Q-2.2: min and max of the tensor, exactly as binary32 values."""
     arr = as_feature_tensor(v)
-    check_mode(mode)
-    lo, hi = float(arr.min()) + 0.0, float(arr.max()) + 0.0  # "+ 0.0" turns -0.0 into +0.0 (Q-2.4)
-    if mode == "relu":
-        if lo < 0.0:
-            raise QLayerError(f"relu mode needs a non-negative tensor, min is {lo!r}")
-        return SideInfo(0.0, hi, "relu")
-    return SideInfo(lo, hi, "minmax")
+    lo, hi = check_extremes(arr.min(), arr.max(), mode)
+    return SideInfo(float(lo), float(hi), mode)
 
 
 def round_half_up(t: np.ndarray) -> np.ndarray:

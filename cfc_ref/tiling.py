@@ -1,7 +1,7 @@
 """Channels of a C×H×W tensor → one monochrome picture, and back (paper §3.2, Fig. 3; spec/tiling.md).
 
 Readable reference: explicit loops over channels, one line per spec clause. The vectorised (numpy reshape and
-batched torch) versions are in ``cfc_ref.tiling_fast`` and are tested equal to these.
+batched torch) versions are in ``cfc_ref.fast.tiling`` and are tested equal to these.
 
     picture = tile(q, layout="tile", align=8)
     q_back = untile(picture, q.shape, layout="tile", align=8)

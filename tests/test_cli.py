@@ -60,3 +60,21 @@ def test_layers_command(tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["layers", "--repeats", "1", "--png", "", "--width-factor", "0.25", "--cfg", "yolo-voc.2.0"]) == 0
     assert "conv_16 + max_17" in capsys.readouterr().out
+
+
+def test_public_api_is_exported_and_light():
+    import cfc_ref
+
+    for name in cfc_ref.__all__:
+        assert getattr(cfc_ref, name) is not None, name
+    out = subprocess.run([sys.executable, "-c", "import sys, cfc_ref; print('torch' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # importing the package loads no model code
+
+
+def test_spec_version_matches_the_spec():
+    import cfc_ref
+
+    from cfc_testing import ROOT
+
+    assert f"spec version **{cfc_ref.SPEC_VERSION}**" in (ROOT / "spec" / "README.md").read_text()

@@ -197,6 +197,17 @@ def test_resume_refuses_other_weights_cfg_layout_dataset_or_codec(model_files, t
     assert rows_of(run(replace(config, name="renamed", workers=2), progress=False)) == first  # labels only: reused
 
 
+@spec("E-1.2", "H-7.1")
+def test_cloud_only_uploads_of_every_kind(model_files, tmp_path):
+    config = small_config(model_files, tmp_path / "out", images=1, splits=("max_11",), lossless_bit_depths=(),
+                          lossy_bit_depths=(), jpeg_qualities=(50,), rgb_hevc_qps=(37,))
+    rows = {r["setting"]: r for r in rows_of(run(config, progress=False))}
+    assert set(rows) == {"cloud-jpeg50", "cloud-hevc-rgb-qp37", "cloud-original"}
+    assert rows["cloud-hevc-rgb-qp37"]["qp"] == 37 and rows["cloud-hevc-rgb-qp37"]["encoder"].startswith("hevc-rgb")
+    assert all(r["kbpi"] > 0 for r in rows.values())
+    assert rows["cloud-original"]["jpeg_quality"] is None and rows["cloud-jpeg50"]["jpeg_quality"] == 50
+
+
 @spec("E-2.2")
 def test_units_without_a_fingerprint_are_not_trusted(model_files, tmp_path):
     from cfc_ref.experiment.fingerprint import RunMismatch
@@ -324,3 +335,16 @@ def test_report_on_a_truncated_results_file(model_files, tmp_path):
     path.write_bytes(path.read_bytes()[:200])
     result = _cli("report", str(path), "--no-layers")
     assert result.returncode == 2 and "not a results.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_experiment_layering_has_no_cycles():
+    """runner → aggregate → report only one way (issue 15): no module imports one above it."""
+    import ast
+
+    order = ["config", "units", "models", "fingerprint", "aggregate", "report", "runner", "protocol"]
+    for name in order:
+        tree = ast.parse((ROOT / "cfc_ref" / "experiment" / f"{name}.py").read_text())
+        imported = {node.module.rsplit(".", 1)[1] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                    and node.module and node.module.startswith("cfc_ref.experiment.")}
+        above = set(order[order.index(name):])
+        assert not imported & above, f"{name} imports {imported & above}"

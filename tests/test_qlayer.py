@@ -187,7 +187,7 @@ def test_public_constants():
 @settings(max_examples=200)
 @given(tensors(finite_f32(-3e38, 3e38)), BIT_DEPTHS, st.sampled_from(["minmax", "relu"]))
 def test_fast_quantizer_equals_reference(v, n, mode):
-    from cfc_ref.qlayer_fast import Quantizer
+    from cfc_ref.fast.qlayer_numpy import Quantizer
 
     if mode == "relu":
         v = np.abs(v)
@@ -201,7 +201,7 @@ def test_fast_quantizer_equals_reference(v, n, mode):
 @spec("Q-1.2", "Q-3.4")
 def test_fused_path_rejections_and_constant():
     pytest.importorskip("numba", reason="numba (optional extra 'fast') is not installed")
-    from cfc_ref.fused import quantize_and_tile
+    from cfc_ref.fast.fused import quantize_and_tile
 
     for bad in (np.nan, np.inf, -np.inf):
         v = np.zeros((2, 3, 3), dtype=np.float32)
@@ -218,7 +218,7 @@ def test_fused_path_rejections_and_constant():
 
 @spec("Q-1.2")
 def test_fast_quantizer_rejections():
-    from cfc_ref.qlayer_fast import Quantizer
+    from cfc_ref.fast.qlayer_numpy import Quantizer
 
     quantizer = Quantizer((1, 2, 2), 8, "relu")
     for bad in ([[[np.nan, 0.0], [0.0, 0.0]]], [[[1.0, -np.inf], [0.0, 0.0]]], [[[1.0, -0.5], [0.0, 0.0]]]):

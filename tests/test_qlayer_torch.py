@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 from cfc_ref import qlayer
 from cfc_ref.errors import QLayerError
-from cfc_ref.qlayer_torch import dequantize_batch, quantize_batch
+from cfc_ref.fast.qlayer_torch import dequantize_batch, quantize_batch
 
 spec = pytest.mark.spec
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

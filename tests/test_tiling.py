@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cfc_ref import tiling
 from cfc_ref.errors import TilingError
-from cfc_ref.tiling_fast import tile_batch, tile_fast, untile_batch, untile_fast
+from cfc_ref.fast.tiling import tile_batch, tile_fast, untile_batch, untile_fast
 
 spec = pytest.mark.spec
 LAYOUT = st.sampled_from(tiling.LAYOUTS)
@@ -159,7 +159,7 @@ def test_fast_paths_reject_like_reference():
 def test_fused_quantize_and_tile_equals_reference(q, layout, align, n, mode):
     pytest.importorskip("numba", reason="numba (optional extra 'fast') is not installed")
     from cfc_ref import qlayer
-    from cfc_ref.fused import quantize_and_tile
+    from cfc_ref.fast.fused import quantize_and_tile
 
     v = (q.astype(np.float32) - 300.0) * np.float32(0.37)
     if mode == "relu":

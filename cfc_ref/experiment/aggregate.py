@@ -36,7 +36,7 @@ class ResultRow:
     split: str
     bit_depth: int
     quality: str  # label: lossless, qp22, jpeg50, original
-    qp: int | None  # the HEVC QP of a lossy split point
+    qp: int | None  # the HEVC QP of a lossy split point, or of a cloud-only HEVC upload of the RGB image
     jpeg_quality: int | None  # the JPEG quality of a cloud-only upload
     images: int
     kbpi: float
@@ -54,6 +54,10 @@ class ResultRow:
     @property
     def jpeg(self) -> bool:
         return self.kind == "cloud" and self.jpeg_quality is not None
+
+    @property
+    def rgb_hevc(self) -> bool:
+        return self.kind == "cloud" and self.qp is not None
 
 
 CSV_FIELDS = tuple(f.name for f in fields(ResultRow))

@@ -37,6 +37,7 @@ class ExperimentConfig:
     layout: str = "tile"
     jpeg_qualities: tuple[int, ...] = (5, 10, 20, 35, 50, 75, 90)  # cloud-only curve
     original_upload: bool = True  # the paper's red square
+    rgb_hevc_qps: tuple[int, ...] = ()  # cloud-only HEVC intra of the RGB image (spec H-7.1), off by default
     workers: int | None = None  # None: all cores
     output: str = "runs/embedded-default"
     synthetic_test_images: int = 200
@@ -51,7 +52,8 @@ def load_config(path: str | Path) -> ExperimentConfig:
     return config_from_dict(load_json_object(path), str(path))
 
 
-_INT_TUPLES = {"lossless_bit_depths": (1, 12), "lossy_bit_depths": (1, 12), "qps": (0, 51), "jpeg_qualities": (1, 100)}
+_INT_TUPLES = {"lossless_bit_depths": (1, 12), "lossy_bit_depths": (1, 12), "qps": (0, 51), "jpeg_qualities": (1, 100),
+               "rgb_hevc_qps": (0, 51)}
 _CHOICES = {"dataset_kind": ("voc", "synthetic"), "model": ("embedded", "darknet"), "encoder": ("x265", "hm"),
             "decoder": ("auto", "fast", "pylibde265", "hm", "libde265", "ffmpeg"), "layout": ("tile", "quilt")}
 
@@ -100,7 +102,7 @@ def lossy_sweep(base: ExperimentConfig, cfg: str, weights: str, splits: tuple[st
                name: str) -> ExperimentConfig:
     """The lossy split points of ``base`` with other weights (re-trained rows): no lossless points, no cloud-only."""
     return replace(base, name=name, model="darknet", cfg=cfg, weights=weights, splits=splits,
-                   lossless_bit_depths=(), jpeg_qualities=(), original_upload=False, output=output)
+                   lossless_bit_depths=(), jpeg_qualities=(), original_upload=False, rgb_hevc_qps=(), output=output)
 
 
 SettingKind = Literal["split", "cloud"]
@@ -113,8 +115,8 @@ class Setting:
     kind: SettingKind
     split: str = ""
     bit_depth: int = 0
-    qp: int | None = None  # split: None is lossless
-    upload: str = ""  # cloud: "jpeg" or "original"
+    qp: int | None = None  # split: None is lossless; cloud "hevc": its QP
+    upload: str = ""  # cloud: "jpeg", "original" or "hevc" (the RGB image, H-7.1)
     jpeg_quality: int | None = None
 
     @property
@@ -126,7 +128,7 @@ class Setting:
     def quality(self) -> str:
         """The label of the quality point: lossless, qp22, jpeg50 or original."""
         if self.kind == "cloud":
-            return f"jpeg{self.jpeg_quality}" if self.upload == "jpeg" else "original"
+            return {"jpeg": f"jpeg{self.jpeg_quality}", "hevc": f"hevc-rgb-qp{self.qp}"}.get(self.upload, "original")
         return "lossless" if self.qp is None else f"qp{self.qp}"
 
     @property
@@ -142,6 +144,7 @@ def settings_of(config: ExperimentConfig) -> list[Setting]:
         out += [Setting("split", split, n) for n in config.lossless_bit_depths]
         out += [Setting("split", split, n, qp=qp) for n in config.lossy_bit_depths for qp in config.qps]
     out += [Setting("cloud", upload="jpeg", jpeg_quality=q) for q in config.jpeg_qualities]
+    out += [Setting("cloud", upload="hevc", qp=qp) for qp in config.rgb_hevc_qps]
     if config.original_upload:
         out.append(Setting("cloud", upload="original"))
     return out

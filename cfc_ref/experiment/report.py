@@ -89,10 +89,14 @@ def _figure(path: Path, title: str, draw) -> None:  # type: ignore[no-untyped-de
 
 def _cloud(ax, rows: list[ResultRow], curve: bool) -> None:  # type: ignore[no-untyped-def]
     cloud = sorted(_curve(rows, kind="cloud"), key=lambda r: r.kbpi)
-    original = [r for r in cloud if not r.jpeg]
+    original = [r for r in cloud if r.quality == "original"]
     jpeg = [r for r in cloud if r.jpeg]
+    rgb_hevc = [r for r in cloud if r.rgb_hevc]
     if curve and jpeg:
         ax.plot([r.kbpi for r in jpeg], [r.map_voc07 for r in jpeg], "g-o", ms=3, label="cloud-only (JPEG)")
+    if curve and rgb_hevc:
+        ax.plot([r.kbpi for r in rgb_hevc], [r.map_voc07 for r in rgb_hevc], "g--s", ms=3,
+                label="cloud-only (HEVC of the RGB image)")
     if original:
         ax.plot([original[0].kbpi], [original[0].map_voc07], "rs", ms=8, label="cloud-only (original file)")
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cfc_ref.baseline import jpeg_upload, original_upload
+from cfc_ref.baseline import hevc_rgb_upload, jpeg_upload, original_upload
 from cfc_ref.codecs.hevc import HevcCodec, encoder_name
 from cfc_ref.codecs.hevc.batch import BitstreamCache, CachedCodec
 from cfc_ref.detector.detect import voc_detections
@@ -187,6 +187,8 @@ def _run_job(state: _WorkerState, job: tuple[str, str]) -> int:
         else:
             if setting.upload == "original":
                 upload = _timed(state, "codec", original_upload, path)
+            elif setting.upload == "hevc":
+                upload = _timed(state, "codec", hevc_rgb_upload, pixels, setting.qp)
             else:
                 upload = _timed(state, "codec", jpeg_upload, pixels, setting.jpeg_quality)
             x = torch.from_numpy(network_input(upload.image, model.config.width, model.config.height))[None]

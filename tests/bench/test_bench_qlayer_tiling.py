@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from cfc_ref import qlayer, tiling
-from cfc_ref.qlayer_fast import Quantizer
-from cfc_ref.qlayer_torch import quantize_batch
-from cfc_ref.tiling_fast import tile_batch, tile_fast
+from cfc_ref.fast.qlayer_numpy import Quantizer
+from cfc_ref.fast.qlayer_torch import quantize_batch
+from cfc_ref.fast.tiling import tile_batch, tile_fast
 
 pytestmark = pytest.mark.bench
 SHAPES = {"max_11 256x26x26": (256, 26, 26), "max_17 512x13x13": (512, 13, 13)}
@@ -52,7 +52,7 @@ def test_qlayer_and_tiling(timed, label, path):
         pictures, _, _ = timed(group, path, torch_batch_path, torch.from_numpy(v)[None])
         assert np.array_equal(pictures[0].numpy(), reference_path(v)[0])
     else:
-        fused = pytest.importorskip("cfc_ref.fused", reason="numba is not installed")
+        fused = pytest.importorskip("cfc_ref.fast.fused", reason="numba is not installed")
         fused.quantize_and_tile(v, 8)  # compile (or load the cache) outside the timing
         picture, _ = timed(group, path, fused.quantize_and_tile, v, 8)
         assert np.array_equal(picture, reference_path(v)[0])

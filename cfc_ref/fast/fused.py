@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from cfc_ref.errors import QLayerError
-from cfc_ref.qlayer import QuantMode, SideInfo, check_bit_depth, sample_dtype
+from cfc_ref.qlayer import QuantMode, SideInfo, check_bit_depth, check_extremes, sample_dtype
 from cfc_ref.tiling import DEFAULT_ALIGN, Layout, check_layout, geometry
 
 
@@ -44,13 +44,8 @@ def quantize_and_tile(v: np.ndarray, bit_depth: int, mode: QuantMode = "minmax",
     if not isinstance(v, np.ndarray) or v.dtype != np.float32 or v.ndim != 3:
         raise QLayerError("quantize_and_tile takes a C×H×W float32 array")
     geo = geometry(v.shape, align)
-    lo, hi = float(v.min()) + 0.0, float(v.max()) + 0.0  # NaN propagates into min/max
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise QLayerError("feature tensor contains NaN or infinity")
-    if mode == "relu":
-        if lo < 0.0:
-            raise QLayerError(f"relu mode needs a non-negative tensor, min is {lo!r}")
-        lo = 0.0
+    low, high = check_extremes(v.min(), v.max(), mode)  # Q-2.4 (NaN propagates into min/max)
+    lo, hi = float(low), float(high)
     side = SideInfo(lo, hi, mode)
     levels = 2**n - 1
     picture = np.zeros(geo.picture_shape, dtype=sample_dtype(n))  # T-4.1: unused slots are 0

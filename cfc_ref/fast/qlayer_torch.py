@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from cfc_ref.errors import QLayerError
-from cfc_ref.qlayer import QuantMode, check_bit_depth, check_mode
+from cfc_ref.qlayer import QuantMode, check_bit_depth, check_extremes, check_mode
 
 
 def batch_side_info(v: torch.Tensor, mode: QuantMode = "minmax") -> tuple[torch.Tensor, torch.Tensor]:
@@ -25,14 +25,11 @@ def batch_side_info(v: torch.Tensor, mode: QuantMode = "minmax") -> tuple[torch.
     if v.dim() < 2 or v[0].numel() == 0:
         raise QLayerError(f"expected a non-empty batch B×..., got shape {tuple(v.shape)}")
     flat = v.to(torch.float32).reshape(v.shape[0], -1)
-    if not torch.isfinite(flat).all():
+    if torch.isnan(flat).any():  # explicit, whatever a device's reduction does with NaN
         raise QLayerError("feature tensor contains NaN or infinity")
-    lo, hi = flat.amin(dim=1) + 0.0, flat.amax(dim=1) + 0.0  # + 0.0: -0.0 → +0.0
-    if mode == "relu":
-        if (lo < 0).any():
-            raise QLayerError("relu mode needs a non-negative tensor")
-        lo = torch.zeros_like(lo)
-    return lo, hi
+    lo, hi = check_extremes(flat.amin(dim=1).cpu().numpy(), flat.amax(dim=1).cpu().numpy(), mode)
+    return (torch.as_tensor(lo, dtype=torch.float32, device=v.device),
+            torch.as_tensor(hi, dtype=torch.float32, device=v.device))
 
 
 def _per_item(x: torch.Tensor | np.ndarray, ndim: int, device: torch.device) -> torch.Tensor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from cfc_ref.errors import QLayerError
-from cfc_ref.qlayer import QuantMode, SideInfo, check_bit_depth, sample_dtype
+from cfc_ref.qlayer import QuantMode, SideInfo, check_bit_depth, check_extremes, check_mode, sample_dtype
 
 
 class Quantizer:
@@ -21,6 +21,7 @@ class Quantizer:
 
     def __init__(self, shape: tuple[int, ...], bit_depth: int, mode: QuantMode = "minmax") -> None:
         self.bit_depth = check_bit_depth(bit_depth)
+        check_mode(mode)
         self.mode = mode
         self.shape = tuple(shape)
         self._t = np.empty(self.shape, np.float64)
@@ -31,13 +32,8 @@ class Quantizer:
     def __call__(self, v: np.ndarray) -> tuple[np.ndarray, SideInfo]:
         if v.shape != self.shape or v.dtype != np.float32:
             raise QLayerError(f"this Quantizer takes float32 {self.shape}, got {v.dtype} {v.shape}")
-        lo, hi = float(v.min()) + 0.0, float(v.max()) + 0.0  # min/max propagate NaN
-        if not (np.isfinite(lo) and np.isfinite(hi)):  # ±Inf/NaN anywhere shows in min or max
-            raise QLayerError("feature tensor contains NaN or infinity")
-        if self.mode == "relu":
-            if lo < 0.0:
-                raise QLayerError(f"relu mode needs a non-negative tensor, min is {lo!r}")
-            lo = 0.0
+        low, high = check_extremes(v.min(), v.max(), self.mode)  # Q-2.4 (min/max propagate NaN)
+        lo, hi = float(low), float(high)
         side = SideInfo(lo, hi, self.mode)
         levels = 2**self.bit_depth - 1
         if hi == lo:
