@@ -163,12 +163,22 @@ def _ap(value: float | None) -> str:
 
 
 def _cmd_metrics_bd(args: argparse.Namespace) -> int:
-    from cfc_ref.metrics.bd import bd_kbpi_map
+    import json
+
+    from cfc_ref.metrics.bd import bd_summary
     from cfc_ref.metrics.files import read_curve
 
-    result = bd_kbpi_map(read_curve(args.anchor), read_curve(args.test), args.method)
-    print(f"BD-KBPI-mAP ({result.method}): {result.percent:+.2f} %   (mAP overlap {result.low:.4f}–{result.high:.4f}: "
-          f"{100 * result.anchor_share:.0f} % of the anchor's range, {100 * result.test_share:.0f} % of the test's)")
+    summary = bd_summary(read_curve(args.anchor), read_curve(args.test), args.method)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return 0
+    for method, cell in summary.items():
+        rate, metric = cell["bd_kbpi_percent"], cell["bd_map"]
+        print(f"BD-KBPI-mAP ({method}): " + (f"{rate:+.2f} %" if rate is not None else f"n/a ({cell['bd_kbpi_error']})")
+              + (f"   over mAP {cell['map_overlap'][0]:.4f}–{cell['map_overlap'][1]:.4f}" if rate is not None else ""))
+        print(f"BD-mAP ({method}): " + (f"{metric:+.4f}" if metric is not None else f"n/a ({cell['bd_map_error']})")
+              + (f"   over KBPI {cell['kbpi_overlap'][0]:.4g}–{cell['kbpi_overlap'][1]:.4g}"
+                 if metric is not None else ""))
     return 0
 
 
@@ -181,10 +191,11 @@ def _add_metrics_commands(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--image-set", default="test")
     m.add_argument("--classes", default="", help="comma-separated class names (default: the 20 VOC classes)")
     m.set_defaults(func=_cmd_metrics_map)
-    b = metrics_sub.add_parser("bd", help="BD-KBPI-mAP of TEST against ANCHOR (CSV files of kbpi,map)")
+    b = metrics_sub.add_parser("bd", help="BD-KBPI-mAP and BD-mAP of TEST against ANCHOR (CSV files of kbpi,map)")
     b.add_argument("anchor")
     b.add_argument("test")
-    b.add_argument("--method", choices=["cubic", "pchip"], default="cubic")
+    b.add_argument("--method", choices=["cubic", "pchip", "both"], default="both")
+    b.add_argument("--json", action="store_true", help="print the results as JSON")
     b.set_defaults(func=_cmd_metrics_bd)
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cfc_ref.cli import main
 from cfc_ref.errors import MetricsError
-from cfc_ref.metrics.bd import bd_kbpi_map
+from cfc_ref.metrics.bd import bd_kbpi_map, bd_map
 from cfc_ref.metrics.files import (
     read_annotation,
     read_detections,
@@ -130,6 +130,51 @@ def test_bd_matches_the_bjontegaard_package(case):
     result = bd_kbpi_map([tuple(p) for p in case["anchor"]], [tuple(p) for p in case["test"]], case["method"])
     assert result.percent == pytest.approx(case["expected_percent"], rel=1e-9, abs=1e-9)
     assert 0 < result.anchor_share <= 1 and 0 < result.test_share <= 1
+
+
+@spec("M-5.5")
+@pytest.mark.parametrize("method", ["cubic", "pchip"])
+@pytest.mark.parametrize("case", [c for c in BD_CASES if c["result"] == "valid"], ids=lambda c: c["id"])
+def test_bd_map_matches_the_bjontegaard_package(case, method):
+    """The peer's bd_psnr is the same delta metric (M-5.5); its minimum-overlap rule is switched off here."""
+    bjontegaard = pytest.importorskip("bjontegaard", reason="the peer BD package is not installed")
+    anchor, test = [tuple(p) for p in case["anchor"]], [tuple(p) for p in case["test"]]
+    ours = bd_map(anchor, test, method)
+    peer = bjontegaard.bd_psnr([p[0] for p in anchor], [p[1] for p in anchor], [p[0] for p in test],
+                               [p[1] for p in test], method=method, require_matching_points=False, min_overlap=0)
+    assert ours.delta == pytest.approx(peer, rel=1e-9, abs=1e-12)
+    assert 0 < ours.anchor_share <= 1 and 0 < ours.test_share <= 1 and ours.low_kbpi < ours.high_kbpi
+
+
+@spec("M-5.5")
+def test_bd_map_properties_and_refusals():
+    anchor = [(100.0, 0.5), (200.0, 0.6), (400.0, 0.7), (800.0, 0.75)]
+    better = [(r, q + 0.01) for r, q in anchor]
+    assert bd_map(anchor, better).delta == pytest.approx(0.01)
+    assert bd_map(anchor, anchor, "pchip").delta == pytest.approx(0.0, abs=1e-15)
+    assert bd_map(better, anchor).delta == pytest.approx(-0.01)
+    wavy = [(100.0, 0.5), (200.0, 0.62), (400.0, 0.6), (800.0, 0.75)]  # not monotonic: still a function of rate
+    assert -0.05 < bd_map(anchor, wavy, "pchip").delta < 0
+    for bad in ([(100.0, 0.5)] * 4, anchor[:3], [(0.0, 0.5), *anchor[1:]], [(float("nan"), 0.5), *anchor[1:]]):
+        with pytest.raises(MetricsError):
+            bd_map(anchor, bad)
+    with pytest.raises(MetricsError, match="do not overlap"):
+        bd_map(anchor, [(r * 100, q) for r, q in anchor])
+
+
+@spec("M-5.5")
+def test_metrics_bd_command_prints_both_and_json(tmp_path, capsys):
+    from cfc_ref.cli import main
+
+    (tmp_path / "a.csv").write_text("kbpi,map\n100,0.5\n200,0.6\n400,0.7\n800,0.75\n")
+    (tmp_path / "t.csv").write_text("50,0.5\n100,0.6\n200,0.7\n400,0.75\n")
+    assert main(["metrics", "bd", str(tmp_path / "a.csv"), str(tmp_path / "t.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "BD-KBPI-mAP (cubic): -50.00 %" in out and "BD-mAP (cubic): +" in out and "(pchip)" in out
+    assert main(["metrics", "bd", str(tmp_path / "a.csv"), str(tmp_path / "t.csv"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["cubic"]["bd_kbpi_percent"] == pytest.approx(-50.0)
+    assert report["pchip"]["bd_map"] > 0 and report["cubic"]["map_overlap"] == [0.5, 0.75]
 
 
 @spec("M-5.3")

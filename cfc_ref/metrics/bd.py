@@ -1,6 +1,8 @@
-"""BD-KBPI-mAP: Bjøntegaard delta rate with mAP as the quality axis (spec M-5; VCEG-M33).
+"""BD-KBPI-mAP: Bjøntegaard delta rate with mAP as the quality axis (spec M-5; VCEG-M33), and BD-mAP, the delta
+metric at equal bits (M-5.5).
 
     result = bd_kbpi_map(anchor=[(kbpi, map), …], test=[(kbpi, map), …])     # result.percent < 0: test saves bits
+    gain = bd_map(anchor, test)                                            # gain.delta > 0: test detects better
 """
 
 from __future__ import annotations
@@ -66,3 +68,75 @@ def bd_kbpi_map(anchor: list[tuple[float, float]], test: list[tuple[float, float
     difference = (_integral(rt, qt, low, high, method) - _integral(ra, qa, low, high, method)) / (high - low)
     return BdResult((math.exp(difference) - 1.0) * 100.0, low, high, (high - low) / (qa.max() - qa.min()),
                     (high - low) / (qt.max() - qt.min()), method)
+
+
+@dataclass(frozen=True)
+class BdMetricResult:
+    delta: float  # average mAP difference, test − anchor, at equal KBPI (M-5.5)
+    low_kbpi: float  # overlap of the KBPI ranges
+    high_kbpi: float
+    anchor_share: float  # overlap / the anchor's ln-KBPI range
+    test_share: float
+    method: str
+
+
+def _rate_curve(points: list[tuple[float, float]], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """M-5.5 checks; returns (ln rate, mAP) sorted by rate."""
+    if len(points) < 4:
+        raise MetricsError(f"{name} curve has {len(points)} points; BD needs at least 4")
+    rate = np.array([p[0] for p in points], dtype=np.float64)
+    quality = np.array([p[1] for p in points], dtype=np.float64)
+    if not (np.isfinite(rate).all() and np.isfinite(quality).all()) or (rate <= 0).any():
+        raise MetricsError(f"{name} curve has a non-finite value or a rate <= 0")
+    order = np.argsort(rate, kind="stable")
+    rate, quality = rate[order], quality[order]
+    if (np.diff(rate) <= 0).any():
+        raise MetricsError(f"{name} curve repeats a KBPI value; mAP is not a function of the rate")
+    return np.log(rate), quality
+
+
+def _metric_integral(log_rate: np.ndarray, quality: np.ndarray, low: float, high: float, method: str) -> float:
+    if method == "cubic":
+        antiderivative = np.polynomial.Polynomial.fit(log_rate, quality, 3).convert().integ()
+        return float(antiderivative(high) - antiderivative(low))
+    return float(PchipInterpolator(log_rate, quality).integrate(low, high))
+
+
+def bd_map(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str = "cubic"
+           ) -> BdMetricResult:
+    """M-5.5: average mAP difference of ``test`` against ``anchor`` at equal KBPI (BD-PSNR with mAP)."""
+    if method not in METHODS:
+        raise MetricsError(f"method must be one of {METHODS}, got {method!r}")
+    ra, qa = _rate_curve(anchor, "anchor")
+    rt, qt = _rate_curve(test, "test")
+    low, high = max(ra.min(), rt.min()), min(ra.max(), rt.max())
+    if not high > low:
+        raise MetricsError(f"the curves' KBPI ranges do not overlap ({math.exp(ra.min()):.4g}–{math.exp(ra.max()):.4g}"
+                           f" vs {math.exp(rt.min()):.4g}–{math.exp(rt.max()):.4g})")
+    delta = (_metric_integral(rt, qt, low, high, method) - _metric_integral(ra, qa, low, high, method)) / (high - low)
+    return BdMetricResult(float(delta), math.exp(low), math.exp(high), float((high - low) / (ra.max() - ra.min())),
+                          float((high - low) / (rt.max() - rt.min())), method)
+
+
+def bd_summary(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str = "both") -> dict:
+    """Both BD numbers for each method (M-5.5), a refusal as its reason: what ``cfc-ref metrics bd`` prints."""
+    if method not in (*METHODS, "both"):
+        raise MetricsError(f"method must be one of {METHODS} or both, got {method!r}")
+    out: dict[str, dict] = {}
+    for name in METHODS if method == "both" else (method,):
+        cell: dict[str, object] = {}
+        try:
+            rate = bd_kbpi_map(anchor, test, name)
+            cell.update(bd_kbpi_percent=rate.percent, map_overlap=[rate.low, rate.high])
+        except MetricsError as err:
+            cell.update(bd_kbpi_percent=None, bd_kbpi_error=str(err))
+        try:
+            metric = bd_map(anchor, test, name)
+            cell.update(bd_map=metric.delta, kbpi_overlap=[metric.low_kbpi, metric.high_kbpi])
+        except MetricsError as err:
+            cell.update(bd_map=None, bd_map_error=str(err))
+        out[name] = cell
+    if all(c["bd_kbpi_percent"] is None and c["bd_map"] is None for c in out.values()):
+        first = next(iter(out.values()))
+        raise MetricsError(str(first["bd_kbpi_error"]))  # nothing could be computed: the curves are the problem
+    return out
