@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 from cfc_ref.data.synthetic import CLASSES, make_sample, write_dataset
 from cfc_ref.detector.cfg import write_cfg
@@ -119,7 +120,7 @@ def test_report_and_table1(model_files, tmp_path):
                                 map_voc07=quality))
     results = replace(results, rows=rows)
     lines, values = table1(results)
-    assert values == {"max_11": "-50.00 %", "max_17": "-50.00 %"}
+    assert values == {"max_11 deployable": "-50.00 %", "max_17 deployable": "-50.00 %"}
 
 
 def test_pareto_front():
@@ -348,3 +349,87 @@ def test_experiment_layering_has_no_cycles():
                     and node.module and node.module.startswith("cfc_ref.experiment.")}
         above = set(order[order.index(name):])
         assert not imported & above, f"{name} imports {imported & above}"
+
+
+# ------------------------------------------------------------------ issue 14: two accountings (spec E-7)
+
+
+@spec("E-7.1")
+def test_paper_accounting_codes_only_the_split_layer(tmp_path):
+    """At YOLOv2-VOC's real geometry, paper accounting counts exactly max_17's 512×13×13 = 86,528 samples."""
+    from cfc_ref.detector.cfg import builtin_cfg, with_classes
+
+    cfg = with_classes(builtin_cfg("yolo-voc"), len(CLASSES))
+    (tmp_path / "full.cfg").write_text(write_cfg(cfg))
+    save_weights(randomize(DarknetModel(cfg), seed=1), tmp_path / "full.weights")
+    config = ExperimentConfig(name="geometry", dataset_root=str(tmp_path / "data"), dataset_kind="synthetic",
+                              synthetic_test_images=1, classes=CLASSES, model="darknet", cfg=str(tmp_path / "full.cfg"),
+                              weights=str(tmp_path / "full.weights"), splits=("max_17",), lossless_bit_depths=(),
+                              lossy_bit_depths=(8,), qps=(51,), jpeg_qualities=(), original_upload=False, workers=1,
+                              accountings=("deployable", "paper"), output=str(tmp_path / "out"))
+    rows = {r["setting"]: r for r in rows_of(run(config, progress=False))}
+    paper, deployable = rows["max_17-8bit-qp51-paper"], rows["max_17-8bit-qp51"]
+    assert paper["samples"] == 86_528 and paper["accounting"] == "paper" and paper["uncoded"] == "conv_16"
+    assert deployable["samples"] == 86_528 + 512 * 26 * 26 and deployable["uncoded"] == ""
+    assert paper["kbpi"] < deployable["kbpi"]
+    csv_text = (tmp_path / "out" / "results.csv").read_text()
+    assert "accounting" in csv_text.splitlines()[0] and ",paper,86528,conv_16" in csv_text
+
+
+@spec("E-7.1")
+def test_paper_accounting_passes_the_other_tensors_as_they_are(model_files, tmp_path, monkeypatch):
+    from cfc_ref.experiment import runner as runner_module
+    from cfc_ref.experiment.config import Setting
+
+    received = []
+    real = runner_module.split_unit
+
+    def spy(state, image, setting, tensors):
+        out, unit = real(state, image, setting, tensors)
+        received.append((setting, tensors, out, unit))
+        return out, unit
+
+    monkeypatch.setattr(runner_module, "split_unit", spy)
+    config = small_config(model_files, tmp_path / "out", images=1, splits=("max_17",), lossless_bit_depths=(8,),
+                          lossy_bit_depths=(), jpeg_qualities=(), original_upload=False,
+                          accountings=("deployable", "paper"))
+    run(config, SerialExecutor(), progress=False)
+    by_accounting = {setting.accounting: (tensors, out, unit) for setting, tensors, out, unit in received}
+    tensors, out, unit = by_accounting["paper"]
+    assert out["conv_16"] is tensors["conv_16"] and unit.uncoded == ("conv_16",)  # never sent: as computed
+    assert not torch.equal(out["max_17"], tensors["max_17"])  # coded: quantized
+    tensors, out, unit = by_accounting["deployable"]
+    assert not torch.equal(out["conv_16"], tensors["conv_16"]) and unit.uncoded == ()
+    assert Setting("split", "max_17", 8, accounting="paper").key == "max_17-8bit-lossless-paper"
+
+
+@spec("E-7.2", "M-6.1", "M-5.5")
+def test_report_shows_both_accountings_the_paper_and_fig4_splits(model_files, tmp_path):
+    config = small_config(model_files, tmp_path / "out", images=3, lossless_splits=("max_3", "conv_13"),
+                          accountings=("deployable", "paper"))
+    path = run(config, progress=False)
+    rows = {r["setting"]: r for r in rows_of(path)}
+    assert {"max_3-8bit-lossless", "conv_13-12bit-lossless-paper", "max_17-10bit-qp27-paper"} <= set(rows)
+    assert "max_3-10bit-qp27" not in rows  # lossless-only split points
+    assert all(r["map_voc07_std"] >= 0 for r in rows.values())
+    text = write_report(path, layer_figure=False).read_text()
+    table = text.split("## Table 1")[1].split("##")[0]
+    assert "| max 17 | deployable |" in table and "| max 17 | paper (not deployable) |" in table
+    assert "−60.30 % / −70.30 %" in table and "BD-mAP (cubic)" in table
+    assert "not deployable: conv_16 not sent" in text
+    assert (tmp_path / "out" / "fig4_lossless.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_accounting_flag_and_checks(model_files, tmp_path, capsys):
+    from cfc_ref.cli import main
+    from cfc_ref.experiment.protocol import experiment_config
+
+    path = tmp_path / "c.json"
+    path.write_text(small_config(model_files, tmp_path / "out").to_json())
+    assert experiment_config(str(path), accounting="both")[0].accountings == ("deployable", "paper")
+    assert experiment_config(str(path), accounting="paper")[0].accountings == ("paper",)
+    bad = json.loads(path.read_text())
+    bad["accountings"] = ["paper", "paper"]
+    path.write_text(json.dumps(bad))
+    assert main(["run", str(path), "--quiet"]) == 2
+    assert "accountings must be deployable and/or paper" in capsys.readouterr().err

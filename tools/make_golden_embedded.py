@@ -5,7 +5,8 @@ A REGRESSION PIN, not an independent derivation: the values come from this packa
 so that any change anywhere in the pipeline (Q-layer, tiling, codec settings, model, metrics) shows as a failing
 test. Regenerate only deliberately, with the reason in the commit message.
 
-    python tools/make_golden_embedded.py --regenerate
+    python tools/make_golden_embedded.py --regenerate    # every row again (say why in the commit message)
+    python tools/make_golden_embedded.py --extend        # add rows for settings not pinned yet; pinned rows stay
 """
 
 from __future__ import annotations
@@ -25,12 +26,23 @@ OUT = Path(__file__).resolve().parent.parent / "golden" / "embedded" / "regressi
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--regenerate", action="store_true")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--regenerate", action="store_true", help="write every row again")
+    mode.add_argument("--extend", action="store_true",
+                      help="keep every pinned row as it is and add the settings the regression config has gained")
     args = parser.parse_args()
-    if OUT.exists() and not args.regenerate:
-        sys.exit(f"{OUT} exists; pass --regenerate (and say why in the commit message)")
+    if OUT.exists() and not (args.regenerate or args.extend):
+        sys.exit(f"{OUT} exists; pass --regenerate or --extend (and say why in the commit message)")
     with tempfile.TemporaryDirectory() as tmp:
         rows = json.loads(run(regression_config(tmp), progress=False).read_text())["rows"]
+    if args.extend:
+        pinned = json.loads(OUT.read_text())
+        if pinned["encoder"] != encoder_name("x265"):
+            sys.exit(f"pinned with {pinned['encoder']}, this is {encoder_name('x265')}: extending would mix encoders")
+        kept = {r["setting"]: r for r in pinned["rows"]}
+        fresh = [r for r in rows if r["setting"] not in kept]
+        rows = [kept.get(r["setting"], r) for r in rows]
+        print(f"keeping {len(kept)} pinned rows, adding {len(fresh)}: {', '.join(r['setting'] for r in fresh)}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({
         "schema": "cfc-ref-golden/1", "version": 1, "component": "embedded-regression",

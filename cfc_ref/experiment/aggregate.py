@@ -21,10 +21,11 @@ from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, classes_of, config_from_dict, settings_of
 from cfc_ref.experiment.units import read_unit
 from cfc_ref.fileio import write_atomic
+from cfc_ref.metrics.bootstrap import map_bootstrap
 from cfc_ref.metrics.files import read_voc_annotations
 from cfc_ref.metrics.voc import Detection, evaluate
 
-RESULTS_SCHEMA = "cfc-ref-results/2"
+RESULTS_SCHEMA = "cfc-ref-results/3"
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,18 @@ class ResultRow:
     kbpi_std: float
     container_kbpi: float
     map_voc07: float
+    map_voc07_std: float  # spread over images: the seeded bootstrap of spec M-6.1
     map_all: float
     encoder: str
     decoders: str
+    accounting: str  # E-7.1: deployable (every crossing tensor coded and counted) or paper
+    samples: int  # feature samples coded per image (0 for a cloud-only upload)
+    uncoded: str  # crossing tensors the back end received uncoded ("+"-joined; paper accounting only)
+
+    @property
+    def deployable(self) -> bool:
+        """E-7.1: False when a crossing tensor reached the back end without being sent."""
+        return not self.uncoded
 
     @property
     def lossy(self) -> bool:
@@ -106,13 +116,16 @@ def aggregate(config: ExperimentConfig, images: list[str]) -> Path:
         units = [read_unit(output, setting, image) for image in images]
         detections = [Detection(u.image, d[0], d[1], d[2:6]) for u in units for d in u.detections]
         result = evaluate(truths, detections, classes)
+        spread = map_bootstrap(truths, detections, classes, images) if len(images) > 1 else np.zeros(2)
         kbits = np.array([u.bits.kbits for u in units])  # KBPI: the mean over images (W-5.1)
         container = np.array([8 * u.bits.container_bytes / 1000 for u in units])
+        uncoded = sorted({name for u in units for name in u.uncoded})
         rows.append(ResultRow(
             setting.key, setting.kind, setting.split, setting.bit_depth, setting.quality, setting.qp,
             setting.jpeg_quality, len(units), float(kbits.mean()), float(kbits.std()), float(container.mean()),
-            result.map_voc07, result.map_all, units[0].encoder,
-            "+".join(sorted({d for u in units for d in u.decoders}))))
+            result.map_voc07, float(spread.std(ddof=1)), result.map_all, units[0].encoder,
+            "+".join(sorted({d for u in units for d in u.decoders})), setting.accounting,
+            int(round(float(np.mean([u.samples for u in units])))), "+".join(uncoded)))
     environment = {"cfc_ref": __version__, "torch": torch.__version__, "python": platform.python_version(),
                    "machine": platform.machine()}
     results = Results(json.loads(config.to_json()), environment, rows)

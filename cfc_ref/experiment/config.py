@@ -28,7 +28,9 @@ class ExperimentConfig:
     model: str = "embedded"  # "embedded", or "darknet"
     cfg: str = ""
     weights: str = ""
-    splits: tuple[str, ...] = ("max_11", "max_17")
+    splits: tuple[str, ...] = ("max_11", "max_17")  # lossless and lossy (Table 1, Fig. 5)
+    lossless_splits: tuple[str, ...] = ()  # further split points swept lossless only (Fig. 4)
+    accountings: tuple[str, ...] = ("deployable",)  # E-7: "deployable" and/or "paper"
     lossless_bit_depths: tuple[int, ...] = (8, 10, 12)  # paper Fig. 4
     lossy_bit_depths: tuple[int, ...] = (8,)  # paper Fig. 5
     qps: tuple[int, ...] = (22, 27, 32, 37)
@@ -56,6 +58,8 @@ _INT_TUPLES = {"lossless_bit_depths": (1, 12), "lossy_bit_depths": (1, 12), "qps
                "rgb_hevc_qps": (0, 51)}
 _CHOICES = {"dataset_kind": ("voc", "synthetic"), "model": ("embedded", "darknet"), "encoder": ("x265", "hm"),
             "decoder": ("auto", "fast", "pylibde265", "hm", "libde265", "ffmpeg"), "layout": ("tile", "quilt")}
+ACCOUNTINGS = ("deployable", "paper")
+PAPER_FIG4_SPLITS = ("max_3", "conv_6", "conv_10", "max_11", "conv_13", "max_17", "conv_20", "conv_24")
 
 
 def check_config(config: ExperimentConfig, path: str = "config") -> ExperimentConfig:
@@ -73,8 +77,11 @@ def check_config(config: ExperimentConfig, path: str = "config") -> ExperimentCo
         value = getattr(config, key)
         if value is not None and value < 1:
             raise CfcError(f"{path}: {key} must be at least 1, got {value}")
-    if not config.splits or not all(config.splits):
+    if not config.splits or not all(config.splits) or not all(config.lossless_splits):
         raise CfcError(f"{path}: splits must name at least one split point, got {list(config.splits)}")
+    if not config.accountings or any(a not in ACCOUNTINGS for a in config.accountings) or len(
+            set(config.accountings)) != len(config.accountings):
+        raise CfcError(f"{path}: accountings must be deployable and/or paper, got {list(config.accountings)}")
     if config.model == "darknet" and not (config.cfg and config.weights):
         raise CfcError(f"{path}: model 'darknet' needs cfg and weights")
     return config
@@ -93,15 +100,17 @@ def embedded_default(output: str = "runs/embedded-default") -> ExperimentConfig:
 
     # QPs beyond the paper's 22–37: the stand-in's features lose almost no mAP up to QP 37, so without them its lossy
     # curves never reach the JPEG curve's mAP range and BD-KBPI-mAP would be undefined.
+    # Fig. 4's split points: the paper's max 3, conv 6, conv 10, then down the network past max 17 (E-7.2).
     return ExperimentConfig(name="embedded default (synthetic stand-in)", dataset_root=str(Path(output) / "data"),
                             dataset_kind="synthetic", classes=CLASSES, output=output,
-                            qps=(22, 27, 32, 37, 42, 47, 51), jpeg_qualities=(5, 10, 20, 35, 50, 75, 90, 95, 98))
+                            qps=(22, 27, 32, 37, 42, 47, 51), jpeg_qualities=(5, 10, 20, 35, 50, 75, 90, 95, 98),
+                            lossless_splits=PAPER_FIG4_SPLITS, accountings=("deployable", "paper"))
 
 
 def lossy_sweep(base: ExperimentConfig, cfg: str, weights: str, splits: tuple[str, ...], output: str,
                name: str) -> ExperimentConfig:
     """The lossy split points of ``base`` with other weights (re-trained rows): no lossless points, no cloud-only."""
-    return replace(base, name=name, model="darknet", cfg=cfg, weights=weights, splits=splits,
+    return replace(base, name=name, model="darknet", cfg=cfg, weights=weights, splits=splits, lossless_splits=(),
                    lossless_bit_depths=(), jpeg_qualities=(), original_upload=False, rgb_hevc_qps=(), output=output)
 
 
@@ -118,6 +127,7 @@ class Setting:
     qp: int | None = None  # split: None is lossless; cloud "hevc": its QP
     upload: str = ""  # cloud: "jpeg", "original" or "hevc" (the RGB image, H-7.1)
     jpeg_quality: int | None = None
+    accounting: str = "deployable"  # E-7.1: which crossing tensors are coded and counted
 
     @property
     def codec_quality(self) -> Quality:
@@ -135,14 +145,22 @@ class Setting:
     def key(self) -> str:
         if self.kind == "cloud":
             return f"cloud-{self.quality}"
-        return f"{self.split}-{self.bit_depth}bit-{self.quality}"
+        return f"{self.split}-{self.bit_depth}bit-{self.quality}" + ("-paper" if self.accounting == "paper" else "")
+
+
+def split_points_of(config: ExperimentConfig) -> tuple[str, ...]:
+    """Every split point of the sweep: the lossy ones, then the lossless-only ones (no repeats)."""
+    return tuple(dict.fromkeys((*config.splits, *config.lossless_splits)))
 
 
 def settings_of(config: ExperimentConfig) -> list[Setting]:
     out = []
-    for split in config.splits:
-        out += [Setting("split", split, n) for n in config.lossless_bit_depths]
-        out += [Setting("split", split, n, qp=qp) for n in config.lossy_bit_depths for qp in config.qps]
+    for accounting in config.accountings:
+        for split in split_points_of(config):
+            out += [Setting("split", split, n, accounting=accounting) for n in config.lossless_bit_depths]
+            if split in config.splits:
+                out += [Setting("split", split, n, qp=qp, accounting=accounting)
+                        for n in config.lossy_bit_depths for qp in config.qps]
     out += [Setting("cloud", upload="jpeg", jpeg_quality=q) for q in config.jpeg_qualities]
     out += [Setting("cloud", upload="hevc", qp=qp) for qp in config.rgb_hevc_qps]
     if config.original_upload:

@@ -18,7 +18,8 @@ from cfc_ref.experiment.runner import run
 
 def experiment_config(path: str | None = None, *, output: str | None = None, limit: int | None = None,
                       workers: int | None = None, weights: str | None = None, cfg: str | None = None,
-                      splits: list[str] | None = None, lossy_only: bool = False) -> tuple[ExperimentConfig, bool]:
+                      splits: list[str] | None = None, lossy_only: bool = False, accounting: str | None = None
+                      ) -> tuple[ExperimentConfig, bool]:
     """The config of a run: a JSON file or the embedded default, with overrides. Also whether it is the embedded
     default itself (which adds the shipped re-trained rows)."""
     from cfc_ref.experiment.config import check_config
@@ -33,6 +34,8 @@ def experiment_config(path: str | None = None, *, output: str | None = None, lim
         config = replace(config, workers=workers)
     if splits:
         config = replace(config, splits=tuple(splits))
+    if accounting:
+        config = replace(config, accountings=("deployable", "paper") if accounting == "both" else (accounting,))
     if weights:
         config = replace(config, model="darknet", cfg=cfg or (config.cfg if config.model == "darknet"
                                                                else str(embedded_files()[0])), weights=weights)

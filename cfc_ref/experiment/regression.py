@@ -15,4 +15,4 @@ def regression_config(directory: str | Path) -> ExperimentConfig:
     base = embedded_default(str(Path(directory) / "run"))
     return replace(base, name="embedded regression", limit=REGRESSION_IMAGES, synthetic_test_images=REGRESSION_IMAGES,
                    lossless_bit_depths=(8, 10), lossy_bit_depths=(8,), qps=(32,), jpeg_qualities=(50,),
-                   original_upload=False, workers=1)
+                   original_upload=False, workers=1, lossless_splits=())

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from cfc_ref.errors import CfcError, MetricsError
 from cfc_ref.experiment.aggregate import ResultRow, Results, load_results
-from cfc_ref.metrics.bd import bd_kbpi_map
+from cfc_ref.experiment.config import split_points_of
+from cfc_ref.metrics.bd import bd_kbpi_map, bd_map
 
 
 def pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -24,66 +25,100 @@ def _curve(rows: list[ResultRow], **match: object) -> list[ResultRow]:
     return [r for r in rows if all(getattr(r, k) == v for k, v in match.items())]
 
 
-def _lossy(rows: list[ResultRow], split: str, depth: int) -> list[ResultRow]:
-    return [r for r in _curve(rows, kind="split", split=split, bit_depth=depth) if r.lossy]
+PAPER_TABLE1 = {"max_11": ("−6.09 %", "−45.23 %"), "max_17": ("−60.30 %", "−70.30 %")}  # the paper's Table 1
+ACCOUNTING_NOTE = {"deployable": "deployable: every crossing tensor coded and counted",
+                   "paper": "paper: only the split layer's tensor coded and counted; others passed uncoded — "
+                            "not deployable"}
 
 
-def _lossy_points(rows: list[ResultRow], split: str, depth: int, metric: str
+def _lossy(rows: list[ResultRow], split: str, depth: int, accounting: str) -> list[ResultRow]:
+    return [r for r in _curve(rows, kind="split", split=split, bit_depth=depth, accounting=accounting) if r.lossy]
+
+
+def _lossy_points(rows: list[ResultRow], split: str, depth: int, accounting: str, metric: str
                   ) -> tuple[list[tuple[float, float]], int]:
-    lossy = _lossy(rows, split, depth)
+    lossy = _lossy(rows, split, depth, accounting)
     return pareto([(r.kbpi, getattr(r, metric)) for r in lossy]), len(lossy)
 
 
-def _bd_cell(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str) -> str:
+def _bd_cells(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> tuple[str, str, str]:
+    """BD-KBPI-mAP (cubic, pchip) and BD-mAP (cubic) as table cells, a refusal as its reason."""
+    cells = []
+    for method in ("cubic", "pchip"):
+        try:
+            cells.append(f"{bd_kbpi_map(anchor, test, method).percent:+.2f} %")
+        except MetricsError as err:
+            cells.append(f"n/a ({err})")
     try:
-        return f"{bd_kbpi_map(anchor, test, method).percent:+.2f} %"
+        cells.append(f"{bd_map(anchor, test, 'cubic').delta:+.4f}")
     except MetricsError as err:
-        return f"n/a ({err})"
+        cells.append(f"n/a ({err})")
+    return cells[0], cells[1], cells[2]
+
+
+def _overlap(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> str:
+    """How much of the anchor's mAP range the BD-KBPI integral covers (M-5.3): small shares make it fragile."""
+    try:
+        result = bd_kbpi_map(anchor, test, "pchip")
+    except MetricsError:
+        return "no mAP overlap"
+    return f"mAP overlap {100 * result.anchor_share:.0f} % of the anchor's range"
 
 
 def table1(results: Results, metric: str = "map_voc07", retrained: dict[str, Results] | None = None
            ) -> tuple[list[str], dict[str, float | str]]:
-    """Table 1: BD-KBPI-mAP of each split's lossy curve against the cloud-only JPEG curve, default weights and,
-    where given, re-trained weights (``retrained[split]`` is that training's results, same anchor)."""
+    """Table 1 under each accounting of the run (E-7): BD-KBPI-mAP (cubic, pchip) and BD-mAP of each split's lossy
+    curve against the cloud-only JPEG curve, default weights and, where given, re-trained weights (``retrained[split]``
+    is that training's results, same anchor); the paper's own values beside them."""
     rows, config = results.rows, results.experiment
     retrained = retrained or {}
     anchor_rows = [r for r in rows if r.jpeg]
     anchor = pareto([(r.kbpi, getattr(r, metric)) for r in anchor_rows])
     depth = config.lossy_bit_depths[0]
-    lines = ["| Split at | Default weights (cubic) | (pchip) | Re-trained weights (cubic) | (pchip) | points used |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| Split at | Accounting | Samples / image | Default: BD-KBPI-mAP (cubic) | (pchip) | BD-mAP (cubic) "
+             "| Re-trained: BD-KBPI-mAP (cubic) | (pchip) | BD-mAP (cubic) | Paper (default / re-trained) "
+             "| points used |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     values: dict[str, float | str] = {}
     for split in config.splits:
-        test, total = _lossy_points(rows, split, depth, metric)
-        default = [_bd_cell(anchor, test, m) for m in ("cubic", "pchip")]
-        if split in retrained:
-            re_test, _ = _lossy_points(retrained[split].rows, split, depth, metric)
-            again = [_bd_cell(anchor, re_test, m) for m in ("cubic", "pchip")]
-            values[f"{split} re-trained"] = again[0]
-        else:
-            again = ["not run", "–"]
-        values[split] = default[0]
-        lines.append(f"| {split.replace('_', ' ')} | {default[0]} | {default[1]} | {again[0]} | {again[1]} | "
-                     f"{len(test)} of {total} QPs; anchor {len(anchor)} of {len(anchor_rows)} JPEG qualities |")
+        for accounting in config.accountings:
+            test, total = _lossy_points(rows, split, depth, accounting, metric)
+            default = _bd_cells(anchor, test)
+            if split in retrained:
+                again = _bd_cells(anchor, _lossy_points(retrained[split].rows, split, depth, accounting, metric)[0])
+                values[f"{split} {accounting} re-trained"] = again[0]
+            else:
+                again = ("not run", "–", "–")
+            values[f"{split} {accounting}"] = default[0]
+            lossy = _lossy(rows, split, depth, accounting)
+            samples = lossy[0].samples if lossy else 0
+            label = accounting if not (lossy and lossy[0].uncoded) else f"{accounting} (not deployable)"
+            paper = " / ".join(PAPER_TABLE1.get(split, ("–", "–")))
+            lines.append(f"| {split.replace('_', ' ')} | {label} | {samples:,} | {' | '.join(default)} | "
+                         f"{' | '.join(again)} | {paper} | {len(test)} of {total} QPs; anchor {len(anchor)} of "
+                         f"{len(anchor_rows)} JPEG qualities; {_overlap(anchor, test)} |")
     return lines, values
 
 
-def _figure(path: Path, title: str, draw) -> None:  # type: ignore[no-untyped-def]
+def _figure(path: Path, title: str, panels: list[tuple[str, object]]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    draw(ax)
-    ax.set_xscale("log")
-    ax.set_xlabel("KBPI (kilobits per image: payload + side info)")
-    ax.set_ylabel("mAP (VOC07 11-point)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.8), squeeze=False, sharey=True)
+    for ax, (subtitle, draw) in zip(axes[0], panels, strict=True):
+        draw(ax)  # type: ignore[operator]
+        ax.set_xscale("log")
+        ax.set_xlabel("KBPI (kilobits per image: payload + side info)")
+        ax.set_title(subtitle, fontsize=8)
+        ax.grid(True, which="both", alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6)
+    axes[0][0].set_ylabel("mAP (VOC07 11-point)")
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
@@ -98,39 +133,55 @@ def _cloud(ax, rows: list[ResultRow], curve: bool) -> None:  # type: ignore[no-u
         ax.plot([r.kbpi for r in rgb_hevc], [r.map_voc07 for r in rgb_hevc], "g--s", ms=3,
                 label="cloud-only (HEVC of the RGB image)")
     if original:
-        ax.plot([original[0].kbpi], [original[0].map_voc07], "rs", ms=8, label="cloud-only (original file)")
+        ax.errorbar([original[0].kbpi], [original[0].map_voc07], xerr=[original[0].kbpi_std],
+                    yerr=[original[0].map_voc07_std], fmt="rs", ms=8, capsize=3, label="cloud-only (original file)")
 
 
 def figures(results: Results, out: Path, retrained: dict[str, Results] | None = None) -> list[Path]:
+    """Fig. 4 (lossless, every split point, both error bars) and Fig. 5 (lossy), one panel per accounting."""
+    import matplotlib
+
     rows, config = results.rows, results.experiment
     retrained = retrained or {}
-    colours = ["tab:blue", "tab:red", "tab:purple", "tab:orange", "tab:brown"]
-    label = config.name
+    splits = split_points_of(config)
+    palette = matplotlib.colormaps["tab10"]
+    colour = {split: palette(i % 10) for i, split in enumerate(splits)}
 
-    def fig4(ax) -> None:  # type: ignore[no-untyped-def]
-        for colour, split in zip(colours, config.splits, strict=False):
-            points = sorted(_curve(rows, kind="split", split=split, quality="lossless"), key=lambda r: r.bit_depth)
-            ax.errorbar([r.kbpi for r in points], [r.map_voc07 for r in points],
-                        xerr=[r.kbpi_std for r in points], fmt="o-", color=colour, capsize=3,
-                        label=f"{split.replace('_', ' ')} lossless " + "/".join(f"{r.bit_depth}" for r in points)
-                        + " bit")
-        _cloud(ax, rows, curve=False)
+    def fig4(accounting: str):  # type: ignore[no-untyped-def]
+        def draw(ax) -> None:  # type: ignore[no-untyped-def]
+            for split in splits:
+                points = sorted(_curve(rows, kind="split", split=split, quality="lossless", accounting=accounting),
+                                key=lambda r: r.bit_depth)
+                if points:
+                    ax.errorbar([r.kbpi for r in points], [r.map_voc07 for r in points],
+                                xerr=[r.kbpi_std for r in points], yerr=[r.map_voc07_std for r in points],
+                                fmt="o-", color=colour[split], capsize=3, ms=3,
+                                label=f"{split.replace('_', ' ')} lossless "
+                                + "/".join(str(r.bit_depth) for r in points) + " bit")
+            _cloud(ax, rows, curve=False)
+        return draw
 
-    def fig5(ax) -> None:  # type: ignore[no-untyped-def]
-        depth = config.lossy_bit_depths[0]
-        for colour, split in zip(colours, config.splits, strict=False):
-            points = sorted(_lossy(rows, split, depth), key=lambda r: r.kbpi)
-            ax.plot([r.kbpi for r in points], [r.map_voc07 for r in points], "o-", color=colour,
-                    label=f"{split.replace('_', ' ')}, {depth}-bit, QP " + "/".join(str(r.qp) for r in points))
-            if split in retrained:
-                again = sorted(_lossy(retrained[split].rows, split, depth), key=lambda r: r.kbpi)
-                ax.plot([r.kbpi for r in again], [r.map_voc07 for r in again], "o--", color=colour,
-                        label=f"{split.replace('_', ' ')}, re-trained")
-        _cloud(ax, rows, curve=True)
+    def fig5(accounting: str):  # type: ignore[no-untyped-def]
+        depth = config.lossy_bit_depths[0] if config.lossy_bit_depths else 8
 
+        def draw(ax) -> None:  # type: ignore[no-untyped-def]
+            for split in config.splits:
+                points = sorted(_lossy(rows, split, depth, accounting), key=lambda r: r.kbpi)
+                ax.plot([r.kbpi for r in points], [r.map_voc07 for r in points], "o-", color=colour[split], ms=3,
+                        label=f"{split.replace('_', ' ')}, {depth}-bit, QP " + "/".join(str(r.qp) for r in points))
+                if split in retrained:
+                    again = sorted(_lossy(retrained[split].rows, split, depth, accounting), key=lambda r: r.kbpi)
+                    ax.plot([r.kbpi for r in again], [r.map_voc07 for r in again], "o--", color=colour[split],
+                            ms=3, label=f"{split.replace('_', ' ')}, re-trained")
+            _cloud(ax, rows, curve=True)
+        return draw
+
+    bars = "bars: ±1 std of KBPI over images, ±1 bootstrap std of mAP (spec M-6.1)"
     paths = [out / "fig4_lossless.png", out / "fig5_lossy.png"]
-    _figure(paths[0], f"Fig. 4 — lossless feature compression — {label}", fig4)
-    _figure(paths[1], f"Fig. 5 — lossy feature compression — {label}", fig5)
+    _figure(paths[0], f"Fig. 4 — lossless feature compression — {config.name}",
+            [(f"{ACCOUNTING_NOTE[a]}\n{bars}", fig4(a)) for a in config.accountings])
+    _figure(paths[1], f"Fig. 5 — lossy feature compression — {config.name}",
+            [(ACCOUNTING_NOTE[a], fig5(a)) for a in config.accountings])
     return paths
 
 
@@ -158,10 +209,16 @@ def write_report(results_path: str | Path, layer_figure: bool = True,
         text += ["> **Stand-in, not the paper's numbers.** Synthetic shapes dataset and a small YOLOv2-structured "
                  "model (width ×0.125) shipped with cfc-ref; the paper used VOC2007 test and YOLO9000 weights.", ""]
     encoders = sorted({r.encoder for r in rows if r.kind == "split"})
-    text += [f"Encoder: {', '.join(encoders)}; {len(rows)} settings over {rows[0].images} images.", "",
-             "## Table 1 — BD-KBPI-mAP of lossy feature compression vs cloud-only (JPEG)", "", *lines, "",
-             "Negative: fewer kilobits than uploading the JPEG image for the same mAP. BD is computed on each "
-             "curve's Pareto-optimal points (spec M-5.4), VOC07 11-point mAP.", ""]
+    decoders = sorted({d for r in rows if r.kind == "split" for d in r.decoders.split("+")})
+    text += [f"Encoder: {', '.join(encoders)}; decoders: {', '.join(decoders)}; {len(rows)} settings over "
+             f"{rows[0].images} images.", "",
+             "## Table 1 — BD-KBPI-mAP and BD-mAP of lossy feature compression vs cloud-only (JPEG)", "", *lines, "",
+             "BD-KBPI-mAP negative: fewer kilobits than uploading the JPEG image for the same mAP; BD-mAP positive: "
+             "higher mAP for the same kilobits (spec M-5.5). BD is computed on each curve's Pareto-optimal points "
+             "(spec M-5.4), VOC07 11-point mAP. Accountings (spec E-7): "
+             + "; ".join(ACCOUNTING_NOTE[a] for a in config.accountings) + ". The paper's column is its own "
+             "Table 1 (VOC2007 test, YOLO9000, HM-16.12)"
+             + (", not comparable with this stand-in's numbers" if stand_in else "") + ".", ""]
     for split, data in again.items():
         weights = Path(data.experiment.weights)
         meta_path = weights.parent / "meta.json"  # beside a training run's weights (cfc-ref train)
@@ -179,14 +236,16 @@ def write_report(results_path: str | Path, layer_figure: bool = True,
         text += [f"- Re-trained {split}: weights `{weights}`{budget}."]
     text += ["",
              "## All settings", "",
-             "| setting | KBPI | ± | container overhead kbits | mAP (VOC07) | mAP (all-point) | codec |",
-             "|---|---|---|---|---|---|---|"]
+             "| setting | accounting | samples | KBPI | ± | container overhead kbits | mAP (VOC07) | ± (bootstrap) "
+             "| mAP (all-point) | codec |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        text.append(f"| {r.setting} | {r.kbpi:.2f} | {r.kbpi_std:.2f} | {r.container_kbpi - r.kbpi:.2f}"
-                    f" | {r.map_voc07:.4f} | {r.map_all:.4f} | {r.encoder} / {r.decoders} |"
-                    if r.kind == "split" else
-                    f"| {r.setting} | {r.kbpi:.2f} | {r.kbpi_std:.2f} | – | {r.map_voc07:.4f} | "
-                    f"{r.map_all:.4f} | {r.encoder} |")
+        accounting = r.accounting + ("" if r.deployable else f" (not deployable: {r.uncoded} not sent)")
+        overhead = f"{r.container_kbpi - r.kbpi:.2f}" if r.kind == "split" else "–"
+        codec = f"{r.encoder} / {r.decoders}" if r.kind == "split" else r.encoder
+        text.append(f"| {r.setting} | {accounting if r.kind == 'split' else '–'} | {r.samples or '–'} | "
+                    f"{r.kbpi:.2f} | {r.kbpi_std:.2f} | {overhead} | {r.map_voc07:.4f} | {r.map_voc07_std:.4f} | "
+                    f"{r.map_all:.4f} | {codec} |")
     text += ["", "## Figures", ""] + [f"![{p.stem}]({p.name})" for p in paths]
     report = out / "report.md"
     report.write_text("\n".join(text) + "\n")

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -35,7 +35,7 @@ from cfc_ref.detector.image import network_input
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.split import split
 from cfc_ref.errors import CfcError
-from cfc_ref.experiment.config import ExperimentConfig, Setting, classes_of, settings_of
+from cfc_ref.experiment.config import ExperimentConfig, Setting, classes_of, settings_of, split_points_of
 from cfc_ref.experiment.models import load_model, model_files
 from cfc_ref.experiment.units import Unit, UnitBits, unit_path, write_unit
 from cfc_ref.metrics.files import image_ids
@@ -147,20 +147,31 @@ def _log_encode(output: Path) -> Callable[[str], None]:
     return log
 
 
+def coded_tensors(setting: Setting, crossing: list[str]) -> list[str]:
+    """E-7.1: ``deployable`` codes every tensor that crosses the split; ``paper`` only the split layer's own."""
+    return list(crossing) if setting.accounting == "deployable" else [setting.split]
+
+
 def split_unit(state: _WorkerState, image: str, setting: Setting, tensors: dict[str, torch.Tensor]
                ) -> tuple[dict[str, torch.Tensor], Unit]:
-    """E-1.1: the crossing tensors through the pipeline's mobile side to container bytes, and back through its cloud
-    side; returns the back end's inputs and the unit (bits counted from the parsed container)."""
+    """E-1.1: the coded tensors through the pipeline's mobile side to container bytes, and back through its cloud
+    side; returns the back end's inputs and the unit (bits counted from the parsed container). Under ``paper``
+    accounting the other crossing tensors reach the back end as they are (E-7.1)."""
     config = state.config
     codec = CachedCodec(HevcCodec(setting.codec_quality, config.encoder, config.decoder),  # type: ignore[arg-type]
                         state.cache, _log_encode(Path(config.output)))
     settings = EncodeSettings(setting.bit_depth, layout=config.layout, codec=codec)  # type: ignore[arg-type]
-    features = {name: tensor[0].numpy() for name, tensor in tensors.items()}
+    coded = coded_tensors(setting, list(tensors))
+    features = {name: tensors[name][0].numpy() for name in coded}
     data = _timed(state, "codec", encode_features, features, settings)  # mobile side: the bytes on the uplink
     cloud = _timed(state, "codec", decode_container, data, config.decoder)  # cloud side: what it parses
     bits = UnitBits(cloud.bits.payload_bytes, cloud.bits.side_info_bytes, cloud.bits.container_bytes)
-    decoded = {name: torch.from_numpy(v)[None] for name, v in cloud.features.items()}
-    return decoded, Unit(image, setting.key, bits, state.encoder_id, tuple(sorted(set(cloud.decoders.values()))), ())
+    received = {name: torch.from_numpy(v)[None] for name, v in cloud.features.items()}
+    uncoded = tuple(name for name in tensors if name not in coded)
+    received.update({name: tensors[name] for name in uncoded})  # not deployable: never sent, not counted
+    samples = sum(int(v.size) for v in features.values())
+    return received, Unit(image, setting.key, bits, state.encoder_id, tuple(sorted(set(cloud.decoders.values()))),
+                          (), samples, uncoded)
 
 
 def _run_job(state: _WorkerState, job: tuple[str, str]) -> int:
@@ -195,8 +206,7 @@ def _run_job(state: _WorkerState, job: tuple[str, str]) -> int:
             raw = _timed(state, "model", model, x)
             unit = Unit(image, setting.key, UnitBits(len(upload.payload), 0, 0), upload.method, ("Pillow",), ())
         detections = _timed(state, "model", voc_detections, raw, model.region, image, width, height, classes)
-        unit = Unit(unit.image, unit.setting, unit.bits, unit.encoder, unit.decoders,
-                    tuple((d.cls, d.score, *d.box) for d in detections))  # type: ignore[misc]
+        unit = replace(unit, detections=tuple((d.cls, d.score, *d.box) for d in detections))
         write_unit(output, setting, unit)
     return len(todo)
 
@@ -216,7 +226,7 @@ def prepare_dataset(config: ExperimentConfig) -> list[str]:
 
 
 def jobs_of(config: ExperimentConfig, images: list[str]) -> list[tuple[str, str]]:
-    return [(image, group) for image in images for group in (*config.splits, "cloud")]
+    return [(image, group) for image in images for group in (*split_points_of(config), "cloud")]
 
 
 @dataclass
@@ -240,7 +250,7 @@ LAST_TIMING = RunTiming()
 def _check_splits(config: ExperimentConfig, model: DarknetModel) -> None:
     from cfc_ref.detector.split import split_point
 
-    for name in config.splits:
+    for name in split_points_of(config):
         split_point(model.config, name)  # a DarknetError naming the split point and the layer there
 
 

@@ -16,7 +16,7 @@ from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import Setting
 from cfc_ref.fileio import write_atomic
 
-UNIT_VERSION = 1
+UNIT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,14 @@ class Unit:
     encoder: str
     decoders: tuple[str, ...]  # the decoders that made the pictures the back end saw
     detections: tuple[tuple[str, float, float, float, float, float], ...]  # class, score, box (VOC pixels)
+    samples: int = 0  # feature samples coded for this image (C·H·W summed over the coded tensors)
+    uncoded: tuple[str, ...] = ()  # crossing tensors the back end received uncoded (paper accounting, E-7.1)
 
     def to_json(self) -> bytes:
         data = {"unit_version": UNIT_VERSION, "image": self.image, "setting": self.setting,
                 "bits": dict(asdict(self.bits), kbits=self.bits.kbits),
                 "codec": {"encoder": self.encoder, "decoders": list(self.decoders)},
+                "samples": self.samples, "uncoded": list(self.uncoded),
                 "detections": [list(d) for d in self.detections]}
         return json.dumps(data).encode()
 
@@ -58,7 +61,8 @@ class Unit:
             return cls(data["image"], data["setting"],
                        UnitBits(bits["payload_bytes"], bits["side_info_bytes"], bits["container_bytes"]),
                        data["codec"]["encoder"], tuple(data["codec"]["decoders"]),
-                       tuple((d[0], *map(float, d[1:6])) for d in data["detections"]))  # type: ignore[misc]
+                       tuple((d[0], *map(float, d[1:6])) for d in data["detections"]),  # type: ignore[misc]
+                       int(data["samples"]), tuple(data["uncoded"]))
         except (ValueError, KeyError, TypeError, IndexError) as err:
             raise CfcError(f"{where}: not a unit file ({err})") from None
 

@@ -102,41 +102,58 @@ def _check(detection: Detection, classes: tuple[str, ...]) -> None:
         raise MetricsError(f"detection box {detection.box} in image {detection.image!r} has max < min")
 
 
-def evaluate_class(cls: str, truths: list[GroundTruth], detections: list[Detection],
-                   pixel_inclusive: bool = True) -> ClassResult:
-    """M-1.2, M-1.3 and both APs for one class."""
+@dataclass(frozen=True)
+class ClassMatches:
+    """M-1.2, M-1.3 for one class: the detections that count, in descending score order, each true or false
+    positive (difficult matches are left out), and the non-difficult ground truth per image."""
+
+    images: tuple[str, ...]  # the image of each counted detection
+    true_positive: np.ndarray  # 1/0 per counted detection
+    npos_by_image: dict[str, int]
+
+    @property
+    def npos(self) -> int:
+        return sum(self.npos_by_image.values())
+
+
+def match_class(cls: str, truths: list[GroundTruth], detections: list[Detection],
+                pixel_inclusive: bool = True) -> ClassMatches:
     by_image: dict[str, list[GroundTruth]] = defaultdict(list)
     for gt in truths:
         by_image[gt.image].append(gt)
     boxes = {image: np.array([g.box for g in gts], dtype=np.float64) for image, gts in by_image.items()}
     difficult = {image: np.array([g.difficult for g in gts]) for image, gts in by_image.items()}
     matched = {image: np.zeros(len(gts), dtype=bool) for image, gts in by_image.items()}
-    npos = sum(not g.difficult for g in truths)
     order = sorted(range(len(detections)), key=lambda i: -detections[i].score)  # stable: ties keep input order
-    tp, fp = [], []
+    images: list[str] = []
+    tp: list[int] = []
     for i in order:
         det = detections[i]
-        if det.image not in boxes:
-            tp.append(0)
-            fp.append(1)
-            continue
-        overlaps = overlap(det.box, boxes[det.image], pixel_inclusive)
-        best = int(np.argmax(overlaps))
-        if overlaps[best] > IOU_THRESHOLD:
-            if difficult[det.image][best]:
-                continue  # ignored
-            if not matched[det.image][best]:
-                matched[det.image][best] = True
-                tp.append(1)
-                fp.append(0)
-            else:
-                tp.append(0)
-                fp.append(1)
-        else:
-            tp.append(0)
-            fp.append(1)
+        hit = 0
+        if det.image in boxes:
+            overlaps = overlap(det.box, boxes[det.image], pixel_inclusive)
+            best = int(np.argmax(overlaps))
+            if overlaps[best] > IOU_THRESHOLD:
+                if difficult[det.image][best]:
+                    continue  # ignored
+                if not matched[det.image][best]:
+                    matched[det.image][best] = True
+                    hit = 1
+        images.append(det.image)
+        tp.append(hit)
+    npos = {image: sum(not g.difficult for g in gts) for image, gts in by_image.items()}
+    return ClassMatches(tuple(images), np.array(tp, dtype=np.int64), npos)
+
+
+def evaluate_class(cls: str, truths: list[GroundTruth], detections: list[Detection],
+                   pixel_inclusive: bool = True) -> ClassResult:
+    """M-1.2, M-1.3 and both APs for one class."""
+    matches = match_class(cls, truths, detections, pixel_inclusive)
+    tp = matches.true_positive
+    fp = 1 - tp
+    npos = matches.npos
     if npos == 0:
-        return ClassResult(cls, 0, None, None, sum(tp), sum(fp))
+        return ClassResult(cls, 0, None, None, int(tp.sum()), int(fp.sum()))
     ctp, cfp = np.cumsum(tp, dtype=np.float64), np.cumsum(fp, dtype=np.float64)
     recall = ctp / npos
     precision = ctp / np.maximum(ctp + cfp, np.finfo(np.float64).eps)
