@@ -53,13 +53,14 @@ def jpeg_upload(image: Image.Image | np.ndarray, quality: int) -> Upload:
     return Upload(f"jpeg q={quality} (Pillow)", data, decoded)
 
 
-def original_upload(path: str | Path) -> Upload:
-    """H-7.1: the original file as it is."""
-    data = Path(path).read_bytes()
+def original_upload(source: str | Path | bytes) -> Upload:
+    """H-7.1: the original file as it is (a path, or the file's bytes)."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
     try:
         decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    except OSError as err:
-        raise CodecError(f"{path}: not an image Pillow can read ({err})") from None
+    except (OSError, Image.DecompressionBombError) as err:
+        where = "image" if isinstance(source, bytes) else str(source)
+        raise CodecError(f"{where}: not an image Pillow can read ({err})") from None
     return Upload("original file", data, decoded)
 
 

@@ -206,7 +206,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                          weights=args.weights, cfg=args.cfg, splits=args.splits,
                                          lossy_only=args.lossy_only, accounting=args.accounting)
     print(f"cfc-ref {__version__}: {config.name} -> {config.output}")
-    outcome = run_protocol(config, with_retrained=embedded, progress=not args.quiet)
+    outcome = run_protocol(config, with_retrained=embedded, progress=not args.quiet, engine=args.engine,
+                           address=args.address)
     print(outcome.summary)
     print(f"results: {outcome.results}\nreport:  {outcome.report}")
     return 0
@@ -257,6 +258,9 @@ def _add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--cfg", help="cfg for --weights (default: the config's, or the embedded default's)")
     run.add_argument("--splits", nargs="+", help="split points to sweep, e.g. max_11 max_17")
     run.add_argument("--lossy-only", action="store_true", help="only the lossy split points (re-trained rows)")
+    run.add_argument("--engine", choices=["local", "ray"], default="local",
+                     help="local processes (default) or a Ray cluster (pip install 'cfc-ref[ray]'; spec E-8)")
+    run.add_argument("--address", help="Ray cluster address for --engine ray (default: start a local one)")
     run.add_argument("--accounting", choices=["deployable", "paper", "both"],
                      help="what a split sends and counts (spec E-7): every crossing tensor (deployable), only the "
                      "split layer's own (paper), or both")
@@ -323,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cfc-ref", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"cfc-ref {__version__}")
     parser.set_defaults(func=_cmd_run, config=None, output=None, limit=None, workers=None, quiet=False, weights=None,
-                        cfg=None, splits=None, lossy_only=False, accounting=None)
+                        cfg=None, splits=None, lossy_only=False, accounting=None, engine="local", address=None)
     sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="Q-layer + tiling + wire-format round trip on built-in feature tensors")
     demo.add_argument("--bits", type=int, nargs="+", default=[8, 10, 12])

@@ -13,7 +13,8 @@ from tqdm import tqdm
 
 T = TypeVar("T")
 LOG_STEPS = 20  # lines per loop in a log: one every 5 %
-LOG_FORMAT = "{desc}: {n_fmt}/{total_fmt} ({percentage:.0f} %), {rate_fmt}, elapsed {elapsed}, ETA {remaining}"
+LOG_FORMAT = ("{desc}: {n_fmt}/{total_fmt} ({percentage:.0f} %), {rate_fmt}, elapsed {elapsed}, ETA {remaining}"
+              "{postfix}")
 
 
 class _Lines:
@@ -31,11 +32,17 @@ class _Lines:
         self.stream.flush()
 
 
-def progress(items: Iterable[T], total: int, desc: str, unit: str = "it") -> Iterator[T]:
+def progress_bar(total: int, desc: str, unit: str = "it") -> tqdm:
+    """A bar to ``update()`` by hand (a context manager): live on a terminal, a line every 5 % in a log."""
     stream = sys.stderr
     if stream.isatty():
-        yield from tqdm(items, total=total, desc=desc, unit=unit, file=stream)
-        return
-    bar = tqdm(items, total=total, desc=desc, unit=unit, file=_Lines(stream), mininterval=0,
-               miniters=max(1, total // LOG_STEPS), maxinterval=float("inf"), bar_format=LOG_FORMAT)
-    yield from bar
+        return tqdm(total=total, desc=desc, unit=unit, file=stream)
+    return tqdm(total=total, desc=desc, unit=unit, file=_Lines(stream), mininterval=0,
+                miniters=max(1, total // LOG_STEPS), maxinterval=float("inf"), bar_format=LOG_FORMAT)
+
+
+def progress(items: Iterable[T], total: int, desc: str, unit: str = "it") -> Iterator[T]:
+    with progress_bar(total, desc, unit) as bar:
+        for item in items:
+            yield item
+            bar.update(1)

@@ -12,8 +12,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
-import torch
 
 from cfc_ref.data.synthetic import CLASSES, make_sample, write_dataset
 from cfc_ref.detector.cfg import write_cfg
@@ -269,7 +269,7 @@ def test_damaged_cache_entries_are_encoded_again(model_files, tmp_path, capsys):
 
 @spec("E-1.1", "W-5.1", "W-5.2")
 def test_unit_bits_are_the_container_the_cloud_parsed(model_files, tmp_path, monkeypatch):
-    from cfc_ref.experiment import runner as runner_module
+    from cfc_ref.experiment import stages as stages_module
     from cfc_ref.experiment.units import read_unit
     from cfc_ref.pipeline import decode_container
 
@@ -279,7 +279,7 @@ def test_unit_bits_are_the_container_the_cloud_parsed(model_files, tmp_path, mon
         parsed.append(data)
         return decode_container(data, decoder)
 
-    monkeypatch.setattr(runner_module, "decode_container", spy)
+    monkeypatch.setattr(stages_module, "decode_container", spy)
     config = small_config(model_files, tmp_path / "out", images=1, jpeg_qualities=(), original_upload=False)
     run(config, SerialExecutor(), progress=False)
     settings = [s for s in settings_of(config) if s.kind == "split"]
@@ -382,24 +382,24 @@ def test_paper_accounting_passes_the_other_tensors_as_they_are(model_files, tmp_
     from cfc_ref.experiment.config import Setting
 
     received = []
-    real = runner_module.split_unit
+    real = runner_module.code_unit
 
-    def spy(state, image, setting, tensors):
-        out, unit = real(state, image, setting, tensors)
-        received.append((setting, tensors, out, unit))
-        return out, unit
+    def spy(config, setting, tensors, codec):
+        out, coding = real(config, setting, tensors, codec)
+        received.append((setting, tensors, out, coding))
+        return out, coding
 
-    monkeypatch.setattr(runner_module, "split_unit", spy)
+    monkeypatch.setattr(runner_module, "code_unit", spy)
     config = small_config(model_files, tmp_path / "out", images=1, splits=("max_17",), lossless_bit_depths=(8,),
                           lossy_bit_depths=(), jpeg_qualities=(), original_upload=False,
                           accountings=("deployable", "paper"))
     run(config, SerialExecutor(), progress=False)
-    by_accounting = {setting.accounting: (tensors, out, unit) for setting, tensors, out, unit in received}
-    tensors, out, unit = by_accounting["paper"]
-    assert out["conv_16"] is tensors["conv_16"] and unit.uncoded == ("conv_16",)  # never sent: as computed
-    assert not torch.equal(out["max_17"], tensors["max_17"])  # coded: quantized
-    tensors, out, unit = by_accounting["deployable"]
-    assert not torch.equal(out["conv_16"], tensors["conv_16"]) and unit.uncoded == ()
+    by_accounting = {setting.accounting: (tensors, out, coding) for setting, tensors, out, coding in received}
+    tensors, out, coding = by_accounting["paper"]
+    assert np.array_equal(out["conv_16"], tensors["conv_16"]) and coding.uncoded == ("conv_16",)  # as computed
+    assert not np.array_equal(out["max_17"], tensors["max_17"])  # coded: quantized
+    tensors, out, coding = by_accounting["deployable"]
+    assert not np.array_equal(out["conv_16"], tensors["conv_16"]) and coding.uncoded == ()
     assert Setting("split", "max_17", 8, accounting="paper").key == "max_17-8bit-lossless-paper"
 
 
@@ -433,3 +433,23 @@ def test_accounting_flag_and_checks(model_files, tmp_path, capsys):
     path.write_text(json.dumps(bad))
     assert main(["run", str(path), "--quiet"]) == 2
     assert "accountings must be deployable and/or paper" in capsys.readouterr().err
+
+
+@spec("E-4.2")
+def test_a_failing_unit_fails_alone_and_the_run_says_so(model_files, tmp_path, capsys):
+    from cfc_ref.cli import main
+
+    config = small_config(model_files, tmp_path / "out", images=3, splits=("max_11",), lossless_bit_depths=(8,),
+                          qps=(), lossy_bit_depths=(), jpeg_qualities=(50,))
+    write_dataset(tmp_path / "data", train=0, test=3)
+    broken = tmp_path / "data" / "JPEGImages" / "test_000001.jpg"
+    broken.write_bytes(broken.read_bytes()[:100])
+    path = tmp_path / "c.json"
+    path.write_text(config.to_json())
+    assert main(["run", str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "3 units failed" in err and "test_000001" in err and err.count("\n") == 1
+    failed = json.loads((tmp_path / "out" / "failed.json").read_text())
+    assert {f["unit"] for f in failed} == {"max_11-8bit-lossless/test_000001", "cloud-jpeg50/test_000001",
+                                           "cloud-original/test_000001"}
+    assert len(list((tmp_path / "out" / "units").rglob("*.json"))) == 6  # the other images' units are kept

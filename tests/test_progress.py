@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from cfc_ref.progress import progress
 
 
@@ -35,3 +37,26 @@ def test_short_loops_and_empty_loops(monkeypatch):
     assert list(progress([], 0, "nothing")) == []
     assert list(progress(range(3), 3, "three")) == [0, 1, 2]
     assert "three: 3/3 (100 %)" in log.getvalue()
+
+
+@pytest.mark.spec("E-8.3")
+def test_ray_engine_progress_line_counts_units_and_failures(monkeypatch):
+    """E-8.3: done / total units, rate, ETA and the failed count on one line (no Ray needed for the line)."""
+    from types import SimpleNamespace
+
+    from cfc_ref.experiment.ray_engine import _progress
+
+    log = io.StringIO()
+    monkeypatch.setattr("sys.stderr", log)
+    failures: list = []
+    jobs = [(SimpleNamespace(settings=[1, 2]), None) for _ in range(5)]
+
+    def items():
+        for number, item in enumerate(jobs):
+            if number == 2:
+                failures.append(("unit", "message"))
+            yield item
+
+    assert len(list(_progress(items(), 10, "sweep", True, failures))) == 5
+    last = log.getvalue().splitlines()[-1]
+    assert last.startswith("sweep (ray): units: 10/10 (100 %)") and "ETA" in last and "failed 1" in last

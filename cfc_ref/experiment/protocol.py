@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, embedded_default, load_config, lossy_sweep
 from cfc_ref.experiment.report import report_summary, write_report
 from cfc_ref.experiment.runner import run
@@ -55,12 +56,27 @@ class Outcome:
         return report_summary(self.report)
 
 
-def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progress: bool = True) -> Outcome:
+def run_sweep(config: ExperimentConfig, engine: str = "local", address: str | None = None,
+              progress: bool = True) -> Path:
+    """One sweep with the chosen engine (spec E-8): ``local`` (processes on this machine) or ``ray``."""
+    if engine == "ray":
+        from cfc_ref.experiment.ray_engine import run_ray
+
+        return run_ray(config, address, progress)
+    if engine != "local":
+        raise CfcError(f"engine must be local or ray, got {engine!r}")
+    if address:
+        raise CfcError("--address is for --engine ray")
+    return run(config, progress=progress)
+
+
+def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progress: bool = True,
+                 engine: str = "local", address: str | None = None) -> Outcome:
     """The sweep; with ``with_retrained``, the lossy sweeps of the shipped re-trained weights too (embedded
     default); then the report (Table 1, Figs. 1, 4, 5)."""
     from cfc_ref.experiment.embedded import embedded_files, retrained_weights
 
-    results = run(config, progress=progress)
+    results = run_sweep(config, engine, address, progress)
     retrained: dict[str, Path] = {}
     if with_retrained:
         for split in config.splits:
@@ -68,5 +84,5 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
             if weights is not None:
                 sweep = lossy_sweep(config, str(embedded_files()[0]), str(weights), (split,),
                                     f"{config.output}/retrained-{split}", f"re-trained at {split} (shipped)")
-                retrained[split] = run(sweep, progress=progress)
+                retrained[split] = run_sweep(sweep, engine, address, progress)
     return Outcome(results, retrained, write_report(results, retrained=retrained))

@@ -19,27 +19,29 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 import torch
-from PIL import Image
 
-from cfc_ref.baseline import hevc_rgb_upload, jpeg_upload, original_upload
 from cfc_ref.codecs.hevc import HevcCodec, encoder_name
 from cfc_ref.codecs.hevc.batch import BitstreamCache, CachedCodec
-from cfc_ref.detector.detect import voc_detections
-from cfc_ref.detector.image import network_input
 from cfc_ref.detector.model import DarknetModel
-from cfc_ref.detector.split import split
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, Setting, classes_of, settings_of, split_points_of
 from cfc_ref.experiment.models import load_model, model_files
+from cfc_ref.experiment.stages import (
+    back_detections,
+    cloud_detections,
+    cloud_upload,
+    code_unit,
+    decode_image,
+    front_features,
+)
 from cfc_ref.experiment.units import Unit, UnitBits, unit_path, write_unit
 from cfc_ref.metrics.files import image_ids
-from cfc_ref.pipeline import EncodeSettings, decode_container, encode_features
 
 # ------------------------------------------------------------------ executors
 
@@ -51,11 +53,18 @@ class Executor(Protocol):
 
 
 class SerialExecutor:
-    """In this process, one job after another (all torch threads)."""
+    """In this process, one job after another.
+
+    Every engine computes a unit with one torch thread: float32 sums can depend on how a kernel splits its work
+    across threads, and a unit's numbers must not depend on the engine or the worker count (spec E-8.2)."""
 
     def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterator:
-        initializer(*initargs[:1], torch.get_num_threads())
-        return (function(job) for job in jobs)
+        threads = torch.get_num_threads()
+        initializer(*initargs)
+        try:
+            yield from (function(job) for job in jobs)
+        finally:
+            torch.set_num_threads(threads)
 
 
 class LocalPoolExecutor:
@@ -99,13 +108,16 @@ def init_worker(config: ExperimentConfig, threads: int = 1) -> None:
 # ------------------------------------------------------------------ one job
 
 
-def _load_image(config: ExperimentConfig, image: str) -> tuple[np.ndarray, Path]:
-    path = Path(config.dataset_root) / "JPEGImages" / f"{image}.jpg"
+def image_path(config: ExperimentConfig, image: str) -> Path:
+    return Path(config.dataset_root) / "JPEGImages" / f"{image}.jpg"
+
+
+def read_image_bytes(config: ExperimentConfig, image: str) -> bytes:
+    path = image_path(config, image)
     try:
-        with Image.open(path) as opened:
-            return np.asarray(opened.convert("RGB")), path
-    except (OSError, Image.DecompressionBombError) as err:
-        raise CfcError(f"{path}: not a readable image ({err})") from None
+        return path.read_bytes()
+    except OSError as err:
+        raise CfcError(f"{path}: cannot read ({err.strerror})") from None
 
 
 @dataclass(frozen=True)
@@ -115,18 +127,24 @@ class JobResult:
     codec: float
     model: float
     corrupt_cache_entries: int
+    failures: tuple[tuple[str, str], ...] = ()  # (unit key "<setting>/<image>", message) of units that failed
 
 
 @torch.no_grad()
 def run_job(job: tuple[str, str]) -> JobResult:
-    """Compute every missing setting of one (image, group) job."""
+    """Compute every missing setting of one (image, group) job; a CfcError fails the job's units, not the sweep."""
     assert _STATE is not None, "init_worker() first"
     state = _STATE
     began = time.perf_counter()
     codec_before, model_before, corrupt_before = state.codec_seconds, state.model_seconds, state.cache.corrupt
-    written = _run_job(state, job)
+    failures: tuple[tuple[str, str], ...] = ()
+    try:
+        written = _run_job(state, job)
+    except CfcError as err:  # E-4.2: this job's remaining units fail with the message; the sweep goes on
+        written = 0
+        failures = tuple((f"{s.key}/{job[0]}", str(err)) for s in todo_settings(state.config, job))
     return JobResult(written, time.perf_counter() - began, state.codec_seconds - codec_before,
-                     state.model_seconds - model_before, state.cache.corrupt - corrupt_before)
+                     state.model_seconds - model_before, state.cache.corrupt - corrupt_before, failures)
 
 
 def _timed(state: _WorkerState, what: str, function: Callable, *args: object):  # type: ignore[no-untyped-def]
@@ -147,66 +165,38 @@ def _log_encode(output: Path) -> Callable[[str], None]:
     return log
 
 
-def coded_tensors(setting: Setting, crossing: list[str]) -> list[str]:
-    """E-7.1: ``deployable`` codes every tensor that crosses the split; ``paper`` only the split layer's own."""
-    return list(crossing) if setting.accounting == "deployable" else [setting.split]
-
-
-def split_unit(state: _WorkerState, image: str, setting: Setting, tensors: dict[str, torch.Tensor]
-               ) -> tuple[dict[str, torch.Tensor], Unit]:
-    """E-1.1: the coded tensors through the pipeline's mobile side to container bytes, and back through its cloud
-    side; returns the back end's inputs and the unit (bits counted from the parsed container). Under ``paper``
-    accounting the other crossing tensors reach the back end as they are (E-7.1)."""
-    config = state.config
-    codec = CachedCodec(HevcCodec(setting.codec_quality, config.encoder, config.decoder),  # type: ignore[arg-type]
-                        state.cache, _log_encode(Path(config.output)))
-    settings = EncodeSettings(setting.bit_depth, layout=config.layout, codec=codec)  # type: ignore[arg-type]
-    coded = coded_tensors(setting, list(tensors))
-    features = {name: tensors[name][0].numpy() for name in coded}
-    data = _timed(state, "codec", encode_features, features, settings)  # mobile side: the bytes on the uplink
-    cloud = _timed(state, "codec", decode_container, data, config.decoder)  # cloud side: what it parses
-    bits = UnitBits(cloud.bits.payload_bytes, cloud.bits.side_info_bytes, cloud.bits.container_bytes)
-    received = {name: torch.from_numpy(v)[None] for name, v in cloud.features.items()}
-    uncoded = tuple(name for name in tensors if name not in coded)
-    received.update({name: tensors[name] for name in uncoded})  # not deployable: never sent, not counted
-    samples = sum(int(v.size) for v in features.values())
-    return received, Unit(image, setting.key, bits, state.encoder_id, tuple(sorted(set(cloud.decoders.values()))),
-                          (), samples, uncoded)
+def todo_settings(config: ExperimentConfig, job: tuple[str, str]) -> list[Setting]:
+    """The settings of an (image, group) job whose unit file is not there yet."""
+    image, group = job
+    output = Path(config.output)
+    return [s for s in settings_of(config) if (s.split == group if s.kind == "split" else group == "cloud")
+            and not unit_path(output, s, image).exists()]
 
 
 def _run_job(state: _WorkerState, job: tuple[str, str]) -> int:
     config, model, output = state.config, state.model, Path(state.config.output)
     image, group = job
-    todo = [s for s in settings_of(config) if (s.split == group if s.kind == "split" else group == "cloud")
-            and not unit_path(output, s, image).exists()]
+    todo = todo_settings(config, job)
     if not todo:
         return 0
-    pixels, path = _load_image(config, image)
-    height, width = pixels.shape[:2]
+    data = read_image_bytes(config, image)
+    pixels = decode_image(data, str(image_path(config, image)))
     classes = classes_of(config)
-    tensors: dict[str, torch.Tensor] = {}
-    back = None
-    if group != "cloud":
-        front, back = split(model, group)
-        x = torch.from_numpy(network_input(pixels, model.config.width, model.config.height))[None]
-        tensors = _timed(state, "model", front, x)
+    features = _timed(state, "model", front_features, model, group, pixels) if group != "cloud" else {}
     for setting in todo:
         if setting.kind == "split":
-            assert back is not None
-            decoded, unit = split_unit(state, image, setting, tensors)
-            raw = _timed(state, "model", back, decoded)
+            codec = CachedCodec(HevcCodec(setting.codec_quality, config.encoder, config.decoder),  # type: ignore[arg-type]
+                                state.cache, _log_encode(output))
+            received, coding = _timed(state, "codec", code_unit, config, setting, features, codec)
+            detections = _timed(state, "model", back_detections, model, group, received, image, pixels.shape,
+                                classes)
+            unit = Unit(image, setting.key, coding.bits, state.encoder_id, coding.decoders, detections,
+                        coding.samples, coding.uncoded)
         else:
-            if setting.upload == "original":
-                upload = _timed(state, "codec", original_upload, path)
-            elif setting.upload == "hevc":
-                upload = _timed(state, "codec", hevc_rgb_upload, pixels, setting.qp)
-            else:
-                upload = _timed(state, "codec", jpeg_upload, pixels, setting.jpeg_quality)
-            x = torch.from_numpy(network_input(upload.image, model.config.width, model.config.height))[None]
-            raw = _timed(state, "model", model, x)
-            unit = Unit(image, setting.key, UnitBits(len(upload.payload), 0, 0), upload.method, ("Pillow",), ())
-        detections = _timed(state, "model", voc_detections, raw, model.region, image, width, height, classes)
-        unit = replace(unit, detections=tuple((d.cls, d.score, *d.box) for d in detections))
+            upload = _timed(state, "codec", cloud_upload, setting, pixels, data)
+            detections = _timed(state, "model", cloud_detections, model, upload, image, pixels.shape, classes)
+            unit = Unit(image, setting.key, UnitBits(len(upload.payload), 0, 0), upload.method, ("Pillow",),
+                        detections)
         write_unit(output, setting, unit)
     return len(todo)
 
@@ -254,12 +244,14 @@ def _check_splits(config: ExperimentConfig, model: DarknetModel) -> None:
         split_point(model.config, name)  # a DarknetError naming the split point and the layer there
 
 
-def run(config: ExperimentConfig, executor: Executor | None = None, progress: bool = True) -> Path:
-    """Run (or resume) the sweep and aggregate; returns the path of results.json.
+class SweepIncomplete(CfcError):
+    """Some units failed (spec E-4.2); the others are kept, and ``failed.json`` lists the failed ones."""
 
-    Under a lock on the output directory (E-3.1), after checking its fingerprint (E-2.2); the model is loaded here
-    first, so that a bad cfg or weights file is one error before any worker starts (E-6.1)."""
-    from cfc_ref.experiment.aggregate import aggregate
+
+@contextmanager
+def prepared(config: ExperimentConfig) -> Iterator[list[str]]:
+    """What every engine does before its sweep, under the directory's lock (E-3.1): the model loaded and the split
+    points checked before any worker starts (E-6.1), the dataset, the fingerprint (E-2.2), config.json."""
     from cfc_ref.experiment.fingerprint import check_or_record, fingerprint, run_lock
     from cfc_ref.fileio import write_atomic
 
@@ -271,6 +263,37 @@ def run(config: ExperimentConfig, executor: Executor | None = None, progress: bo
             raise CfcError(f"{config.dataset_root}: the image set {config.image_set!r} is empty")
         check_or_record(output, fingerprint(config, model_files(config), images))
         write_atomic(output / "config.json", config.to_json().encode())
+        (output / "failed.json").unlink(missing_ok=True)
+        yield images
+
+
+def finish(config: ExperimentConfig, images: list[str], timing: RunTiming,
+           failures: list[tuple[str, str]]) -> Path:
+    """What every engine does after its sweep: report damaged cache entries, stop on failed units (E-4.2), else
+    aggregate (E-5)."""
+    import json
+    import sys
+
+    from cfc_ref.experiment.aggregate import aggregate
+    from cfc_ref.fileio import write_atomic
+
+    LAST_TIMING.__dict__.update(timing.__dict__)
+    if timing.corrupt_cache_entries:
+        print(f"cfc-ref: {timing.corrupt_cache_entries} damaged cache entries were found and encoded again",
+              file=sys.stderr)
+    if failures:
+        failures = sorted(failures)
+        path = Path(config.output) / "failed.json"
+        write_atomic(path, (json.dumps([{"unit": u, "error": m} for u, m in failures], indent=1) + "\n").encode())
+        shown = ", ".join(u for u, _ in failures[:3]) + (f" and {len(failures) - 3} more" if len(failures) > 3 else "")
+        raise SweepIncomplete(f"{len(failures)} units failed ({shown}: {failures[0][1]}); the others are kept, "
+                              f"{path} lists them; fix the cause and run again to finish")
+    return aggregate(config, images)
+
+
+def run(config: ExperimentConfig, executor: Executor | None = None, progress: bool = True) -> Path:
+    """Run (or resume) the sweep with the local engine and aggregate; returns the path of results.json."""
+    with prepared(config) as images:
         jobs = jobs_of(config, images)
         workers = min(config.workers or os.cpu_count() or 1, len(jobs))
         if executor is None:
@@ -280,16 +303,11 @@ def run(config: ExperimentConfig, executor: Executor | None = None, progress: bo
             from cfc_ref.progress import progress as show_progress
 
             results = show_progress(results, len(jobs), f"{config.name}: image × split jobs", "job")
-        timing = RunTiming()
+        timing, failures = RunTiming(), list[tuple[str, str]]()
         for result in results:
             timing.jobs += result.wall
             timing.codec += result.codec
             timing.model += result.model
             timing.corrupt_cache_entries += result.corrupt_cache_entries
-        LAST_TIMING.__dict__.update(timing.__dict__)
-        if timing.corrupt_cache_entries:
-            import sys
-
-            print(f"cfc-ref: {timing.corrupt_cache_entries} damaged cache entries were found and encoded again",
-                  file=sys.stderr)
-        return aggregate(config, images)
+            failures += result.failures
+        return finish(config, images, timing, failures)

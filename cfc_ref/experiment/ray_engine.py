@@ -1,0 +1,231 @@
+"""The sweep on a Ray cluster (spec E-8; ``cfc-ref run CONFIG --engine ray [--address ADDR]``, extra ``ray``).
+
+The work splits as the system does, over the same engine-neutral steps as the local runner (``stages.py``):
+
+- model actors (one per node by default, not counted against its CPUs) hold the detector: the front end of an image at a
+  split (once per image and split, for all its settings), the back end of all of that image's settings in one
+  call, and the cloud-only uploads;
+- CPU tasks code each (image, setting): the pipeline's mobile side to container bytes and its cloud side back;
+- the driver alone writes unit files (atomically, with the local engine's fingerprint, lock and resume rules) and
+  aggregates at the end.
+
+Workers need no shared filesystem: the driver reads every input (images, cfg, weights) and sends it through Ray's
+object store; results come back the same way. A task is retried by Ray when its worker dies; an actor is restarted
+and its pending calls retried. A ``CfcError`` raised for a job fails that job's units, the sweep goes on, and the
+run ends with ``SweepIncomplete`` naming them (E-4.2).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cfc_ref.errors import CfcError
+from cfc_ref.experiment.config import ExperimentConfig, Setting, classes_of
+from cfc_ref.experiment.units import Unit, UnitBits, write_unit
+
+# Model actors are not counted against a node's CPUs (one per node, mostly waiting on the coding tasks); every
+# coding task takes one CPU. A task that asked for more CPUs than any node has would wait for ever.
+ACTOR_CPUS = 0
+
+
+def _ray():  # type: ignore[no-untyped-def]
+    try:
+        import ray
+    except ImportError:
+        raise CfcError("the Ray engine needs Ray: pip install 'cfc-ref[ray]'") from None
+    return ray
+
+
+class _ModelHolder:
+    """The body of the model actor (a plain class, so that it can be tested without Ray)."""
+
+    def __init__(self, cfg_text: str, weights: bytes) -> None:
+        from cfc_ref.detector.cfg import parse_cfg
+        from cfc_ref.detector.model import DarknetModel
+        from cfc_ref.detector.weights import load_weights
+
+        torch.set_num_threads(1)
+        self.model = DarknetModel(parse_cfg(cfg_text))
+        load_weights(self.model, weights)
+        self.model.eval()
+
+    def front(self, data: bytes, image: str, split: str) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
+        from cfc_ref.experiment.stages import decode_image, front_features
+
+        pixels = decode_image(data, image)
+        return front_features(self.model, split, pixels), pixels.shape
+
+    def back_many(self, split: str, image: str, shape: tuple[int, ...], classes: tuple[str, ...],
+                  *received: dict[str, np.ndarray]) -> list[tuple]:
+        """The back end for every setting of one image and split, in one call."""
+        from cfc_ref.experiment.stages import back_detections
+
+        return [back_detections(self.model, split, r, image, shape, classes) for r in received]
+
+    def cloud(self, config: ExperimentConfig, data: bytes, image: str, settings: list[Setting]) -> list[Unit]:
+        from cfc_ref.experiment.stages import cloud_detections, cloud_upload, decode_image
+
+        pixels = decode_image(data, image)
+        units = []
+        for setting in settings:
+            upload = cloud_upload(setting, pixels, data)
+            detections = cloud_detections(self.model, upload, image, pixels.shape, classes_of(config))
+            units.append(Unit(image, setting.key, UnitBits(len(upload.payload), 0, 0), upload.method, ("Pillow",),
+                              detections))
+        return units
+
+
+def code_task(config: ExperimentConfig, setting: Setting, front: tuple[dict[str, np.ndarray], tuple[int, ...]]
+              ) -> tuple[dict[str, np.ndarray], object]:
+    """One (image, setting) through the pipeline (E-1.1), with the plain wire codec: no cache on a worker."""
+    from cfc_ref.codecs.hevc import HevcCodec
+    from cfc_ref.experiment.stages import code_unit
+
+    torch.set_num_threads(1)
+    codec = HevcCodec(setting.codec_quality, config.encoder, config.decoder)  # type: ignore[arg-type]
+    return code_unit(config, setting, front[0], codec)
+
+
+@dataclass
+class _Pending:
+    """The refs of one (image, group) job in flight, and what the driver needs to write its units."""
+
+    image: str
+    settings: list[Setting]
+    result: object  # ref: detections list (split) or units list (cloud)
+    codings: list[object]  # refs of the Coding of each setting (split jobs)
+    shape_ref: object | None = None
+
+
+def _cause(err: BaseException) -> BaseException:
+    return getattr(err, "cause", None) or err
+
+
+def run_ray(config: ExperimentConfig, address: str | None = None, progress: bool = True,
+            actors: int | None = None) -> Path:
+    """E-8.1: the sweep on a Ray cluster (``address``), or a local one started for it; returns results.json."""
+    from cfc_ref.codecs.hevc import encoder_name
+    from cfc_ref.experiment.models import model_files
+    from cfc_ref.experiment.runner import (
+        RunTiming,
+        finish,
+        jobs_of,
+        prepared,
+        read_image_bytes,
+        todo_settings,
+    )
+
+    ray = _ray()
+    with prepared(config) as images:
+        jobs = [(job, todo_settings(config, job)) for job in jobs_of(config, images)]
+        jobs = [(job, todo) for job, todo in jobs if todo]
+        total = sum(len(todo) for _, todo in jobs)
+        started_here = not ray.is_initialized()
+        if started_here:
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                         configure_logging=True, num_cpus=None if address else (config.workers or os.cpu_count()))
+            except (ConnectionError, RuntimeError, ValueError) as err:
+                raise CfcError(f"cannot reach a Ray cluster at {address or 'a new local cluster'}: {err}") from None
+        try:
+            failures = _sweep(ray, config, jobs, total, progress, actors, encoder_name(config.encoder),  # type: ignore[arg-type]
+                              model_files(config), read_image_bytes)
+        finally:
+            if started_here:
+                ray.shutdown()
+        return finish(config, images, RunTiming(), failures)
+
+
+def _sweep(ray, config: ExperimentConfig, jobs: list, total: int, progress: bool, actors: int | None,  # type: ignore[no-untyped-def]
+           encoder_id: str, files: tuple[Path, Path], read_image) -> list[tuple[str, str]]:
+    output = Path(config.output)
+    if max((node.get("Resources", {}).get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=0) < 1:
+        raise CfcError("the Ray cluster has no node with a whole CPU for the coding tasks")
+    Actor = ray.remote(num_cpus=ACTOR_CPUS, max_restarts=-1, max_task_retries=-1)(_ModelHolder)
+    coder = ray.remote(num_cpus=1, max_retries=5, retry_exceptions=False)(code_task)
+    # the model's files in the object store, held here for the whole sweep: a restarted actor reads them again
+    cfg_text, weights = ray.put(files[0].read_text(encoding="utf-8")), ray.put(files[1].read_bytes())
+    count = actors or max(1, sum(1 for node in ray.nodes() if node.get("Alive")))
+    pool = [Actor.remote(cfg_text, weights) for _ in range(count)]
+    config_ref = ray.put(config)
+    classes = classes_of(config)
+    pending: dict[object, _Pending] = {}
+    for number, ((image, group), todo) in enumerate(jobs):
+        actor = pool[number % count]
+        data = ray.put(read_image(config, image))
+        if group == "cloud":
+            ref = actor.cloud.remote(config_ref, data, image, todo)
+            pending[ref] = _Pending(image, todo, ref, [])
+            continue
+        front = actor.front.remote(data, image, group)
+        coded = [coder.options(num_returns=2).remote(config_ref, setting, front) for setting in todo]
+        shape = _shape_of.remote(front)
+        ref = actor.back_many.remote(group, image, shape, classes, *[received for received, _ in coded])
+        pending[ref] = _Pending(image, todo, ref, [coding for _, coding in coded], shape)
+    failures: list[tuple[str, str]] = []
+    for job, ready in _progress(_completed(ray, pending), total, config.name, progress, failures):
+        try:
+            result = ray.get(ready)
+            codings = ray.get(job.codings)
+        except Exception as err:  # noqa: BLE001 - a task's CfcError arrives wrapped by Ray
+            cause = _cause(err)
+            if not isinstance(cause, CfcError):
+                raise
+            failures += [(f"{s.key}/{job.image}", str(cause)) for s in job.settings]
+            continue
+        if not job.codings:  # cloud-only units, complete
+            for setting, unit in zip(job.settings, result, strict=True):
+                write_unit(output, setting, unit)
+            continue
+        for setting, detections, coding in zip(job.settings, result, codings, strict=True):
+            write_unit(output, setting, Unit(job.image, setting.key, coding.bits, encoder_id, coding.decoders,
+                                             detections, coding.samples, coding.uncoded))
+    return failures
+
+
+def _shape_of_body(front: tuple[dict[str, np.ndarray], tuple[int, ...]]) -> tuple[int, ...]:
+    return front[1]
+
+
+class _LazyRemote:
+    """``ray.remote`` applied on first use, so that importing this module does not need Ray."""
+
+    def __init__(self, function, **options) -> None:  # type: ignore[no-untyped-def]
+        self.function, self.options, self.remote_function = function, options, None
+
+    def remote(self, *args):  # type: ignore[no-untyped-def]
+        if self.remote_function is None:
+            self.remote_function = _ray().remote(**self.options)(self.function)
+        return self.remote_function.remote(*args)
+
+
+_shape_of = _LazyRemote(_shape_of_body, num_cpus=0)
+
+
+def _completed(ray, pending: dict) -> Iterator[tuple[_Pending, object]]:  # type: ignore[no-untyped-def]
+    """Jobs as they finish, whatever the order."""
+    waiting = list(pending)
+    while waiting:
+        ready, waiting = ray.wait(waiting, num_returns=1)
+        yield pending[ready[0]], ready[0]
+
+
+def _progress(items: Iterator, total: int, name: str, show: bool,  # type: ignore[no-untyped-def]
+              failures: list) -> Iterator:
+    """E-8.3: one line in the driver: units done / total, units/s, ETA, failed."""
+    if not show:
+        yield from items
+        return
+    from cfc_ref.progress import progress_bar
+
+    with progress_bar(total, f"{name} (ray): units", "unit") as bar:
+        for job, ready in items:
+            yield job, ready
+            bar.update(len(job.settings))
+            bar.set_postfix_str(f"failed {len(failures)}", refresh=False)
