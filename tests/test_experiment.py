@@ -453,3 +453,22 @@ def test_a_failing_unit_fails_alone_and_the_run_says_so(model_files, tmp_path, c
     assert {f["unit"] for f in failed} == {"max_11-8bit-lossless/test_000001", "cloud-jpeg50/test_000001",
                                            "cloud-original/test_000001"}
     assert len(list((tmp_path / "out" / "units").rglob("*.json"))) == 6  # the other images' units are kept
+
+
+@spec("E-8.4")
+def test_device_is_checked_and_fingerprinted(model_files, tmp_path):
+    import torch
+
+    from cfc_ref.experiment.config import check_config
+    from cfc_ref.experiment.fingerprint import fingerprint
+
+    config = small_config(model_files, tmp_path / "out", images=1)
+    with pytest.raises(CfcError, match="device must be cpu, cuda or cuda:N"):
+        check_config(replace(config, device="gpu"))
+    check_config(replace(config, device="cuda:1"))
+    if not torch.cuda.is_available():
+        with pytest.raises(CfcError, match="no CUDA device here"):
+            run(replace(config, device="cuda"), progress=False)
+    write_dataset(tmp_path / "data", train=0, test=1)
+    files = (model_files / "m.cfg", model_files / "m.weights")
+    assert fingerprint(config, files, ["test_000000"])["config"]["device"] == "cpu"

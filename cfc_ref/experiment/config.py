@@ -7,6 +7,7 @@ default.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -41,6 +42,7 @@ class ExperimentConfig:
     original_upload: bool = True  # the paper's red square
     rgb_hevc_qps: tuple[int, ...] = ()  # cloud-only HEVC intra of the RGB image (spec H-7.1), off by default
     workers: int | None = None  # None: all cores
+    device: str = "cpu"  # where the networks run: "cpu", or "cuda" / "cuda:N" (E-8.4; the numbers differ by device)
     output: str = "runs/embedded-default"
     synthetic_test_images: int = 200
 
@@ -82,6 +84,8 @@ def check_config(config: ExperimentConfig, path: str = "config") -> ExperimentCo
     if not config.accountings or any(a not in ACCOUNTINGS for a in config.accountings) or len(
             set(config.accountings)) != len(config.accountings):
         raise CfcError(f"{path}: accountings must be deployable and/or paper, got {list(config.accountings)}")
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", config.device):
+        raise CfcError(f"{path}: device must be cpu, cuda or cuda:N, got {config.device!r}")
     if config.model == "darknet" and not (config.cfg and config.weights):
         raise CfcError(f"{path}: model 'darknet' needs cfg and weights")
     return config

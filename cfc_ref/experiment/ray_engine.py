@@ -32,6 +32,7 @@ from cfc_ref.experiment.units import Unit, UnitBits, write_unit
 # Model actors are not counted against a node's CPUs (one per node, mostly waiting on the coding tasks); every
 # coding task takes one CPU. A task that asked for more CPUs than any node has would wait for ever.
 ACTOR_CPUS = 0
+GPU_PER_ACTOR = 0.5  # with device cuda: a model actor takes half a GPU, so two share one
 
 
 def _ray():  # type: ignore[no-untyped-def]
@@ -45,7 +46,7 @@ def _ray():  # type: ignore[no-untyped-def]
 class _ModelHolder:
     """The body of the model actor (a plain class, so that it can be tested without Ray)."""
 
-    def __init__(self, cfg_text: str, weights: bytes) -> None:
+    def __init__(self, cfg_text: str, weights: bytes, device: str = "cpu") -> None:
         from cfc_ref.detector.cfg import parse_cfg
         from cfc_ref.detector.model import DarknetModel
         from cfc_ref.detector.weights import load_weights
@@ -53,7 +54,7 @@ class _ModelHolder:
         torch.set_num_threads(1)
         self.model = DarknetModel(parse_cfg(cfg_text))
         load_weights(self.model, weights)
-        self.model.eval()
+        self.model.eval().to(device)
 
     def front(self, data: bytes, image: str, split: str) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
         from cfc_ref.experiment.stages import decode_image, front_features
@@ -122,7 +123,7 @@ def run_ray(config: ExperimentConfig, address: str | None = None, progress: bool
     )
 
     ray = _ray()
-    with prepared(config) as images:
+    with prepared(config, device_here=False) as images:  # the GPUs are the cluster's, not the driver's
         jobs = [(job, todo_settings(config, job)) for job in jobs_of(config, images)]
         jobs = [(job, todo) for job, todo in jobs if todo]
         total = sum(len(todo) for _, todo in jobs)
@@ -147,12 +148,15 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, total: int, progress: bool
     output = Path(config.output)
     if max((node.get("Resources", {}).get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=0) < 1:
         raise CfcError("the Ray cluster has no node with a whole CPU for the coding tasks")
-    Actor = ray.remote(num_cpus=ACTOR_CPUS, max_restarts=-1, max_task_retries=-1)(_ModelHolder)
+    gpus = GPU_PER_ACTOR if config.device != "cpu" else 0  # fractional: several actors share a GPU (E-8.4)
+    if gpus and not ray.cluster_resources().get("GPU"):
+        raise CfcError(f"device {config.device!r}: the Ray cluster has no GPU (device 'cpu' runs anywhere)")
+    Actor = ray.remote(num_cpus=ACTOR_CPUS, num_gpus=gpus, max_restarts=-1, max_task_retries=-1)(_ModelHolder)
     coder = ray.remote(num_cpus=1, max_retries=5, retry_exceptions=False)(code_task)
     # the model's files in the object store, held here for the whole sweep: a restarted actor reads them again
     cfg_text, weights = ray.put(files[0].read_text(encoding="utf-8")), ray.put(files[1].read_bytes())
     count = actors or max(1, sum(1 for node in ray.nodes() if node.get("Alive")))
-    pool = [Actor.remote(cfg_text, weights) for _ in range(count)]
+    pool = [Actor.remote(cfg_text, weights, "cuda" if gpus else "cpu") for _ in range(count)]
     config_ref = ray.put(config)
     classes = classes_of(config)
     pending: dict[object, _Pending] = {}

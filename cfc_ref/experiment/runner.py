@@ -101,7 +101,8 @@ def init_worker(config: ExperimentConfig, threads: int = 1) -> None:
     global _STATE
     torch.set_num_threads(threads)
     output = Path(config.output)
-    _STATE = _WorkerState(config, load_model(config), BitstreamCache(output / "cache" / "bitstreams"),
+    model = load_model(config).to(config.device)
+    _STATE = _WorkerState(config, model, BitstreamCache(output / "cache" / "bitstreams"),
                           encoder_name(config.encoder))  # type: ignore[arg-type]
 
 
@@ -249,7 +250,7 @@ class SweepIncomplete(CfcError):
 
 
 @contextmanager
-def prepared(config: ExperimentConfig) -> Iterator[list[str]]:
+def prepared(config: ExperimentConfig, device_here: bool = True) -> Iterator[list[str]]:
     """What every engine does before its sweep, under the directory's lock (E-3.1): the model loaded and the split
     points checked before any worker starts (E-6.1), the dataset, the fingerprint (E-2.2), config.json."""
     from cfc_ref.experiment.fingerprint import check_or_record, fingerprint, run_lock
@@ -257,6 +258,8 @@ def prepared(config: ExperimentConfig) -> Iterator[list[str]]:
 
     output = Path(config.output)
     with run_lock(output):
+        if device_here and config.device != "cpu" and not torch.cuda.is_available():
+            raise CfcError(f"device {config.device!r}: no CUDA device here (device 'cpu' runs anywhere)")
         _check_splits(config, load_model(config))
         images = prepare_dataset(config)
         if not images:

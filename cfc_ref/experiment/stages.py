@@ -39,15 +39,20 @@ def decode_image(data: bytes, where: str) -> np.ndarray:
         raise CfcError(f"{where}: not a readable image ({err})") from None
 
 
+def _device(model: DarknetModel) -> torch.device:
+    return next(model.parameters()).device
+
+
 def _input(model: DarknetModel, pixels: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(network_input(pixels, model.config.width, model.config.height))[None]
+    x = torch.from_numpy(network_input(pixels, model.config.width, model.config.height))[None]
+    return x.to(_device(model))
 
 
 @torch.no_grad()
 def front_features(model: DarknetModel, split_name: str, pixels: np.ndarray) -> dict[str, np.ndarray]:
     """D-5.1: the front end of one image: every tensor that crosses the split, as C×H×W float32."""
     front, _ = split(model, split_name)
-    return {name: tensor[0].numpy() for name, tensor in front(_input(model, pixels)).items()}
+    return {name: tensor[0].cpu().numpy() for name, tensor in front(_input(model, pixels)).items()}
 
 
 def coded_tensors(setting: Setting, crossing: list[str]) -> list[str]:
@@ -95,7 +100,7 @@ def back_detections(model: DarknetModel, split_name: str, received: dict[str, np
                     pixels_shape: tuple[int, ...], classes: tuple[str, ...]) -> tuple[DetectionRow, ...]:
     """The back end on what the cloud received, then region decoding and NMS (D-4)."""
     _, back = split(model, split_name)
-    raw = back({name: torch.from_numpy(v)[None] for name, v in received.items()})
+    raw = back({name: torch.from_numpy(v)[None].to(_device(model)) for name, v in received.items()})
     return _detections(model, raw, image, pixels_shape, classes)
 
 

@@ -16,6 +16,8 @@ RESULTS: dict[str, dict[str, float]] = defaultdict(dict)
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--ratios-json", default=None, help="write benchmark ratios to this JSON file")
+    parser.addoption("--bench-history", default=None,
+                     help="save this run with its machine under DIR/<machine>/ (spec C-3.2; tools/bench_history.py)")
 
 
 @pytest.fixture
@@ -48,3 +50,8 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
     if path:
         with open(path, "w") as fh:
             json.dump(table, fh, indent=1)
+    history = config.getoption("--bench-history")
+    if history:
+        from cfc_ref.benchhistory import save_run
+
+        terminalreporter.write_line(f"saved: {save_run(table, history)}")

@@ -170,3 +170,11 @@ def test_a_cfc_error_fails_its_units_and_the_sweep_goes_on(tmp_path):
     written = unit_files(tmp_path / "ray")
     assert written and not any("test_000002" in name for name in written)
     assert len(written) + len(failed) == 3 * len([n for n in written if n.endswith("test_000000.json")])
+
+
+@spec("E-8.4")
+def test_cuda_on_a_cluster_without_gpus_is_refused(tmp_path):
+    config = write(replace(small(tmp_path, "ray"), device="cuda"), tmp_path / "c.json")
+    result = cluster(f"{command(config)} || echo exit=$?", tmp_path, nodes=1)
+    assert "exit=2" in result.stdout and "the Ray cluster has no GPU" in result.stderr, result.stderr[-2000:]
+    assert not (tmp_path / "ray" / "units").exists()
