@@ -42,6 +42,7 @@ class ExperimentConfig:
     original_upload: bool = True  # the paper's red square
     rgb_hevc_qps: tuple[int, ...] = ()  # cloud-only HEVC intra of the RGB image (spec H-7.1), off by default
     workers: int | None = None  # None: all cores
+    inference: str = "exact"  # "exact" (Darknet-exact reference) or "fast" (folded BN etc., spec D-8.2)
     device: str = "cpu"  # where the networks run: "cpu", or "cuda" / "cuda:N" (E-8.4; the numbers differ by device)
     output: str = "runs/embedded-default"
     synthetic_test_images: int = 200
@@ -59,7 +60,8 @@ def load_config(path: str | Path) -> ExperimentConfig:
 _INT_TUPLES = {"lossless_bit_depths": (1, 12), "lossy_bit_depths": (1, 12), "qps": (0, 51), "jpeg_qualities": (1, 100),
                "rgb_hevc_qps": (0, 51)}
 _CHOICES = {"dataset_kind": ("voc", "synthetic"), "model": ("embedded", "darknet"), "encoder": ("x265", "hm"),
-            "decoder": ("auto", "fast", "pylibde265", "hm", "libde265", "ffmpeg"), "layout": ("tile", "quilt")}
+            "decoder": ("auto", "fast", "pylibde265", "hm", "libde265", "ffmpeg"), "layout": ("tile", "quilt"),
+            "inference": ("exact", "fast")}
 ACCOUNTINGS = ("deployable", "paper")
 PAPER_FIG4_SPLITS = ("max_3", "conv_6", "conv_10", "max_11", "conv_13", "max_17", "conv_20", "conv_24")
 

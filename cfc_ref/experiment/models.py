@@ -24,3 +24,13 @@ def load_model(config: ExperimentConfig) -> DarknetModel:
     model = DarknetModel(load_cfg(cfg))
     load_weights(model, weights)
     return model.eval()
+
+
+def inference_model(model: DarknetModel, config: ExperimentConfig) -> DarknetModel:
+    """The network a sweep runs (spec D-8.2): the reference itself, or its fast inference copy, on the device."""
+    model = model.to(config.device)
+    if config.inference == "fast":
+        from cfc_ref.fast.detector import FastDarknet
+
+        return FastDarknet(model)  # type: ignore[return-value]  # the same interface: config, region, run
+    return model

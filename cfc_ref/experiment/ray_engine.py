@@ -46,15 +46,18 @@ def _ray():  # type: ignore[no-untyped-def]
 class _ModelHolder:
     """The body of the model actor (a plain class, so that it can be tested without Ray)."""
 
-    def __init__(self, cfg_text: str, weights: bytes, device: str = "cpu") -> None:
+    def __init__(self, cfg_text: str, weights: bytes, config: ExperimentConfig, device: str = "cpu") -> None:
+        from dataclasses import replace
+
         from cfc_ref.detector.cfg import parse_cfg
         from cfc_ref.detector.model import DarknetModel
         from cfc_ref.detector.weights import load_weights
+        from cfc_ref.experiment.models import inference_model
 
         torch.set_num_threads(1)
-        self.model = DarknetModel(parse_cfg(cfg_text))
-        load_weights(self.model, weights)
-        self.model.eval().to(device)
+        model = DarknetModel(parse_cfg(cfg_text))
+        load_weights(model, weights)
+        self.model = inference_model(model.eval(), replace(config, device=device))
 
     def front(self, data: bytes, image: str, split: str) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
         from cfc_ref.experiment.stages import decode_image, front_features
@@ -156,7 +159,7 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, total: int, progress: bool
     # the model's files in the object store, held here for the whole sweep: a restarted actor reads them again
     cfg_text, weights = ray.put(files[0].read_text(encoding="utf-8")), ray.put(files[1].read_bytes())
     count = actors or max(1, sum(1 for node in ray.nodes() if node.get("Alive")))
-    pool = [Actor.remote(cfg_text, weights, "cuda" if gpus else "cpu") for _ in range(count)]
+    pool = [Actor.remote(cfg_text, weights, config, "cuda" if gpus else "cpu") for _ in range(count)]
     config_ref = ray.put(config)
     classes = classes_of(config)
     pending: dict[object, _Pending] = {}

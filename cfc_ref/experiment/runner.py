@@ -31,7 +31,7 @@ from cfc_ref.codecs.hevc.batch import BitstreamCache, CachedCodec
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, Setting, classes_of, settings_of, split_points_of
-from cfc_ref.experiment.models import load_model, model_files
+from cfc_ref.experiment.models import inference_model, load_model, model_files
 from cfc_ref.experiment.stages import (
     back_detections,
     cloud_detections,
@@ -101,7 +101,7 @@ def init_worker(config: ExperimentConfig, threads: int = 1) -> None:
     global _STATE
     torch.set_num_threads(threads)
     output = Path(config.output)
-    model = load_model(config).to(config.device)
+    model = inference_model(load_model(config), config)
     _STATE = _WorkerState(config, model, BitstreamCache(output / "cache" / "bitstreams"),
                           encoder_name(config.encoder))  # type: ignore[arg-type]
 
