@@ -118,14 +118,8 @@ class FastDarknet(nn.Module):
 
     def run(self, outputs: dict[int, torch.Tensor], start: int, stop: int) -> dict[int, torch.Tensor]:
         """As ``DarknetModel.run``; inputs are cast to this model's dtype and layout."""
-        outputs = {k: self._prepare(v) for k, v in outputs.items()}
-        for index in range(start, stop):
-            spec = self.config.layers[index]
-            if isinstance(spec, Route):
-                outputs[index] = torch.cat([outputs[i] for i in spec.layers], dim=1)
-            else:
-                outputs[index] = self.layers[index](outputs[index - 1 if index else INPUT])
-        return outputs
+        prepared = {k: self._prepare(v) for k, v in outputs.items()}
+        return DarknetModel.run(self, prepared, start, stop)  # type: ignore[arg-type]  # the same graph walk
 
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.dtype)

@@ -28,8 +28,8 @@ class BdResult:
     method: str
 
 
-def _curve(points: list[tuple[float, float]], name: str) -> tuple[np.ndarray, np.ndarray]:
-    """M-5.3 checks; returns (ln rate, mAP) sorted by rate."""
+def _sorted_points(points: list[tuple[float, float]], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The checks M-5.3 and M-5.5 share: at least 4 points, finite, rates > 0; returns (rate, mAP) sorted by rate."""
     if len(points) < 4:
         raise MetricsError(f"{name} curve has {len(points)} points; BD needs at least 4")
     rate = np.array([p[0] for p in points], dtype=np.float64)
@@ -37,7 +37,12 @@ def _curve(points: list[tuple[float, float]], name: str) -> tuple[np.ndarray, np
     if not (np.isfinite(rate).all() and np.isfinite(quality).all()) or (rate <= 0).any():
         raise MetricsError(f"{name} curve has a non-finite value or a rate <= 0")
     order = np.argsort(rate, kind="stable")
-    rate, quality = rate[order], quality[order]
+    return rate[order], quality[order]
+
+
+def _curve(points: list[tuple[float, float]], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """M-5.3 checks; returns (ln rate, mAP) sorted by rate."""
+    rate, quality = _sorted_points(points, name)
     if len(np.unique(quality)) != len(quality):
         raise MetricsError(f"{name} curve repeats an mAP value; the rate is not a function of mAP")
     if (np.diff(quality) <= 0).any() or (np.diff(rate) <= 0).any():
@@ -82,14 +87,7 @@ class BdMetricResult:
 
 def _rate_curve(points: list[tuple[float, float]], name: str) -> tuple[np.ndarray, np.ndarray]:
     """M-5.5 checks; returns (ln rate, mAP) sorted by rate."""
-    if len(points) < 4:
-        raise MetricsError(f"{name} curve has {len(points)} points; BD needs at least 4")
-    rate = np.array([p[0] for p in points], dtype=np.float64)
-    quality = np.array([p[1] for p in points], dtype=np.float64)
-    if not (np.isfinite(rate).all() and np.isfinite(quality).all()) or (rate <= 0).any():
-        raise MetricsError(f"{name} curve has a non-finite value or a rate <= 0")
-    order = np.argsort(rate, kind="stable")
-    rate, quality = rate[order], quality[order]
+    rate, quality = _sorted_points(points, name)
     if (np.diff(rate) <= 0).any():
         raise MetricsError(f"{name} curve repeats a KBPI value; mAP is not a function of the rate")
     return np.log(rate), quality
