@@ -9,6 +9,7 @@ from cfc_ref.conformance.vectors import COMPONENTS, check_vector, load_manifest,
 from cfc_testing import GOLDEN, expected_failures
 
 spec = pytest.mark.spec
+pytestmark = pytest.mark.conformance
 ALL_VECTORS = [v for c in COMPONENTS for v in load_vectors(GOLDEN, c)]
 
 

@@ -40,6 +40,28 @@ def test_big_endian_side_info_is_caught():
     assert "q_leaky_8bit" in failures and "w_raw_8bit" in failures
 
 
+@spec("C-2.3", "C-1.3")
+def test_a_plain_value_error_for_every_rejection_is_caught():
+    from cfc_ref.conformance.vectors import load_vectors
+
+    failures = failing_vectors(load_adapter("wrong_adapters.plain_value_error"), GOLDEN)
+    invalid = {v.id for c in ("qlayer", "tiling", "container") for v in load_vectors(GOLDEN, c)
+               if v.fields["result"] == "invalid"}
+    assert failures.keys() == invalid  # every rejection, and nothing else
+    assert all("rejected with ValueError, the vector names" in reason for reason in failures.values())
+
+
+@spec("C-1.3")
+def test_an_adapter_may_name_the_category_by_attribute():
+    from cfc_ref.conformance.vectors import error_category
+
+    class Foreign(ValueError):
+        category = "ContainerError"
+
+    assert "ContainerError" in error_category(Foreign("from a C++ library"))
+    assert error_category(ValueError("x")) >= {"ValueError", "Exception"}
+
+
 @spec("C-2.1")
 def test_incomplete_adapter_is_a_usage_error():
     with pytest.raises(AdapterError, match="dequantize, tile, untile, pack, parse"):

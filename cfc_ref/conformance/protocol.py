@@ -2,7 +2,8 @@
 
 An adapter is a Python module with the six functions below. Types are deliberately plain (numpy arrays, bytes,
 str, int, dict) so that an adapter can wrap a library in any language (through ctypes, a subprocess, …).
-Every rejected input raises a ``ValueError`` subclass.
+Every rejected input raises a ``ValueError`` subclass named as the vector's ``error`` (``QLayerError``,
+``TilingError``, ``ContainerError``), or carrying that name as its ``category`` attribute (spec C-1.3).
 
     quantize(v, bit_depth, mode) -> (q, side_info)
         v: float32 ndarray C×H×W; mode: "minmax" | "relu"

@@ -66,13 +66,24 @@ def _same_array(got: Any, want: np.ndarray, what: str) -> None:
                              f"got {got.ravel()[i]}, expected {want.ravel()[i]}")
 
 
+def error_category(err: BaseException) -> set[str]:
+    """C-1.3: the categories an exception stands for: the names of its classes, and its ``category`` attribute
+    (how an adapter that wraps another language names the error)."""
+    names = {cls.__name__ for cls in type(err).__mro__}
+    category = getattr(err, "category", None)
+    return names | ({category} if isinstance(category, str) else set())
+
+
 def _expect_rejection(call: Any, vector: Vector) -> None:
+    expected = vector.fields["error"]
     try:
         call()
-    except ValueError:
-        return
-    raise VectorMismatch(f"accepted input that must be rejected with {vector.fields['error']} "
-                         f"({vector.fields['comment']})")
+    except ValueError as err:
+        if expected in error_category(err):
+            return
+        raise VectorMismatch(f"rejected with {type(err).__name__}, the vector names {expected} "
+                             f"({vector.fields['comment']})") from None
+    raise VectorMismatch(f"accepted input that must be rejected with {expected} ({vector.fields['comment']})")
 
 
 def _check_qlayer(impl: ModuleType, v: Vector) -> None:
