@@ -104,7 +104,6 @@ class _Pending:
     settings: list[Setting]
     result: object  # ref: detections list (split) or units list (cloud)
     codings: list[object]  # refs of the Coding of each setting (split jobs)
-    shape_ref: object | None = None
 
 
 def _cause(err: BaseException) -> BaseException:
@@ -174,7 +173,7 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, total: int, progress: bool
         coded = [coder.options(num_returns=2).remote(config_ref, setting, front) for setting in todo]
         shape = _shape_of.remote(front)
         ref = actor.back_many.remote(group, image, shape, classes, *[received for received, _ in coded])
-        pending[ref] = _Pending(image, todo, ref, [coding for _, coding in coded], shape)
+        pending[ref] = _Pending(image, todo, ref, [coding for _, coding in coded])
     failures: list[tuple[str, str]] = []
     for job, ready in _progress(_completed(ray, pending), total, config.name, progress, failures):
         try:
