@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from cfc_ref.experiment.config import load_config, settings_of
@@ -60,7 +59,7 @@ def overhead(config_path: str, count: int) -> dict:
     ray.init(address="auto", log_to_driver=False, logging_level="ERROR")
     task = ray.remote(num_cpus=1)(code_task)
     front = ray.put((features, pixels.shape))
-    config_ref = ray.put(replace(config))
+    config_ref = ray.put(config)
     ray.get(task.remote(config_ref, setting, front))  # warm up the worker
     began = time.perf_counter()
     ray.get([task.remote(config_ref, setting, front) for _ in range(count)])

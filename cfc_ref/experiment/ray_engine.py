@@ -27,7 +27,7 @@ import torch
 
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, Setting, classes_of
-from cfc_ref.experiment.units import Unit, UnitBits, write_unit
+from cfc_ref.experiment.units import Unit, write_unit
 
 # Model actors are not counted against a node's CPUs (one per node, mostly waiting on the coding tasks); every
 # coding task takes one CPU. A task that asked for more CPUs than any node has would wait for ever.
@@ -73,15 +73,14 @@ class _ModelHolder:
         return [back_detections(self.model, split, r, image, shape, classes) for r in received]
 
     def cloud(self, config: ExperimentConfig, data: bytes, image: str, settings: list[Setting]) -> list[Unit]:
-        from cfc_ref.experiment.stages import cloud_detections, cloud_upload, decode_image
+        from cfc_ref.experiment.stages import cloud_detections, cloud_unit, cloud_upload, decode_image
 
         pixels = decode_image(data, image)
         units = []
         for setting in settings:
             upload = cloud_upload(setting, pixels, data)
             detections = cloud_detections(self.model, upload, image, pixels.shape, classes_of(config))
-            units.append(Unit(image, setting.key, UnitBits(len(upload.payload), 0, 0), upload.method, ("Pillow",),
-                              detections))
+            units.append(cloud_unit(upload, image, setting, detections))
         return units
 
 
@@ -190,8 +189,7 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, total: int, progress: bool
                 write_unit(output, setting, unit)
             continue
         for setting, detections, coding in zip(job.settings, result, codings, strict=True):
-            write_unit(output, setting, Unit(job.image, setting.key, coding.bits, encoder_id, coding.decoders,
-                                             detections, coding.samples, coding.uncoded))
+            write_unit(output, setting, coding.unit(job.image, setting, encoder_id, detections))
     return failures
 
 

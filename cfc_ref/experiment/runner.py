@@ -35,12 +35,13 @@ from cfc_ref.experiment.models import inference_model, load_model, model_files
 from cfc_ref.experiment.stages import (
     back_detections,
     cloud_detections,
+    cloud_unit,
     cloud_upload,
     code_unit,
     decode_image,
     front_features,
 )
-from cfc_ref.experiment.units import Unit, UnitBits, unit_path, write_unit
+from cfc_ref.experiment.units import unit_path, write_unit
 from cfc_ref.metrics.files import image_ids
 
 # ------------------------------------------------------------------ executors
@@ -191,13 +192,11 @@ def _run_job(state: _WorkerState, job: tuple[str, str]) -> int:
             received, coding = _timed(state, "codec", code_unit, config, setting, features, codec)
             detections = _timed(state, "model", back_detections, model, group, received, image, pixels.shape,
                                 classes)
-            unit = Unit(image, setting.key, coding.bits, state.encoder_id, coding.decoders, detections,
-                        coding.samples, coding.uncoded)
+            unit = coding.unit(image, setting, state.encoder_id, detections)
         else:
             upload = _timed(state, "codec", cloud_upload, setting, pixels, data)
             detections = _timed(state, "model", cloud_detections, model, upload, image, pixels.shape, classes)
-            unit = Unit(image, setting.key, UnitBits(len(upload.payload), 0, 0), upload.method, ("Pillow",),
-                        detections)
+            unit = cloud_unit(upload, image, setting, detections)
         write_unit(output, setting, unit)
     return len(todo)
 

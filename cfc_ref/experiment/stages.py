@@ -24,7 +24,7 @@ from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.split import split
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, Setting
-from cfc_ref.experiment.units import UnitBits
+from cfc_ref.experiment.units import Unit, UnitBits
 from cfc_ref.pipeline import EncodeSettings, decode_container, encode_features
 
 DetectionRow = tuple[str, float, float, float, float, float]  # class, score, box (1-based VOC pixels)
@@ -69,6 +69,9 @@ class Coding:
     decoders: tuple[str, ...]
     samples: int
     uncoded: tuple[str, ...]
+
+    def unit(self, image: str, setting: Setting, encoder: str, detections: tuple[DetectionRow, ...]) -> Unit:
+        return Unit(image, setting.key, self.bits, encoder, self.decoders, detections, self.samples, self.uncoded)
 
 
 def code_unit(config: ExperimentConfig, setting: Setting, features: dict[str, np.ndarray], codec: PictureCodec
@@ -120,3 +123,8 @@ def cloud_detections(model: DarknetModel, upload: Upload, image: str, pixels_sha
                      classes: tuple[str, ...]) -> tuple[DetectionRow, ...]:
     """The whole model on what the cloud decoded from the upload."""
     return _detections(model, model(_input(model, upload.image)), image, pixels_shape, classes)
+
+
+def cloud_unit(upload: Upload, image: str, setting: Setting, detections: tuple[DetectionRow, ...]) -> Unit:
+    """E-1.2: a cloud-only unit: the upload's bytes, no side info, no container."""
+    return Unit(image, setting.key, UnitBits(len(upload.payload), 0, 0), upload.method, ("Pillow",), detections)

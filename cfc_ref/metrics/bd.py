@@ -50,29 +50,38 @@ def _curve(points: list[tuple[float, float]], name: str) -> tuple[np.ndarray, np
     return np.log(rate), quality
 
 
-def _integral(log_rate: np.ndarray, quality: np.ndarray, low: float, high: float, method: str) -> float:
+def _area(x: np.ndarray, y: np.ndarray, low: float, high: float, method: str) -> float:
+    """∫ y(x) dx over [low, high], y fitted over x: a least-squares cubic (M-5.1) or a pchip interpolant."""
     if method == "cubic":
-        poly = np.polynomial.Polynomial.fit(quality, log_rate, 3).convert()
-        antiderivative = poly.integ()
+        antiderivative = np.polynomial.Polynomial.fit(x, y, 3).convert().integ()
         return float(antiderivative(high) - antiderivative(low))
-    interpolant = PchipInterpolator(quality, log_rate)
-    return float(interpolant.integrate(low, high))
+    return float(PchipInterpolator(x, y).integrate(low, high))
+
+
+def _mean_gap(anchor: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], method: str,
+              axis: str) -> tuple[float, float, float, float, float]:
+    """The Bjøntegaard step both deltas share: over the overlap of the curves' x ranges, the mean of
+    ``y_test(x) − y_anchor(x)``; returns (mean gap, low, high, overlap share of the anchor, of the test)."""
+    if method not in METHODS:
+        raise MetricsError(f"method must be one of {METHODS}, got {method!r}")
+    (xa, ya), (xt, yt) = anchor, test
+    low, high = max(xa.min(), xt.min()), min(xa.max(), xt.max())
+    if not high > low:
+        shown = (lambda v: f"{math.exp(v):.4g}") if axis == "KBPI" else (lambda v: f"{v:.4f}")  # x is ln KBPI there
+        raise MetricsError(f"the curves' {axis} ranges do not overlap ({shown(xa.min())}–{shown(xa.max())} vs "
+                           f"{shown(xt.min())}–{shown(xt.max())})")
+    gap = (_area(xt, yt, low, high, method) - _area(xa, ya, low, high, method)) / (high - low)
+    return gap, float(low), float(high), float((high - low) / (xa.max() - xa.min())), float(
+        (high - low) / (xt.max() - xt.min()))
 
 
 def bd_kbpi_map(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str = "cubic"
                 ) -> BdResult:
     """M-5.1, M-5.2: average rate difference of ``test`` against ``anchor`` at equal mAP, in percent."""
-    if method not in METHODS:
-        raise MetricsError(f"method must be one of {METHODS}, got {method!r}")
     ra, qa = _curve(anchor, "anchor")
     rt, qt = _curve(test, "test")
-    low, high = max(qa.min(), qt.min()), min(qa.max(), qt.max())
-    if not high > low:
-        raise MetricsError(f"the curves' mAP ranges do not overlap ({qa.min():.4f}–{qa.max():.4f} vs "
-                           f"{qt.min():.4f}–{qt.max():.4f})")
-    difference = (_integral(rt, qt, low, high, method) - _integral(ra, qa, low, high, method)) / (high - low)
-    return BdResult((math.exp(difference) - 1.0) * 100.0, low, high, (high - low) / (qa.max() - qa.min()),
-                    (high - low) / (qt.max() - qt.min()), method)
+    gap, low, high, anchor_share, test_share = _mean_gap((qa, ra), (qt, rt), method, "mAP")  # ln rate over mAP
+    return BdResult((math.exp(gap) - 1.0) * 100.0, low, high, anchor_share, test_share, method)
 
 
 @dataclass(frozen=True)
@@ -93,27 +102,13 @@ def _rate_curve(points: list[tuple[float, float]], name: str) -> tuple[np.ndarra
     return np.log(rate), quality
 
 
-def _metric_integral(log_rate: np.ndarray, quality: np.ndarray, low: float, high: float, method: str) -> float:
-    if method == "cubic":
-        antiderivative = np.polynomial.Polynomial.fit(log_rate, quality, 3).convert().integ()
-        return float(antiderivative(high) - antiderivative(low))
-    return float(PchipInterpolator(log_rate, quality).integrate(low, high))
-
-
 def bd_map(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str = "cubic"
            ) -> BdMetricResult:
     """M-5.5: average mAP difference of ``test`` against ``anchor`` at equal KBPI (BD-PSNR with mAP)."""
-    if method not in METHODS:
-        raise MetricsError(f"method must be one of {METHODS}, got {method!r}")
     ra, qa = _rate_curve(anchor, "anchor")
     rt, qt = _rate_curve(test, "test")
-    low, high = max(ra.min(), rt.min()), min(ra.max(), rt.max())
-    if not high > low:
-        raise MetricsError(f"the curves' KBPI ranges do not overlap ({math.exp(ra.min()):.4g}–{math.exp(ra.max()):.4g}"
-                           f" vs {math.exp(rt.min()):.4g}–{math.exp(rt.max()):.4g})")
-    delta = (_metric_integral(rt, qt, low, high, method) - _metric_integral(ra, qa, low, high, method)) / (high - low)
-    return BdMetricResult(float(delta), math.exp(low), math.exp(high), float((high - low) / (ra.max() - ra.min())),
-                          float((high - low) / (rt.max() - rt.min())), method)
+    gap, low, high, anchor_share, test_share = _mean_gap((ra, qa), (rt, qt), method, "KBPI")  # mAP over ln rate
+    return BdMetricResult(float(gap), math.exp(low), math.exp(high), anchor_share, test_share, method)
 
 
 def bd_summary(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str = "both") -> dict:
