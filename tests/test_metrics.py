@@ -25,8 +25,10 @@ from cfc_ref.metrics.voc import Detection, GroundTruth, ap_all_points, ap_voc07,
 from cfc_testing import GOLDEN
 
 spec = pytest.mark.spec
-MAP_CASE = json.loads((GOLDEN / "metrics" / "map_cases.json").read_text())["vectors"][0]
-BD_CASES = json.loads((GOLDEN / "metrics" / "bd_cases.json").read_text())["vectors"]
+METRICS = json.loads((GOLDEN / "metrics" / "vectors.json").read_text())["vectors"]
+AP_CASES = [v for v in METRICS if v["operation"] == "voc_eval"]
+MAP_CASE = next(v for v in AP_CASES if v["id"] == "ap_car_dog")
+BD_CASES = [v for v in METRICS if v["operation"] == "bd_rate"]
 
 
 def case_inputs(case):
@@ -36,17 +38,23 @@ def case_inputs(case):
 
 
 @spec("M-1.1", "M-1.2", "M-1.3", "M-2.1", "M-2.2", "M-2.3")
-def test_hand_derived_golden():
-    truths, dets, classes = case_inputs(MAP_CASE)
+@pytest.mark.parametrize("case", [c for c in AP_CASES if c["result"] == "valid"], ids=lambda c: c["id"])
+def test_hand_derived_golden(case):
+    truths, dets, classes = case_inputs(case)
     result = evaluate(truths, dets, classes)
     for cls in classes:
-        want = MAP_CASE["expected"][cls]
         got = result.per_class[cls]
-        assert got.npos == want["npos"]
-        assert got.ap_voc07 == (None if want["ap_voc07"] is None else pytest.approx(want["ap_voc07"], abs=1e-12))
-        assert got.ap_all == (None if want["ap_all"] is None else pytest.approx(want["ap_all"], abs=1e-12))
-    assert result.map_voc07 == pytest.approx(MAP_CASE["expected"]["map_voc07"], abs=1e-12)
-    assert result.map_all == pytest.approx(MAP_CASE["expected"]["map_all"], abs=1e-12)
+        for method, field in (("voc07", "ap_voc07"), ("all", "ap_all")):
+            want = case["expected"][method]["ap"][cls]
+            assert getattr(got, field) == (None if want is None else pytest.approx(want, abs=1e-12))
+    assert result.map_voc07 == pytest.approx(case["expected"]["voc07"]["map"], abs=1e-12)
+    assert result.map_all == pytest.approx(case["expected"]["all"]["map"], abs=1e-12)
+
+
+@spec("M-1.1")
+def test_pixel_inclusive_decides_the_dog():
+    truths, dets, classes = case_inputs(MAP_CASE)
+    assert evaluate(truths, dets, classes).per_class["dog"].npos == 1
     exclusive = evaluate(truths, dets, classes, pixel_inclusive=False).per_class["dog"]
     assert (exclusive.ap_voc07, exclusive.ap_all) == (0.0, 0.0)
 
@@ -128,7 +136,7 @@ def test_bad_detections_and_undefined_map():
 @pytest.mark.parametrize("case", [c for c in BD_CASES if c["result"] == "valid"], ids=lambda c: c["id"])
 def test_bd_matches_the_bjontegaard_package(case):
     result = bd_kbpi_map([tuple(p) for p in case["anchor"]], [tuple(p) for p in case["test"]], case["method"])
-    assert result.percent == pytest.approx(case["expected_percent"], rel=1e-9, abs=1e-9)
+    assert result.percent == pytest.approx(case["expected"], rel=1e-9, abs=1e-9)
     assert 0 < result.anchor_share <= 1 and 0 < result.test_share <= 1
 
 
@@ -258,12 +266,12 @@ def test_metrics_cli(tmp_path, capsys):
     write_detections(dets, tmp_path / "res", "test", classes)
     assert main(["metrics", "map", str(root), str(tmp_path / "res"), "--classes", "car,dog,cat"]) == 0
     out = capsys.readouterr().out
-    assert f"{MAP_CASE['expected']['map_voc07']:9.4f}" in out and "n/a" in out
+    assert f"{MAP_CASE['expected']['voc07']['map']:9.4f}" in out and "n/a" in out
     case = BD_CASES[0]
     for name in ("anchor", "test"):
         (tmp_path / f"{name}.csv").write_text("kbpi,map\n" + "".join(f"{r},{q}\n" for r, q in case[name]))
     assert main(["metrics", "bd", str(tmp_path / "anchor.csv"), str(tmp_path / "test.csv")]) == 0
-    assert f"{case['expected_percent']:+.2f} %" in capsys.readouterr().out
+    assert f"{case['expected']:+.2f} %" in capsys.readouterr().out
     (tmp_path / "bad.csv").write_text("1,0.5\n2,0.6\n")
     assert main(["metrics", "bd", str(tmp_path / "anchor.csv"), str(tmp_path / "bad.csv")]) == 2
 
