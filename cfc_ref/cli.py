@@ -8,6 +8,7 @@
     cfc-ref inspect FILE    # parse a container strictly and list its records and bits
     cfc-ref codec encode|decode|check   # HEVC for conformance users (spec/codec.md)
     cfc-ref layers          # per-layer profile of YOLOv2-VOC (paper Fig. 1), table and PNG
+    cfc-ref conformance --impl MODULE | --impl-cmd CMD   # check another implementation, per profile and clause
 """
 
 from __future__ import annotations
@@ -118,6 +119,20 @@ def _cmd_codec_check(args: argparse.Namespace) -> int:
 
             write_atomic(Path(args.json), (text + "\n").encode())
     return 1 if report.problems(args.strict) else 0
+
+
+def _cmd_conformance(args: argparse.Namespace) -> int:
+    import json
+
+    from cfc_ref.conformance.runner import format_table, run_suite
+
+    outcome = run_suite(args.impl, args.impl_cmd, args.profile, args.xfail)
+    print(format_table(outcome))
+    if args.json:
+        from cfc_ref.fileio import write_atomic
+
+        write_atomic(Path(args.json), (json.dumps(outcome, indent=1) + "\n").encode())
+    return 0 if outcome["exit"] in (0, 5) and not any(r["outcome"] == "failed" for r in outcome["results"]) else 1
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
@@ -348,6 +363,15 @@ def build_parser() -> argparse.ArgumentParser:
     layers.add_argument("--repeats", type=int, default=3)
     layers.add_argument("--png", default="layers.png", help="figure path ('' for none)")
     layers.set_defaults(func=_cmd_layers)
+    conf = sub.add_parser("conformance", help="the conformance suite against an implementation, per profile and "
+                                              "clause (spec/conformance.md)")
+    conf.add_argument("--impl", help="adapter module (default: $CFC_IMPL, else the reference)")
+    conf.add_argument("--impl-cmd", help="an executable speaking the JSON-lines process protocol (spec C-2.5)")
+    conf.add_argument("--profile", action="append", help="run only this profile (repeatable): wire, metrics, "
+                                                         "metrics.ap, metrics.bd, detector, …, codec, codec.encode")
+    conf.add_argument("--xfail", help="file of vector ids expected to fail (one per line)")
+    conf.add_argument("--json", help="write the report (every test, its profile, clauses, outcome) here")
+    conf.set_defaults(func=_cmd_conformance)
     return parser
 
 

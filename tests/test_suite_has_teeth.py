@@ -1,4 +1,5 @@
-"""The conformance suite catches wrong implementations (spec C-2.3) and loads adapters as documented (C-2.1)."""
+"""The conformance suite catches wrong implementations, in every profile (spec C-2.3), and loads adapters as
+documented (C-2.1)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 
 import pytest
 
-from cfc_ref.conformance.protocol import AdapterError, load_adapter
+from cfc_ref.conformance.protocol import AdapterError, declared_profiles, load_adapter
 from cfc_ref.conformance.vectors import failing_vectors
 
 from cfc_testing import GOLDEN, ROOT
@@ -18,7 +19,52 @@ spec = pytest.mark.spec
 
 @spec("C-2.3")
 def test_reference_passes_every_vector():
-    assert failing_vectors(load_adapter("cfc_ref.conformance.reference"), GOLDEN) == {}
+    reference = load_adapter("cfc_ref.conformance.reference")
+    assert {"wire", "metrics.ap", "metrics.bd", "detector.network", "detector.region"} <= set(
+        declared_profiles(reference))
+    assert failing_vectors(reference, GOLDEN, declared_profiles(reference)) == {}
+
+
+def _caught(adapter: str) -> dict[str, str]:
+    impl = load_adapter(f"wrong_adapters.{adapter}")
+    return failing_vectors(impl, GOLDEN, declared_profiles(impl))
+
+
+@spec("C-2.3", "M-1.1")
+def test_iou_at_least_half_is_caught():
+    failures = _caught("voc_iou_at_least")
+    assert "ap_iou_exactly_half" in failures and "ap_car_dog" not in failures
+
+
+@spec("C-2.3", "M-1.2")
+def test_difficult_as_false_positive_is_caught():
+    assert {"ap_car_dog", "ap_difficult_hit_ignored"} <= _caught("voc_difficult_as_fp").keys()
+
+
+@spec("C-2.3", "M-5.1")
+def test_bd_on_the_linear_rate_is_caught():
+    failures = _caught("bd_linear_rate")
+    assert {f"bd_{kind}_{curve}_{method}" for kind in ("rate", "metric") for curve in ("max17_default",
+            "max11_default") for method in ("cubic", "pchip")} <= failures.keys()
+
+
+@spec("C-2.3", "D-2.4")
+def test_textbook_reorg_is_caught():
+    failures = _caught("textbook_reorg")
+    assert {"net_front_reorg_10", "net_back_max_5", "net_back_conv_9"} <= failures.keys()
+    assert "net_back_reorg_10" not in failures  # reorg ran on the front end: the back end never sees it
+
+
+@spec("C-2.3", "D-5.1", "D-5.2")
+def test_dropped_passthrough_is_caught():
+    failures = _caught("dropped_passthrough")
+    assert {"net_front_max_5", "net_front_conv_9"} <= failures.keys() and "net_front_conv_4" not in failures
+
+
+@spec("C-2.3", "H-4.3")
+def test_lossless_through_ffmpeg_is_caught():
+    failures = _caught("ffmpeg_lossless")
+    assert len(failures) == 14 and all(vid.endswith("_ll") for vid in failures)
 
 
 @spec("C-2.3", "Q-3.2")

@@ -14,7 +14,20 @@ import numpy as np
 
 from cfc_ref import container, qlayer, tiling
 
-PROFILES = ("wire", "metrics", "detector", "codec", "codec.encode")
+
+
+def _profiles() -> tuple[str, ...]:
+    """Everything, except the codec profiles this machine cannot run: decoding every vector needs one of the exact
+    decoders (H-4.2; FFmpeg alone refuses the lossless RExt streams, H-4.3), an HM-exact encode needs HM-16.12
+    (H-2.2)."""
+    from cfc_ref.codecs.hevc.decoders import available_decoders
+    from cfc_ref.codecs.hevc.hm import hm_encoder
+
+    return ("wire", "metrics", "detector", *(("codec",) if set(available_decoders()) - {"ffmpeg"} else ()),
+            *(("codec.encode",) if hm_encoder() else ()))
+
+
+PROFILES = _profiles()
 
 
 def quantize(v: np.ndarray, bit_depth: int, mode: str) -> tuple[np.ndarray, bytes]:

@@ -1,7 +1,8 @@
-"""Load golden manifests and check one vector against an adapter (spec C-1, C-1.3).
+"""Load golden manifests and check one vector against an adapter, by profile (spec C-1, C-1.3, C-2).
 
-Used by the pytest suite (``tests/test_conformance.py``) and by the tests that prove the suite catches wrong
-implementations (spec C-2.3). ``check_vector`` raises ``VectorMismatch`` with a readable reason, or returns.
+Used by the pytest suite (``tests/test_conformance.py``), by ``cfc-ref conformance`` and by the tests that prove the
+suite catches wrong implementations (spec C-2.3). ``check_vector`` raises ``VectorMismatch`` with a readable
+reason, or returns. Tolerances are the spec's: bit-exact for ``wire`` and ``codec``; C-2.6 for the others.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-COMPONENTS = ("qlayer", "tiling", "container")
+COMPONENTS = ("qlayer", "tiling", "container")  # the wire profile's manifests
 SCHEMA = "cfc-ref-golden/1"
+HM_VECTORS = "hm-16.12"
 
 
 class VectorMismatch(AssertionError):
@@ -27,13 +29,38 @@ class Vector:
     component: str
     directory: Path
     fields: dict[str, Any]
+    manifest: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:
         return str(self.fields["id"])
 
+    @property
+    def profile(self) -> str:
+        """The profile this vector belongs to (spec C-2.1)."""
+        operation = self.fields.get("operation")
+        if self.component in COMPONENTS:
+            return "wire"
+        if self.component == "metrics":
+            return "metrics.ap" if operation == "voc_eval" else "metrics.bd"
+        if self.component == "detector":
+            return "detector.region" if operation == "region_detections" else "detector.network"
+        return "codec.encode" if operation == "encode_hevc" else "codec.decode"
+
+    @property
+    def section(self) -> str:
+        return str(self.fields["section"])
+
+    def path(self, key: str) -> str:
+        """A file the vector names under ``key`` (or the manifest's default) as an absolute path string."""
+        name = self.fields.get(key) or (self.manifest or {})[key]
+        return str((self.directory / name).resolve())
+
     def array(self, key: str) -> np.ndarray:
-        return np.load(self.directory / self.fields[key], allow_pickle=False)
+        return self.array_at(self.fields[key])
+
+    def array_at(self, name: str) -> np.ndarray:
+        return np.load(self.directory / name, allow_pickle=False)
 
     def hex(self, key: str) -> bytes:
         return bytes.fromhex(self.fields[key])
@@ -48,7 +75,32 @@ def load_manifest(golden_dir: Path, component: str) -> dict[str, Any]:
 
 def load_vectors(golden_dir: Path, component: str) -> list[Vector]:
     manifest = load_manifest(golden_dir, component)
-    return [Vector(component, golden_dir / component, v) for v in manifest["vectors"]]
+    return [Vector(component, golden_dir / component, v, manifest) for v in manifest["vectors"]]
+
+
+def hm_vectors(golden_dir: Path) -> list[Vector]:
+    """The HM-16.12 conformance set (copied verbatim, its own manifest layout): one decode vector per bitstream
+    (H-4.1) and one encode vector per bitstream with its options (H-2.1)."""
+    directory = golden_dir / HM_VECTORS
+    manifest = json.loads((directory / "manifest.json").read_text())
+    out = []
+    for v in manifest["vectors"]:
+        out.append(Vector(HM_VECTORS, directory, dict(v, operation="decode_hevc", section="H-4.1", result="valid",
+                                                      comment=f"HM-16.12 bitstream, QP {v['qp']}")))
+        out.append(Vector(HM_VECTORS, directory, dict(v, id=f"{v['id']}_encode", operation="encode_hevc",
+                                                      section="H-2.1", result="valid",
+                                                      comment=f"HM-16.12 encode, QP {v['qp']}")))
+    return out
+
+
+def profile_vectors(golden_dir: Path, profile: str) -> list[Vector]:
+    """Every golden vector of one profile (spec C-2.1)."""
+    if profile == "wire":
+        return [v for c in COMPONENTS for v in load_vectors(golden_dir, c)]
+    if profile.startswith("codec."):
+        return [v for v in hm_vectors(golden_dir) if v.profile == profile]
+    component = profile.split(".")[0]
+    return [v for v in load_vectors(golden_dir, component) if v.profile == profile]
 
 
 def _same_array(got: Any, want: np.ndarray, what: str) -> None:
@@ -141,7 +193,139 @@ def _check_container(impl: ModuleType, v: Vector) -> None:
     return None
 
 
-_CHECKS = {"qlayer": _check_qlayer, "tiling": _check_tiling, "container": _check_container}
+# --- metrics (spec M-1, M-2, M-5; tolerances C-2.6) -------------------------------------------------------------------
+AP_TOLERANCE = 1e-9  # AP and mAP: exact rational arithmetic in binary64
+BD_RATE_TOLERANCE = 1e-6  # percent
+BD_METRIC_TOLERANCE = 1e-9  # mAP
+
+
+def _close(got: Any, want: float, tolerance: float, what: str) -> None:
+    if want is None:
+        if got is not None:
+            raise VectorMismatch(f"{what}: {got!r}, expected None (no non-difficult ground truth)")
+        return
+    if not isinstance(got, (int, float, np.floating, np.integer)) or isinstance(got, bool):
+        raise VectorMismatch(f"{what}: {got!r} is not a number")
+    if not abs(float(got) - want) <= tolerance * max(1.0, abs(want)):
+        raise VectorMismatch(f"{what}: {float(got)!r}, expected {want!r} (tolerance {tolerance:g})")
+
+
+def _check_metrics(impl: ModuleType, v: Vector) -> None:
+    f = v.fields
+    if f["operation"] == "voc_eval":
+        def run(method: str) -> Any:
+            return impl.voc_eval([dict(g, box=list(g["box"])) for g in f["ground_truth"]],
+                                 [dict(d, box=list(d["box"])) for d in f["detections"]], list(f["classes"]), method)
+        if f["result"] == "invalid":
+            return _expect_rejection(lambda: run("voc07"), v)
+        for method in ("voc07", "all"):
+            got, want = run(method), f["expected"][method]
+            if not isinstance(got, dict) or not isinstance(got.get("ap"), dict):
+                raise VectorMismatch(f"voc_eval returned {got!r}, expected a dict with 'ap' and 'map'")
+            if set(got["ap"]) != set(want["ap"]):
+                raise VectorMismatch(f"{method}: classes {sorted(got['ap'])}, expected {sorted(want['ap'])}")
+            for cls, ap in want["ap"].items():
+                _close(got["ap"][cls], ap, AP_TOLERANCE, f"{method} AP of {cls}")
+            _close(got.get("map"), want["map"], AP_TOLERANCE, f"{method} mAP")
+        return None
+    fn = impl.bd_rate if f["operation"] == "bd_rate" else impl.bd_metric
+    call = lambda: fn([list(p) for p in f["anchor"]], [list(p) for p in f["test"]], f["method"])  # noqa: E731
+    if f["result"] == "invalid":
+        return _expect_rejection(call, v)
+    tolerance = BD_RATE_TOLERANCE if f["operation"] == "bd_rate" else BD_METRIC_TOLERANCE
+    return _close(call(), f["expected"], tolerance, f"{f['operation']} ({f['method']})")
+
+
+# --- detector (spec D-1..D-5; tolerances C-2.6) -------------------------------------------------------------------------
+TENSOR_TOLERANCE = 1e-4  # max |got − want| ≤ 1e-4 · max(1, max |want|) per tensor
+SCORE_TOLERANCE, BOX_TOLERANCE = 1e-5, 1e-3  # detections: absolute score, pixels
+
+
+def _close_tensor(got: Any, want: np.ndarray, what: str) -> None:
+    got = np.asarray(got)
+    if got.shape != want.shape:
+        raise VectorMismatch(f"{what}: shape {got.shape}, expected {want.shape}")
+    if got.dtype != np.float32:
+        raise VectorMismatch(f"{what}: dtype {got.dtype}, expected float32")
+    bound = TENSOR_TOLERANCE * max(1.0, float(np.abs(want).max(initial=0.0)))
+    error = float(np.abs(got.astype(np.float64) - want).max(initial=0.0)) if got.size else 0.0
+    if not error <= bound:  # also catches NaN
+        raise VectorMismatch(f"{what}: differs by up to {error:.3g}, allowed {bound:.3g}")
+
+
+def _check_detector(impl: ModuleType, v: Vector) -> None:
+    f = v.fields
+    cfg, weights = v.path("cfg"), v.path("weights")
+    if f["operation"] == "split_forward":
+        call = lambda: impl.split_forward(cfg, weights, v.array("image"), f["split"])  # noqa: E731
+        if f["result"] == "invalid":
+            return _expect_rejection(call, v)
+        got = call()
+        if not isinstance(got, dict) or list(got) != list(f["expected"]):
+            raise VectorMismatch(f"crossing tensors {list(got) if isinstance(got, dict) else got!r}, "
+                                 f"expected {list(f['expected'])} in index order (D-5.1)")
+        for name in f["expected"]:
+            _close_tensor(got[name], v.array_at(f["expected"][name]), f"tensor {name}")
+        return None
+    if f["operation"] == "back_forward":
+        tensors = {name: v.array_at(file) for name, file in f["tensors"].items()}
+        call = lambda: impl.back_forward(cfg, weights, f["split"], tensors)  # noqa: E731
+        if f["result"] == "invalid":
+            return _expect_rejection(call, v)
+        return _close_tensor(call(), v.array("expected"), "region input")
+    got = impl.region_detections(cfg, v.array("output"), f["width"], f["height"])
+    return _same_detections(list(got), f["expected"])
+
+
+def _same_detections(got: list[dict], want: list[dict]) -> None:
+    if len(got) != len(want):
+        raise VectorMismatch(f"{len(got)} detections, expected {len(want)}")
+    unmatched = list(got)
+    for w in want:
+        for g in unmatched:
+            if (g.get("class") == w["class"] and abs(float(g["score"]) - w["score"]) <= SCORE_TOLERANCE
+                    and all(abs(float(a) - b) <= BOX_TOLERANCE for a, b in zip(g["box"], w["box"], strict=True))):
+                unmatched.remove(g)
+                break
+        else:
+            raise VectorMismatch(f"no detection matches class {w['class']} score {w['score']:.6f} box "
+                                 f"{[round(b, 3) for b in w['box']]}")
+
+
+# --- codec (spec H-1, H-2, H-4) -----------------------------------------------------------------------------------------
+def _raw_samples(picture: Any, bit_depth: int) -> bytes:
+    """H-1.2: uint8, or little-endian uint16."""
+    picture = np.asarray(picture)
+    want = np.uint8 if bit_depth == 8 else np.dtype("<u2")
+    if picture.dtype != want:
+        raise VectorMismatch(f"picture dtype {picture.dtype}, expected {np.dtype(want)}")
+    return np.ascontiguousarray(picture).tobytes()
+
+
+def _check_codec(impl: ModuleType, v: Vector) -> None:
+    import hashlib
+
+    f = v.fields
+    if f["operation"] == "decode_hevc":
+        picture = impl.decode_hevc((v.directory / f["bitstream"]).read_bytes(), f["width"], f["height"],
+                                   f["bit_depth"])
+        if np.shape(picture) != (f["height"], f["width"]):
+            raise VectorMismatch(f"picture shape {np.shape(picture)}, expected {(f['height'], f['width'])}")
+        digest = hashlib.sha256(_raw_samples(picture, f["bit_depth"])).hexdigest()
+        if digest != f["recon_sha256"]:
+            raise VectorMismatch(f"decoded picture SHA-256 {digest[:16]}…, expected {f['recon_sha256'][:16]}…")
+        return None
+    dtype = np.uint8 if f["bit_depth"] == 8 else np.dtype("<u2")
+    samples = np.fromfile(v.directory / f["input"], dtype=dtype).reshape(f["height"], f["width"])
+    stream = bytes(impl.encode_hevc(samples, f["bit_depth"], f["qp"]))
+    digest = hashlib.sha256(stream).hexdigest()
+    if digest != f["bitstream_sha256"]:
+        raise VectorMismatch(f"bitstream SHA-256 {digest[:16]}…, expected {f['bitstream_sha256'][:16]}…")
+    return None
+
+
+_CHECKS = {"qlayer": _check_qlayer, "tiling": _check_tiling, "container": _check_container,
+           "metrics": _check_metrics, "detector": _check_detector, HM_VECTORS: _check_codec}
 
 
 def check_vector(impl: ModuleType, vector: Vector) -> None:
@@ -149,11 +333,11 @@ def check_vector(impl: ModuleType, vector: Vector) -> None:
     _CHECKS[vector.component](impl, vector)
 
 
-def failing_vectors(impl: ModuleType, golden_dir: Path) -> dict[str, str]:
-    """Every vector id the adapter fails, with the reason (used to show the suite has teeth, spec C-2.3)."""
+def failing_vectors(impl: ModuleType, golden_dir: Path, profiles: tuple[str, ...] = ("wire",)) -> dict[str, str]:
+    """Every vector id of the given profiles the adapter fails, with the reason (spec C-2.3)."""
     failures = {}
-    for component in COMPONENTS:
-        for vector in load_vectors(golden_dir, component):
+    for profile in profiles:
+        for vector in profile_vectors(golden_dir, profile):
             try:
                 check_vector(impl, vector)
             except Exception as err:  # a crash in the implementation is a failure too
