@@ -102,10 +102,20 @@ def pad_to_alignment(content: np.ndarray, geo: PictureGeometry) -> np.ndarray:
     return np.pad(content, ((0, extra_rows), (0, extra_cols)), mode="edge")
 
 
+SAMPLE_TYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
+
+
+def check_samples(array: np.ndarray, what: str) -> None:
+    """T-2.2: Q-layer samples only: unsigned integers of 8 or 16 bits."""
+    if array.dtype.newbyteorder("=") not in SAMPLE_TYPES:
+        raise TilingError(f"{what} must hold uint8 or uint16 samples, got dtype {array.dtype}")
+
+
 def tile(q: np.ndarray, layout: Layout = "tile", align: int = DEFAULT_ALIGN) -> np.ndarray:
     """Place the channels of ``q`` (C×H×W) into one padded picture (spec T-2..T-4)."""
     check_layout(layout)
     q = np.asarray(q)
+    check_samples(q, "the tensor")
     geo = geometry(q.shape, align)
     content = np.zeros((geo.content_height, geo.content_width), dtype=q.dtype)  # T-4.1: unused slots are 0
     for channel in range(geo.channels):
@@ -118,6 +128,7 @@ def untile(picture: np.ndarray, shape: tuple[int, int, int], layout: Layout = "t
     """Inverse of :func:`tile`: read the channels back, ignoring unused slots and padding (spec T-5)."""
     check_layout(layout)
     picture = np.asarray(picture)
+    check_samples(picture, "the picture")
     geo = geometry(shape, align)
     if picture.shape != geo.picture_shape:
         raise TilingError(f"picture is {picture.shape}, expected {geo.picture_shape} for {tuple(shape)}")

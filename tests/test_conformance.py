@@ -61,7 +61,8 @@ def test_manifest_schema(component):
     assert any(v["result"] == "invalid" for v in manifest["vectors"]), "invalid vectors matter too"
 
 
-def test_vector_ids_are_unique_across_golden():
+@spec("C-1.1")
+def test_vector_ids_are_unique_across_profiles():
     ids = [v.id for v in ALL_VECTORS]
     assert len(ids) == len(set(ids))
 

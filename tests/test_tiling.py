@@ -136,10 +136,11 @@ def test_fast_paths_equal_reference(q, layout, align, batch):
     pic = tiling.tile(q, layout, align)
     assert np.array_equal(tile_fast(q, layout, align), pic)
     assert np.array_equal(untile_fast(pic, q.shape, layout, align), q)
-    stack = torch.from_numpy(np.stack([q.astype(np.int32) + i for i in range(batch)]))
+    values = [((q.astype(np.int64) + i) % 65536).astype(np.uint16) for i in range(batch)]
+    stack = torch.from_numpy(np.stack(values).astype(np.int32))  # the batch path works on int32 tensors
     pics = tile_batch(stack, layout, align)
     for i in range(batch):
-        assert np.array_equal(pics[i].numpy(), tiling.tile(q.astype(np.int32) + i, layout, align))
+        assert np.array_equal(pics[i].numpy(), tiling.tile(values[i], layout, align).astype(np.int32))
     assert torch.equal(untile_batch(pics, q.shape, layout, align), stack)
 
 
@@ -169,3 +170,18 @@ def test_fused_quantize_and_tile_equals_reference(q, layout, align, n, mode):
     assert side == side_ref
     expected = tiling.tile(q_ref, layout, align)
     assert picture.dtype == expected.dtype and np.array_equal(picture, expected)
+
+
+@spec("T-2.2")
+@pytest.mark.parametrize("dtype", ["<i4", "<f4", "?", "<u4", "<i2", "<f8"])
+def test_only_uint8_and_uint16_samples(dtype):
+    for keep in (np.uint8, np.dtype("<u2")):
+        q = np.arange(8).astype(keep).reshape(2, 2, 2)
+        assert tiling.tile(q, "tile", 8).dtype == q.dtype
+        assert tiling.untile(tiling.tile(q, "quilt", 8), q.shape, "quilt", 8).dtype == q.dtype
+    bad = np.zeros((2, 2, 2), dtype=dtype)
+    for call in (lambda: tiling.tile(bad, "tile", 8), lambda: tile_fast(bad, "tile", 8),
+                 lambda: tiling.untile(np.zeros((8, 8), dtype=dtype), (2, 2, 2), "tile", 8),
+                 lambda: untile_fast(np.zeros((8, 8), dtype=dtype), (2, 2, 2), "tile", 8)):
+        with pytest.raises(TilingError, match="uint8 or uint16"):
+            call()

@@ -66,7 +66,7 @@ def qlayer_vectors(out: Path) -> list[dict]:
         np.save(out / f"{vid}_input.npy", v)
         entry = {"id": vid, "section": section, "comment": comment, "flags": flags, "operation": "quantize",
                  "bit_depth": n, "mode": mode, "input": f"{vid}_input.npy"}
-        values = [float(x) for x in v.ravel()]
+        values = [f32(float(x)) for x in v.ravel()]  # other floating types are converted first
         bad = (any(not math.isfinite(x) for x in values) or not 1 <= n <= 16
                or (mode == "relu" and min(values) < 0))
         if bad:
@@ -143,6 +143,23 @@ def qlayer_vectors(out: Path) -> list[dict]:
         vectors.append({"id": vid, "section": "Q-4.2" if "range" in vid else "Q-2.3", "comment": comment,
                         "flags": ["dequantizer"], "operation": "dequantize", "bit_depth": n, "mode": mode,
                         "q": f"{vid}_q.npy", "side_info": side.hex(), "result": "invalid", "error": "QLayerError"})
+    # input types: what a from-spec implementation showed missing
+    add_quantize("q_float64_input", "Q-1.1", "a binary64 tensor is rounded to binary32 first (values chosen between "
+                 "two binary32 numbers)", ["float64-input"], rng.normal(0.0, 1.0, (2, 3, 3)).astype("<f8"), 8)
+    for vid, section, comment, flags, v, n in (
+        ("q_reject_int_input", "Q-1.1", "an int32 tensor", ["non-float"], np.arange(4, dtype="<i4").reshape(1, 2, 2), 8),
+        ("q_reject_bool_input", "Q-1.1", "a boolean tensor", ["non-float"],
+         np.array([True, False, True], dtype="?").reshape(1, 1, 3), 8),
+        ("q_reject_bit_depth_bool", "Q-1.3", "bit depth true (a boolean is not an integer)", ["bit-depth-type"],
+         leaky((1, 2, 2)), True),
+        ("q_reject_bit_depth_float", "Q-1.3", "bit depth 8.0 (a float is not an integer)", ["bit-depth-type"],
+         leaky((1, 2, 2)), 8.0),
+        ("q_reject_empty", "Q-1.4", "a 0×2×2 tensor has no minimum", ["empty"], np.zeros((0, 2, 2), dtype="<f4"), 8),
+    ):
+        np.save(out / f"{vid}_input.npy", v)
+        vectors.append({"id": vid, "section": section, "comment": comment, "flags": flags, "operation": "quantize",
+                        "bit_depth": n, "mode": "minmax", "input": f"{vid}_input.npy", "result": "invalid",
+                        "error": "QLayerError"})
     return vectors
 
 
@@ -215,6 +232,37 @@ def tiling_vectors(out: Path) -> list[dict]:
                     "flags": ["too-large"], "operation": "untile", "shape": [1024, 600, 600], "layout": "tile",
                     "align": 8, "picture": "t_reject_wrong_size_picture.npy", "result": "invalid",
                     "error": "TilingError"})
+    # the size limit exactly at and one past the bound, with and without padding (T-4.3)
+    edge = rng.integers(0, 256, size=(1, 8, 16881)).astype(np.uint8)
+    np.save(out / "t_tile_1x8x16881_a8_input.npy", edge)
+    np.save(out / "t_tile_1x8x16881_a8_picture.npy", tile_scalar(edge, "tile", 8))
+    vectors.append({"id": "t_tile_1x8x16881_a8", "section": "T-4.3", "comment": "16881 columns pad to 16888: "
+                    "exactly at the limit after padding", "flags": ["size-limit", "padding"], "operation": "tile",
+                    "shape": [1, 8, 16881], "layout": "tile", "align": 8, "input": "t_tile_1x8x16881_a8_input.npy",
+                    "picture": "t_tile_1x8x16881_a8_picture.npy", "result": "valid"})
+    for vid, shape, align, comment in (
+            ("t_reject_1x8x16884_a16", (1, 8, 16884), 16, "16884 columns are within the limit, but pad to 16896"),
+            ("t_reject_1x1x16889_a1", (1, 1, 16889), 1, "16889 columns: one past the limit, no padding")):
+        np.save(out / f"{vid}_input.npy", np.zeros(shape, dtype=np.uint8))
+        vectors.append({"id": vid, "section": "T-4.3", "comment": comment, "flags": ["too-large", "size-limit"],
+                        "operation": "tile", "shape": list(shape), "layout": "tile", "align": align,
+                        "input": f"{vid}_input.npy", "result": "invalid", "error": "TilingError"})
+    # dimensions below 1 (T-1.1) and element types (T-2.2)
+    for vid, operation, shape, dtype, comment, flags, section in (
+            ("t_reject_channels_0", "tile", (0, 2, 2), np.uint8, "0 channels", ["empty"], "T-1.1"),
+            ("t_reject_untile_height_0", "untile", (3, 0, 5), np.uint8, "height 0", ["empty"], "T-1.1"),
+            ("t_reject_int32_tensor", "tile", (2, 2, 2), np.dtype("<i4"), "int32 samples", ["sample-type"], "T-2.2"),
+            ("t_reject_float_tensor", "tile", (2, 2, 2), np.dtype("<f4"), "float32 samples", ["sample-type"],
+             "T-2.2"),
+            ("t_reject_bool_tensor", "tile", (2, 2, 2), np.dtype("?"), "boolean samples", ["sample-type"], "T-2.2"),
+            ("t_reject_uint32_picture", "untile", (2, 2, 2), np.dtype("<u4"), "a uint32 picture", ["sample-type"],
+             "T-2.2")):
+        key = "input" if operation == "tile" else "picture"
+        array = np.zeros(shape if operation == "tile" else (8, 8), dtype=dtype)
+        np.save(out / f"{vid}_{key}.npy", array)
+        vectors.append({"id": vid, "section": section, "comment": comment, "flags": flags, "operation": operation,
+                        "shape": list(shape), "layout": "tile", "align": 8, key: f"{vid}_{key}.npy",
+                        "result": "invalid", "error": "TilingError"})
     return vectors
 
 
@@ -328,6 +376,21 @@ def container_vectors(out: Path) -> list[dict]:
             container_bytes([record_bytes(relu_bad)]))
     invalid("w_reject_duplicate_name", "W-4.1", "two records named max_17", ["multi-tensor"],
             container_bytes([record_bytes(r10a), record_bytes(dict(r10b, name="max_17"))]))
+    invalid("w_reject_11_bytes", "W-4.2", "11 bytes: shorter than the 8-byte header plus the 4-byte CRC",
+            ["truncated"], b"CFCR\x01\x00\x01\x00\x00\x00\x00")
+    # the writer's refusals (W-4.3): pack() is given records its own parser would reject
+    for vid, comment, records in (
+            ("w_pack_reject_no_records", "no records", []),
+            ("w_pack_reject_name_space", "a space in the name", [dict(r8, name="max 11")]),
+            ("w_pack_reject_bit_depth_17", "bit depth 17", [dict(r8, bit_depth=17)]),
+            ("w_pack_reject_channels_0", "C = 0", [dict(r8, shape=[0, 4, 5])]),
+            ("w_pack_reject_duplicate_name", "two records named max_17", [r10a, dict(r10b, name="max_17")]),
+            ("w_pack_reject_side_length", "4 bytes of side info in minmax mode",
+             [dict(r8, side_info=r8["side_info"][:8])]),
+            ("w_pack_reject_raw_size", "a raw payload one byte short", [dict(r8, payload=r8["payload"][:-2])]),
+            ("w_pack_reject_empty_payload", "an empty HEVC payload", [dict(hevc, payload="")])):
+        vectors.append({"id": vid, "section": "W-4.3", "comment": comment, "flags": ["writer"],
+                        "operation": "pack", "result": "invalid", "error": "ContainerError", "records": records})
     return vectors
 
 

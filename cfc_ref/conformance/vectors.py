@@ -179,6 +179,8 @@ def _records_from_json(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _check_container(impl: ModuleType, v: Vector) -> None:
     f = v.fields
+    if f.get("operation") == "pack":  # the writer's refusals (W-4.3)
+        return _expect_rejection(lambda: impl.pack(_records_from_json(f["records"])), v)
     data = v.hex("data")
     if f["result"] == "invalid":
         return _expect_rejection(lambda: impl.parse(data), v)

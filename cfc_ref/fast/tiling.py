@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from cfc_ref.errors import TilingError
-from cfc_ref.tiling import DEFAULT_ALIGN, Layout, PictureGeometry, check_layout, geometry
+from cfc_ref.tiling import DEFAULT_ALIGN, Layout, PictureGeometry, check_layout, check_samples, geometry
 
 _ORDER = {"tile": (0, 2, 1, 3), "quilt": (2, 0, 3, 1)}  # picture axes from (R, K, H, W)
 _INVERSE = {"tile": (0, 2, 1, 3), "quilt": (1, 3, 0, 2)}  # (R, K, H, W) from the picture's 4-d view
@@ -25,6 +25,7 @@ def _content_shape(geo: PictureGeometry, layout: Layout) -> tuple[int, int, int,
 def tile_fast(q: np.ndarray, layout: Layout = "tile", align: int = DEFAULT_ALIGN) -> np.ndarray:
     """numpy equivalent of ``cfc_ref.tiling.tile``."""
     check_layout(layout)
+    check_samples(q, "the tensor")
     geo = geometry(q.shape, align)
     slots = np.zeros((geo.rows * geo.cols, geo.height, geo.width), dtype=q.dtype)
     slots[: geo.channels] = q
@@ -38,6 +39,7 @@ def untile_fast(picture: np.ndarray, shape: tuple[int, int, int], layout: Layout
                 align: int = DEFAULT_ALIGN) -> np.ndarray:
     """numpy equivalent of ``cfc_ref.tiling.untile``."""
     check_layout(layout)
+    check_samples(picture, "the picture")
     geo = geometry(shape, align)
     if picture.shape != geo.picture_shape:
         raise TilingError(f"picture is {picture.shape}, expected {geo.picture_shape} for {tuple(shape)}")
@@ -47,7 +49,8 @@ def untile_fast(picture: np.ndarray, shape: tuple[int, int, int], layout: Layout
 
 
 def tile_batch(q: torch.Tensor, layout: Layout = "tile", align: int = DEFAULT_ALIGN) -> torch.Tensor:
-    """Batched torch tiling: B×C×H×W → B×P_h×P_w, each item equal to ``cfc_ref.tiling.tile``."""
+    """Batched torch tiling: B×C×H×W → B×P_h×P_w, each item equal to ``cfc_ref.tiling.tile`` (any integer dtype:
+    torch has no full uint16, so the batch path carries the samples as int32)."""
     check_layout(layout)
     geo = geometry(tuple(q.shape[1:]), align)
     batch = q.shape[0]
