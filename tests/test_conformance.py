@@ -25,7 +25,8 @@ from cfc_testing import GOLDEN, expected_failures
 spec = pytest.mark.spec
 pytestmark = pytest.mark.conformance
 ALL_VECTORS = [v for p in PROFILE_FUNCTIONS for v in profile_vectors(GOLDEN, p)]
-PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY_SETTINGS = settings(max_examples=40, deadline=None,
+                             suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def enter(request, impl, selected, profile: str, *clauses: str) -> None:
@@ -67,7 +68,7 @@ def test_vector_ids_are_unique_across_profiles():
     assert len(ids) == len(set(ids))
 
 
-# --- property tests through the adapter (spec C-2.7) -------------------------------------------------------------------
+# --- property tests through the adapter (spec C-2.7) ----------------------------------------------------------------
 
 @st.composite
 def quantized(draw):

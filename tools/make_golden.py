@@ -147,7 +147,8 @@ def qlayer_vectors(out: Path) -> list[dict]:
     add_quantize("q_float64_input", "Q-1.1", "a binary64 tensor is rounded to binary32 first (values chosen between "
                  "two binary32 numbers)", ["float64-input"], rng.normal(0.0, 1.0, (2, 3, 3)).astype("<f8"), 8)
     for vid, section, comment, flags, v, n in (
-        ("q_reject_int_input", "Q-1.1", "an int32 tensor", ["non-float"], np.arange(4, dtype="<i4").reshape(1, 2, 2), 8),
+        ("q_reject_int_input", "Q-1.1", "an int32 tensor", ["non-float"],
+         np.arange(4, dtype="<i4").reshape(1, 2, 2), 8),
         ("q_reject_bool_input", "Q-1.1", "a boolean tensor", ["non-float"],
          np.array([True, False, True], dtype="?").reshape(1, 1, 3), 8),
         ("q_reject_bit_depth_bool", "Q-1.3", "bit depth true (a boolean is not an integer)", ["bit-depth-type"],

@@ -342,7 +342,7 @@ def vectors(rng: np.random.Generator, params: list[dict]) -> list[dict]:
 def region_vectors(rng: np.random.Generator) -> list[dict]:
     out = []
     for seed_index, (width, height, strong) in enumerate([(500, 375, 3), (353, 500, 6)]):
-        for attempt in range(1000):
+        for _attempt in range(1000):
             raw = rng.normal(0, 1.5, (NUM * (5 + CLASSES), 4, 4))
             for _ in range(strong):  # a few confident objects, some overlapping
                 a, r, c = rng.integers(0, NUM), rng.integers(0, 4), rng.integers(0, 4)

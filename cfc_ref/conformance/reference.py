@@ -15,7 +15,6 @@ import numpy as np
 from cfc_ref import container, qlayer, tiling
 
 
-
 def _profiles() -> tuple[str, ...]:
     """Everything, except the codec profiles this machine cannot run: decoding every vector needs one of the exact
     decoders (H-4.2; FFmpeg alone refuses the lossless RExt streams, H-4.3), an HM-exact encode needs HM-16.12

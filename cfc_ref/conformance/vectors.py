@@ -195,7 +195,7 @@ def _check_container(impl: ModuleType, v: Vector) -> None:
     return None
 
 
-# --- metrics (spec M-1, M-2, M-5; tolerances C-2.6) -------------------------------------------------------------------
+# --- metrics (spec M-1, M-2, M-5; tolerances C-2.6) -----------------------------------------------------------------
 AP_TOLERANCE = 1e-9  # AP and mAP: exact rational arithmetic in binary64
 BD_RATE_TOLERANCE = 1e-6  # percent
 BD_METRIC_TOLERANCE = 1e-9  # mAP
@@ -238,7 +238,7 @@ def _check_metrics(impl: ModuleType, v: Vector) -> None:
     return _close(call(), f["expected"], tolerance, f"{f['operation']} ({f['method']})")
 
 
-# --- detector (spec D-1..D-5; tolerances C-2.6) -------------------------------------------------------------------------
+# --- detector (spec D-1..D-5; tolerances C-2.6) ---------------------------------------------------------------------
 TENSOR_TOLERANCE = 1e-4  # max |got − want| ≤ 1e-4 · max(1, max |want|) per tensor
 SCORE_TOLERANCE, BOX_TOLERANCE = 1e-5, 1e-3  # detections: absolute score, pixels
 
@@ -294,7 +294,7 @@ def _same_detections(got: list[dict], want: list[dict]) -> None:
                                  f"{[round(b, 3) for b in w['box']]}")
 
 
-# --- codec (spec H-1, H-2, H-4) -----------------------------------------------------------------------------------------
+# --- codec (spec H-1, H-2, H-4) -------------------------------------------------------------------------------------
 def _raw_samples(picture: Any, bit_depth: int) -> bytes:
     """H-1.2: uint8, or little-endian uint16."""
     picture = np.asarray(picture)
