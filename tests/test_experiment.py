@@ -472,3 +472,25 @@ def test_device_is_checked_and_fingerprinted(model_files, tmp_path):
     write_dataset(tmp_path / "data", train=0, test=1)
     files = (model_files / "m.cfg", model_files / "m.weights")
     assert fingerprint(config, files, ["test_000000"])["config"]["device"] == "cpu"
+
+
+@spec("E-4.2", "E-8.1")
+def test_a_ray_coding_chunk_fails_a_setting_alone(monkeypatch):
+    """Several settings share one Ray coding task; a CfcError in one setting's coding fails that unit only."""
+    from cfc_ref.errors import CodecError
+    from cfc_ref.experiment import ray_engine
+
+    coding = object()
+
+    def one_unit(config, setting, front):
+        if setting == "broken":
+            raise CodecError("stream does not decode")
+        return {"max_17": setting}, coding
+
+    monkeypatch.setattr(ray_engine, "code_task", one_unit)
+    received, codings = ray_engine.code_many(None, ["a", "broken", "b"], None)
+    assert received == [{"max_17": "a"}, None, {"max_17": "b"}]
+    assert codings == [coding, "stream does not decode", coding]
+    with pytest.raises(ValueError):  # anything else is a bug and stops the task (and the sweep)
+        monkeypatch.setattr(ray_engine, "code_task", lambda *a: int("x"))
+        ray_engine.code_many(None, ["a"], None)

@@ -3,7 +3,8 @@
 network namespace with a cluster at $RAY_ADDRESS. Prints one JSON object.
 
     python tools/bench_ray.py sweep CONFIG          # units/s of a whole sweep on the cluster
-    python tools/bench_ray.py overhead CONFIG N     # N coding tasks through Ray vs the same calls in process
+    python tools/bench_ray.py overhead CONFIG N     # N units through Ray (one per task, and CODING_CHUNK per task)
+                                                    # vs the same calls in process
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def overhead(config_path: str, count: int) -> dict:
     from cfc_ref.codecs.hevc import HevcCodec
     from cfc_ref.data.synthetic import write_dataset
     from cfc_ref.experiment.embedded import load_embedded_model
-    from cfc_ref.experiment.ray_engine import code_task
+    from cfc_ref.experiment.ray_engine import CODING_CHUNK, code_many, code_task
     from cfc_ref.experiment.stages import code_unit, decode_image, front_features
 
     config = load_config(config_path)
@@ -64,7 +65,14 @@ def overhead(config_path: str, count: int) -> dict:
     began = time.perf_counter()
     ray.get([task.remote(config_ref, setting, front) for _ in range(count)])
     through_ray = (time.perf_counter() - began) / count
-    return {"unit_bare_s": bare, "unit_ray_s": through_ray, "ratio": through_ray / bare, "units": count}
+    many = ray.remote(num_cpus=1, num_returns=2)(code_many)
+    ray.get(many.remote(config_ref, [setting] * CODING_CHUNK, front))
+    began = time.perf_counter()
+    ray.get([ref for _ in range(count // CODING_CHUNK)
+             for ref in many.remote(config_ref, [setting] * CODING_CHUNK, front)])
+    chunked = (time.perf_counter() - began) / (count // CODING_CHUNK * CODING_CHUNK)
+    return {"unit_bare_s": bare, "unit_ray_s": through_ray, "ratio": through_ray / bare,
+            "unit_ray_chunked_s": chunked, "chunk": CODING_CHUNK, "ratio_chunked": chunked / bare, "units": count}
 
 
 if __name__ == "__main__":

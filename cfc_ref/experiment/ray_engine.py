@@ -5,14 +5,16 @@ The work splits as the system does, over the same engine-neutral steps as the lo
 - model actors (one per node by default, not counted against its CPUs) hold the detector: the front end of an image at a
   split (once per image and split, for all its settings), the back end of all of that image's settings in one
   call, and the cloud-only uploads;
-- CPU tasks code each (image, setting): the pipeline's mobile side to container bytes and its cloud side back;
+- CPU tasks code the (image, setting) units, ``CODING_CHUNK`` settings of one image and split per task (Ray's few
+  milliseconds per task spread over several units): the pipeline's mobile side to container bytes and its cloud
+  side back;
 - the driver alone writes unit files (atomically, with the local engine's fingerprint, lock and resume rules) and
   aggregates at the end.
 
 Workers need no shared filesystem: the driver reads every input (images, cfg, weights) and sends it through Ray's
 object store; results come back the same way. A task is retried by Ray when its worker dies; an actor is restarted
-and its pending calls retried. A ``CfcError`` raised for a job fails that job's units, the sweep goes on, and the
-run ends with ``SweepIncomplete`` naming them (E-4.2).
+and its pending calls retried. A ``CfcError`` fails the units it belongs to (one setting's coding, or a whole job when
+the image itself is bad), the sweep goes on, and the run ends with ``SweepIncomplete`` naming them (E-4.2).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from cfc_ref.experiment.units import Unit, write_unit
 # coding task takes one CPU. A task that asked for more CPUs than any node has would wait for ever.
 ACTOR_CPUS = 0
 GPU_PER_ACTOR = 0.5  # with device cuda: a model actor takes half a GPU, so two share one
+CODING_CHUNK = 6  # settings per coding task (docs/distributed.md: the per-unit cost of Ray, measured)
 
 
 def _ray():  # type: ignore[no-untyped-def]
@@ -66,11 +69,13 @@ class _ModelHolder:
         return front_features(self.model, split, pixels), pixels.shape
 
     def back_many(self, split: str, image: str, shape: tuple[int, ...], classes: tuple[str, ...],
-                  *received: dict[str, np.ndarray]) -> list[tuple]:
-        """The back end for every setting of one image and split, in one call."""
+                  *chunks: list[dict[str, np.ndarray] | None]) -> list[tuple | None]:
+        """The back end for every setting of one image and split, in one call (the coding tasks' chunks in order;
+        None where a setting's coding failed)."""
         from cfc_ref.experiment.stages import back_detections
 
-        return [back_detections(self.model, split, r, image, shape, classes) for r in received]
+        return [None if r is None else back_detections(self.model, split, r, image, shape, classes)
+                for chunk in chunks for r in chunk]
 
     def cloud(self, config: ExperimentConfig, data: bytes, image: str, settings: list[Setting]) -> list[Unit]:
         from cfc_ref.experiment.stages import cloud_detections, cloud_unit, cloud_upload, decode_image
@@ -93,6 +98,22 @@ def code_task(config: ExperimentConfig, setting: Setting, front: tuple[dict[str,
     torch.set_num_threads(1)
     codec = HevcCodec(setting.codec_quality, config.encoder, config.decoder)  # type: ignore[arg-type]
     return code_unit(config, setting, front[0], codec)
+
+
+def code_many(config: ExperimentConfig, settings: list[Setting], front: tuple[dict[str, np.ndarray], tuple[int, ...]]
+              ) -> tuple[list[dict[str, np.ndarray] | None], list[object]]:
+    """Several settings of one image and split, each as :func:`code_task`; a setting whose coding raises a
+    ``CfcError`` gives None and the message instead, and fails alone (E-4.2)."""
+    received: list[dict[str, np.ndarray] | None] = []
+    codings: list[object] = []
+    for setting in settings:
+        try:
+            features, coding = code_task(config, setting, front)
+        except CfcError as err:
+            features, coding = None, str(err)
+        received.append(features)
+        codings.append(coding)
+    return received, codings
 
 
 @dataclass
@@ -153,7 +174,7 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, total: int, progress: bool
     if gpus and not ray.cluster_resources().get("GPU"):
         raise CfcError(f"device {config.device!r}: the Ray cluster has no GPU (device 'cpu' runs anywhere)")
     Actor = ray.remote(num_cpus=ACTOR_CPUS, num_gpus=gpus, max_restarts=-1, max_task_retries=-1)(_ModelHolder)
-    coder = ray.remote(num_cpus=1, max_retries=5, retry_exceptions=False)(code_task)
+    coder = ray.remote(num_cpus=1, max_retries=5, retry_exceptions=False)(code_many)
     # the model's files in the object store, held here for the whole sweep: a restarted actor reads them again
     cfg_text, weights = ray.put(files[0].read_text(encoding="utf-8")), ray.put(files[1].read_bytes())
     count = actors or max(1, sum(1 for node in ray.nodes() if node.get("Alive")))
@@ -169,7 +190,8 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, total: int, progress: bool
             pending[ref] = _Pending(image, todo, ref, [])
             continue
         front = actor.front.remote(data, image, group)
-        coded = [coder.options(num_returns=2).remote(config_ref, setting, front) for setting in todo]
+        chunks = [todo[i:i + CODING_CHUNK] for i in range(0, len(todo), CODING_CHUNK)]
+        coded = [coder.options(num_returns=2).remote(config_ref, chunk, front) for chunk in chunks]
         shape = _shape_of.remote(front)
         ref = actor.back_many.remote(group, image, shape, classes, *[received for received, _ in coded])
         pending[ref] = _Pending(image, todo, ref, [coding for _, coding in coded])
@@ -177,7 +199,7 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, total: int, progress: bool
     for job, ready in _progress(_completed(ray, pending), total, config.name, progress, failures):
         try:
             result = ray.get(ready)
-            codings = ray.get(job.codings)
+            codings = [coding for chunk in ray.get(job.codings) for coding in chunk]
         except Exception as err:  # noqa: BLE001 - a task's CfcError arrives wrapped by Ray
             cause = _cause(err)
             if not isinstance(cause, CfcError):
@@ -189,7 +211,10 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, total: int, progress: bool
                 write_unit(output, setting, unit)
             continue
         for setting, detections, coding in zip(job.settings, result, codings, strict=True):
-            write_unit(output, setting, coding.unit(job.image, setting, encoder_id, detections))
+            if isinstance(coding, str):  # this setting's coding raised a CfcError
+                failures.append((f"{setting.key}/{job.image}", coding))
+            else:
+                write_unit(output, setting, coding.unit(job.image, setting, encoder_id, detections))
     return failures
 
 

@@ -120,7 +120,7 @@ driver=$!
 until [ "$(find ray/units -name '*.json' 2>/dev/null | wc -l)" -ge 4 ]; do sleep 0.05; done
 find ray/units -name '*.json' -printf '%P %T@\\n' | sort > before.txt
 for attempt in $(seq 200); do  # a coding task's worker, killed while it works ([k]: not this script's own text)
-  if pkill -9 -f 'ray::code_tas[k]'; then echo code_task > killed.txt; break; fi
+  if pkill -9 -f 'ray::code_man[y]'; then echo code_many > killed.txt; break; fi
   sleep 0.01
 done
 [ -s killed.txt ] || {{ pkill -9 -f 'ray::_ModelHolde[r]' && echo actor > killed.txt; }}
@@ -128,7 +128,7 @@ wait $driver
 """
     result = cluster(body, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:] + (tmp_path / "driver.err").read_text()[-2000:]
-    assert (tmp_path / "killed.txt").read_text().strip() in ("code_task", "actor")  # something was killed
+    assert (tmp_path / "killed.txt").read_text().strip() in ("code_many", "actor")  # something was killed
     expected = small(tmp_path, "expected", images=4)
     run(expected, progress=False)
     assert (tmp_path / "ray" / "results.csv").read_bytes() == (tmp_path / "expected" / "results.csv").read_bytes()
