@@ -103,12 +103,18 @@ def profile_vectors(golden_dir: Path, profile: str) -> list[Vector]:
     return [v for v in load_vectors(golden_dir, component) if v.profile == profile]
 
 
-def _same_array(got: Any, want: np.ndarray, what: str) -> None:
+def _same_layout(got: Any, want: np.ndarray, what: str) -> np.ndarray:
+    """The result as an array of the expected shape and dtype, or a mismatch naming which differs."""
     got = np.asarray(got)
     if got.shape != want.shape:
         raise VectorMismatch(f"{what}: shape {got.shape}, expected {want.shape}")
     if got.dtype != want.dtype:
         raise VectorMismatch(f"{what}: dtype {got.dtype}, expected {want.dtype}")
+    return got
+
+
+def _same_array(got: Any, want: np.ndarray, what: str) -> None:
+    got = _same_layout(got, want, what)
     if want.dtype.kind == "f":  # bit-exact, so -0.0 and +0.0 differ
         got, want = got.view(f"u{want.itemsize}"), want.view(f"u{want.itemsize}")
     bad = np.flatnonzero(got.ravel() != want.ravel())
@@ -244,11 +250,7 @@ SCORE_TOLERANCE, BOX_TOLERANCE = 1e-5, 1e-3  # detections: absolute score, pixel
 
 
 def _close_tensor(got: Any, want: np.ndarray, what: str) -> None:
-    got = np.asarray(got)
-    if got.shape != want.shape:
-        raise VectorMismatch(f"{what}: shape {got.shape}, expected {want.shape}")
-    if got.dtype != np.float32:
-        raise VectorMismatch(f"{what}: dtype {got.dtype}, expected float32")
+    got = _same_layout(got, want, what)  # the expectations are stored as float32
     bound = TENSOR_TOLERANCE * max(1.0, float(np.abs(want).max(initial=0.0)))
     error = float(np.abs(got.astype(np.float64) - want).max(initial=0.0)) if got.size else 0.0
     if not error <= bound:  # also catches NaN

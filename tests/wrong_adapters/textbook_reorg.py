@@ -2,6 +2,7 @@
 (spec D-2.4)."""
 
 import copy
+from contextlib import contextmanager
 
 import torch.nn.functional as F
 from torch import nn
@@ -29,19 +30,21 @@ def _wrong(model):
     return model
 
 
-def split_forward(cfg, weights, image, split):
+@contextmanager
+def _textbook_reorg():
     original = reference._loaded
     reference._loaded = lambda c, w: _wrong(original(c, w))
     try:
-        return reference.split_forward(cfg, weights, image, split)
+        yield
     finally:
         reference._loaded = original
+
+
+def split_forward(cfg, weights, image, split):
+    with _textbook_reorg():
+        return reference.split_forward(cfg, weights, image, split)
 
 
 def back_forward(cfg, weights, split, tensors):
-    original = reference._loaded
-    reference._loaded = lambda c, w: _wrong(original(c, w))
-    try:
+    with _textbook_reorg():
         return reference.back_forward(cfg, weights, split, tensors)
-    finally:
-        reference._loaded = original
