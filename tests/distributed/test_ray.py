@@ -37,12 +37,12 @@ pytestmark = pytest.mark.skipif(not _namespaces_work(),
                                 reason="cannot make a loopback-only network namespace here (unshare -n needs root)")
 
 
-def cluster(body: str, workdir: Path, nodes: int = 2, timeout: int = 240, cpus: int = 1
+def cluster(body: str, workdir: Path, nodes: int = 2, timeout: int = 240, cpus: int = 1, gpus: int = 0
             ) -> subprocess.CompletedProcess:
-    """Run ``body`` (bash) with a Ray cluster of ``nodes`` nodes, ``cpus`` CPUs each, in a fresh loopback-only
-    network namespace."""
+    """Run ``body`` (bash) with a Ray cluster of ``nodes`` nodes, ``cpus`` CPUs (and ``gpus`` GPUs) each, in a
+    fresh loopback-only network namespace."""
     bin_dir = Path(sys.executable).parent
-    second = (f"ray start --address=127.0.0.1:{PORT} --node-ip-address=127.0.0.1 --num-cpus={cpus} "
+    second = (f"ray start --address=127.0.0.1:{PORT} --node-ip-address=127.0.0.1 --num-cpus={cpus} --num-gpus={gpus} "
               "--disable-usage-stats >/dev/null" if nodes > 1 else "true")  # joins the head's session dir
     home = workdir / "home"  # Ray keeps tokens and logs under $HOME: the test's own, not the user's
     home.mkdir(exist_ok=True)
@@ -52,7 +52,8 @@ set -e
 ip link set lo up
 export PATH="{bin_dir}:$PATH" HOME="{home}" RAY_USAGE_STATS_ENABLED=0 RAY_ADDRESS=127.0.0.1:{PORT}
 trap 'ray stop --force >/dev/null 2>&1 || true' EXIT
-ray start --head --node-ip-address=127.0.0.1 --port={PORT} --num-cpus={cpus} --include-dashboard=false \\
+ray start --head --node-ip-address=127.0.0.1 --port={PORT} --num-cpus={cpus} --num-gpus={gpus} \\
+  --include-dashboard=false \\
   --disable-usage-stats --temp-dir={state} >/dev/null
 {second}
 {body}
@@ -178,3 +179,17 @@ def test_cuda_on_a_cluster_without_gpus_is_refused(tmp_path):
     result = cluster(f"{command(config)} || echo exit=$?", tmp_path, nodes=1)
     assert "exit=2" in result.stdout and "the Ray cluster has no GPU" in result.stderr, result.stderr[-2000:]
     assert not (tmp_path / "ray" / "units").exists()
+
+
+@spec("E-8.4", "E-8.2")
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(),
+                    reason="no CUDA device here: the half-GPU model actors run only where one is")
+def test_half_gpu_actors_give_the_local_engines_files(tmp_path):
+    """device cuda: the model actors share the GPU (num_gpus 0.5) and the results equal the local engine's on it."""
+    local = replace(small(tmp_path, "local"), device="cuda")
+    write_dataset(tmp_path / "data", train=0, test=3)
+    run(local, progress=False)
+    config = write(replace(small(tmp_path, "ray"), device="cuda"), tmp_path / "c.json")
+    result = cluster(command(config), tmp_path, nodes=1, cpus=2, gpus=1)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert unit_files(tmp_path / "ray") == unit_files(tmp_path / "local")
