@@ -11,6 +11,7 @@ order the spec writes it, so a second implementation can agree bit for bit. The 
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 from typing import Literal
@@ -110,6 +111,15 @@ def check_extremes(lo: np.ndarray | float, hi: np.ndarray | float, mode: QuantMo
     finiteness check (a NaN or ±Inf anywhere shows in the min or the max), Q-2.4's −0.0 → +0.0, and in ``relu``
     mode the non-negativity check with lo set to 0 (Q-2.2). The one check every Q-layer variant uses."""
     check_mode(mode)
+    if np.ndim(lo) == 0 and np.ndim(hi) == 0:  # one tensor: the same checks on plain floats (no array overhead)
+        low, high = float(lo) + 0.0, float(hi) + 0.0
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise QLayerError("feature tensor contains NaN or infinity")
+        if mode == "relu":
+            if low < 0.0:
+                raise QLayerError(f"relu mode needs a non-negative tensor, min is {low!r}")
+            low = 0.0
+        return np.array(low), np.array(high)
     lo = np.asarray(lo, dtype=np.float64) + 0.0
     hi = np.asarray(hi, dtype=np.float64) + 0.0
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):

@@ -185,3 +185,29 @@ def test_only_uint8_and_uint16_samples(dtype):
                  lambda: untile_fast(np.zeros((8, 8), dtype=dtype), (2, 2, 2), "tile", 8)):
         with pytest.raises(TilingError, match="uint8 or uint16"):
             call()
+
+
+@spec("T-6.1", "Q-6.1")
+@pytest.mark.parametrize("layout", ["tile", "quilt"])
+def test_fused_path_on_every_golden_qlayer_vector(layout):
+    """The edge cases of the golden vectors (ties, subnormal and ±3e38 ranges, signed zeros, 1 and 16 bits) through
+    the fused path, against the reference."""
+    pytest.importorskip("numba", reason="numba (optional extra 'fast') is not installed")
+    import json
+
+    from cfc_ref import qlayer
+    from cfc_ref.fast.fused import quantize_and_tile
+
+    from cfc_testing import GOLDEN
+
+    manifest = json.loads((GOLDEN / "qlayer" / "vectors.json").read_text())
+    cases = [v for v in manifest["vectors"] if v["result"] == "valid" and v["operation"] == "quantize"]
+    assert len(cases) >= 15
+    for case in cases:
+        v = np.load(GOLDEN / "qlayer" / case["input"])
+        if v.dtype != np.float32:
+            continue
+        picture, side = quantize_and_tile(v, case["bit_depth"], case["mode"], layout, 8)
+        q_ref, side_ref = qlayer.quantize(v, case["bit_depth"], case["mode"])
+        assert side == side_ref, case["id"]
+        assert np.array_equal(picture, tiling.tile(q_ref, layout, 8)), case["id"]
