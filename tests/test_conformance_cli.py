@@ -68,12 +68,13 @@ def test_a_wrong_adapter_fails_its_profile_and_names_the_clause(tmp_path):
 @spec("C-2.8", "C-2.2")
 def test_known_deviations_are_expected_failures(tmp_path):
     known = tmp_path / "known.txt"
-    known.write_text("ap_iou_exactly_half  # we match at IoU >= 0.5 on purpose\n")
+    known.write_text("ap_iou_exactly_half  # we match at IoU >= 0.5 on purpose\nap_car_dog  # stale: it passes\n")
     done, report = conformance(tmp_path, "--impl", "wrong_adapters.voc_iou_at_least", "--profile", "metrics.ap",
                                "--xfail", str(known))
     outcomes = {r["test"]: r["outcome"] for r in report["results"]}
     assert outcomes["test_golden_vector[ap_iou_exactly_half]"] == "xfailed"
     assert outcomes["test_golden_vector[ap_reject_unknown_class]"] == "failed"  # its other faults still show
+    assert outcomes["test_golden_vector[ap_car_dog]"] == "failed"  # a listed vector that passes: the list is stale
     assert done.returncode == 1
 
 
