@@ -25,106 +25,37 @@ import numpy as np
 SCHEMA = "cfc-ref-golden/1"
 OUT = Path(__file__).resolve().parent.parent / "golden" / "detector"
 CLASSES, NUM, ANCHORS = 3, 2, [1.0, 1.5, 2.5, 2.0]
-CFG = f"""# golden/detector/tiny.cfg: a 32x32 network with the layer kinds of YOLOv2-VOC (spec D-1.3), for conformance
-[net]
-width=32
-height=32
-channels=3
-
-# 0
-[convolutional]
-batch_normalize=1
-filters=8
-size=3
-stride=1
-pad=1
-activation=leaky
-# 1
-[maxpool]
-size=2
-stride=2
-# 2
-[convolutional]
-batch_normalize=1
-filters=16
-size=3
-stride=1
-pad=1
-activation=leaky
-# 3
-[maxpool]
-size=2
-stride=2
-# 4 (the passthrough source, like conv_16)
-[convolutional]
-batch_normalize=1
-filters=16
-size=3
-stride=1
-pad=1
-activation=leaky
-# 5 (like max_17)
-[maxpool]
-size=2
-stride=2
-# 6
-[convolutional]
-batch_normalize=1
-filters=32
-size=3
-stride=1
-pad=1
-activation=leaky
-# 7 (2x2 stride 1: Darknet pads one column and row at the end)
-[maxpool]
-size=2
-stride=1
-# 8 (the passthrough route)
-[route]
-layers=-4
-# 9 (like layer 26)
-[convolutional]
-batch_normalize=1
-filters=8
-size=1
-stride=1
-pad=1
-activation=leaky
-# 10
-[reorg]
-stride=2
-# 11
-[route]
-layers=-1,-4
-# 12
-[convolutional]
-batch_normalize=1
-filters=32
-size=3
-stride=1
-pad=1
-activation=leaky
-# 13
-[convolutional]
-filters={NUM * (5 + CLASSES)}
-size=1
-stride=1
-pad=1
-activation=linear
-# 14
-[region]
-anchors={", ".join(str(a) for a in ANCHORS)}
-classes={CLASSES}
-coords=4
-num={NUM}
-softmax=1
-"""
-# (kind, options) per layer, mirroring CFG: conv = (filters, size, batch_normalize, activation)
+# (kind, options) per layer: conv = (filters, size, batch_normalize, activation), max = (size, stride),
+# route = (absolute layer indices,), reorg = (stride,); the cfg file is written from this list (cfg_text)
 LAYERS = [("conv", (8, 3, True, "leaky")), ("max", (2, 2)), ("conv", (16, 3, True, "leaky")), ("max", (2, 2)),
           ("conv", (16, 3, True, "leaky")), ("max", (2, 2)), ("conv", (32, 3, True, "leaky")), ("max", (2, 1)),
           ("route", (4,)), ("conv", (8, 1, True, "leaky")), ("reorg", (2,)), ("route", (10, 7)),
           ("conv", (32, 3, True, "leaky")), ("conv", (NUM * (5 + CLASSES), 1, False, "linear")), ("region", ())]
 NAMES = {"conv": "conv", "max": "max", "route": "route", "reorg": "reorg"}
+NOTES = {4: "the passthrough source, like conv_16", 5: "like max_17",
+         7: "2x2 stride 1: Darknet pads one column and row at the end", 8: "the passthrough route", 9: "like layer 26"}
+
+
+def cfg_text() -> str:
+    """golden/detector/tiny.cfg from LAYERS (spec D-1.1): a 32x32 network with the layer kinds of YOLOv2-VOC."""
+    lines = ["# golden/detector/tiny.cfg: a 32x32 network with the layer kinds of YOLOv2-VOC (spec D-1.3), for "
+             "conformance", "[net]", "width=32", "height=32", "channels=3", ""]
+    for index, (kind, opt) in enumerate(LAYERS):
+        lines.append(f"# {index}" + (f" ({NOTES[index]})" if index in NOTES else ""))
+        if kind == "conv":
+            filters, size, bn, activation = opt
+            lines += ["[convolutional]", *(["batch_normalize=1"] if bn else []), f"filters={filters}", f"size={size}",
+                      "stride=1", "pad=1", f"activation={activation}"]
+        elif kind == "max":
+            lines += ["[maxpool]", f"size={opt[0]}", f"stride={opt[1]}"]
+        elif kind == "route":
+            lines += ["[route]", "layers=" + ",".join(str(i - index) for i in opt)]
+        elif kind == "reorg":
+            lines += ["[reorg]", f"stride={opt[0]}"]
+        else:
+            lines += ["[region]", "anchors=" + ", ".join(str(a) for a in ANCHORS), f"classes={CLASSES}", "coords=4",
+                      f"num={NUM}", "softmax=1"]
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------ weights, spec D-3.1
@@ -375,11 +306,11 @@ def main() -> None:
         old.unlink()
     rng = np.random.default_rng(20261125)
     weights, params = make_weights(rng)
-    (OUT / "tiny.cfg").write_text(CFG)
+    (OUT / "tiny.cfg").write_text(cfg_text())
     (OUT / "tiny.weights").write_bytes(weights)
     (OUT / "short.weights").write_bytes(weights[:-4])
     (OUT / "long.weights").write_bytes(weights + b"\0\0\0\0")
-    (OUT / "bad_route.cfg").write_text(CFG.replace("layers=-4\n", "layers=-40\n", 1))
+    (OUT / "bad_route.cfg").write_text(cfg_text().replace("layers=-4\n", "layers=-40\n", 1))
     body = {"schema": SCHEMA, "version": 1, "component": "detector", "spec": "spec/detector.md",
             "generator": "tools/make_golden_detector.py (numpy in binary64 from the spec text, independent of "
                          "cfc_ref/)", "cfg": "tiny.cfg", "weights": "tiny.weights",
