@@ -97,7 +97,7 @@ def voc_eval(ground_truth: list[dict], detections: list[dict], classes: list[str
         raise MetricsError(f"malformed ground truth or detection: {err}") from None
     result = evaluate(truths, dets, tuple(classes))
     field = "ap_voc07" if method == "voc07" else "ap_all"
-    aps = {c: (getattr(r, field) if r.npos else None) for c, r in result.per_class.items()}
+    aps = {c: getattr(r, field) for c, r in result.per_class.items()}  # None without ground truth (M-2.3)
     return {"ap": aps, "map": result.map_voc07 if method == "voc07" else result.map_all}
 
 

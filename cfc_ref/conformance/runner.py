@@ -18,7 +18,7 @@ from cfc_ref.errors import CfcError
 OUTCOMES = ("passed", "failed", "xfailed", "skipped")
 
 
-class ConformanceUsageError(CfcError, ValueError):
+class ConformanceUsageError(CfcError):
     """The suite cannot be run as asked (no checkout, a bad adapter, an unknown profile)."""
 
 
@@ -33,7 +33,7 @@ def suite_path() -> Path:
 
 
 def run_suite(impl: str | None = None, impl_cmd: str | None = None, profiles: list[str] | None = None,
-              xfail: str | None = None, extra: list[str] | None = None) -> dict[str, Any]:
+              xfail: str | None = None) -> dict[str, Any]:
     """Run the suite; returns ``{"implementation", "results": [...], "exit": pytest's status}``."""
     if impl and impl_cmd:
         raise ConformanceUsageError("give --impl or --impl-cmd, not both")
@@ -50,7 +50,7 @@ def run_suite(impl: str | None = None, impl_cmd: str | None = None, profiles: li
         command += [f"--cfc-xfail={Path(xfail).resolve()}"] if xfail else []
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(suite.parent),
                                                                          os.environ.get("PYTHONPATH")])))
-        done = subprocess.run(command + (extra or []), cwd=suite.parent.parent, env=env, capture_output=True,
+        done = subprocess.run(command, cwd=suite.parent.parent, env=env, capture_output=True,
                               text=True)
         if not report.exists() or done.returncode in (3, 4):  # internal error, usage error
             lines = [line for line in (done.stderr + done.stdout).splitlines() if "error" in line.lower()]
@@ -79,9 +79,9 @@ def format_table(outcome: dict[str, Any], show_failures: int = 20) -> str:
             counts = table[profile][clause]
             lines.append(f"{profile:18} {clause:8} " + " ".join(f"{counts[o]:7d}" for o in OUTCOMES))
     totals = Counter(r["outcome"] for r in outcome["results"])
-    profiles = {r["profile"]: r for r in outcome["results"]}
+    profiles = {r["profile"] for r in outcome["results"]} - {"-"}
     verdicts = []
-    for profile in sorted(p for p in profiles if p != "-"):
+    for profile in sorted(profiles):
         counts = Counter(r["outcome"] for r in outcome["results"] if r["profile"] == profile)
         verdict = ("FAIL" if counts["failed"] else "not run" if not (counts["passed"] + counts["xfailed"])
                    else "pass" + (" (with expected failures)" if counts["xfailed"] else ""))

@@ -7,6 +7,7 @@ reason, or returns. Tolerances are the spec's: bit-exact for ``wire`` and ``code
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+
+from cfc_ref.codecs.raw import raw_sample_dtype
 
 COMPONENTS = ("qlayer", "tiling", "container")  # the wire profile's manifests
 SCHEMA = "cfc-ref-golden/1"
@@ -298,17 +301,14 @@ def _same_detections(got: list[dict], want: list[dict]) -> None:
 
 # --- codec (spec H-1, H-2, H-4) -------------------------------------------------------------------------------------
 def _raw_samples(picture: Any, bit_depth: int) -> bytes:
-    """H-1.2: uint8, or little-endian uint16."""
+    """H-1.2's raw layout (uint8, or little-endian uint16), which the decoded picture shall already have."""
     picture = np.asarray(picture)
-    want = np.uint8 if bit_depth == 8 else np.dtype("<u2")
-    if picture.dtype != want:
-        raise VectorMismatch(f"picture dtype {picture.dtype}, expected {np.dtype(want)}")
+    if picture.dtype != raw_sample_dtype(bit_depth):
+        raise VectorMismatch(f"picture dtype {picture.dtype}, expected {raw_sample_dtype(bit_depth)}")
     return np.ascontiguousarray(picture).tobytes()
 
 
 def _check_codec(impl: ModuleType, v: Vector) -> None:
-    import hashlib
-
     f = v.fields
     if f["operation"] == "decode_hevc":
         picture = impl.decode_hevc((v.directory / f["bitstream"]).read_bytes(), f["width"], f["height"],
@@ -319,8 +319,8 @@ def _check_codec(impl: ModuleType, v: Vector) -> None:
         if digest != f["recon_sha256"]:
             raise VectorMismatch(f"decoded picture SHA-256 {digest[:16]}…, expected {f['recon_sha256'][:16]}…")
         return None
-    dtype = np.uint8 if f["bit_depth"] == 8 else np.dtype("<u2")
-    samples = np.fromfile(v.directory / f["input"], dtype=dtype).reshape(f["height"], f["width"])
+    samples = np.fromfile(v.directory / f["input"], dtype=raw_sample_dtype(f["bit_depth"]))
+    samples = samples.reshape(f["height"], f["width"])
     stream = bytes(impl.encode_hevc(samples, f["bit_depth"], f["qp"]))
     digest = hashlib.sha256(stream).hexdigest()
     if digest != f["bitstream_sha256"]:
