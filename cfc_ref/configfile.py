@@ -14,15 +14,48 @@ from cfc_ref.errors import CfcError
 T = TypeVar("T")
 
 
-def load_json_object(path: str | Path) -> dict:
+MAX_JSON_BYTES = 64 << 20  # a JSON input larger than this is refused unread (spec E-6.2)
+
+
+def read_bounded(path: str | Path, limit: int = MAX_JSON_BYTES) -> bytes:
+    """A regular file's bytes, at most ``limit``; a FIFO, device or directory is refused without waiting on it."""
+    import os
+    import stat
+
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as err:
         raise CfcError(f"{path}: cannot read ({err.strerror})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CfcError(f"{path}: not a readable JSON file ({err})") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise CfcError(f"{path}: not a regular file")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise CfcError(f"{path}: larger than {limit} bytes")
+    return data
+
+
+def parse_json(data: bytes, where: str, kind: str = "JSON file") -> Any:
+    """JSON text (UTF-8), or a CfcError naming ``where``: also for nesting too deep to parse and for the
+    non-standard NaN / Infinity literals."""
+    def no_constant(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=no_constant)
+    except UnicodeDecodeError as err:
+        raise CfcError(f"{where}: not UTF-8 text (byte {err.start})") from None
+    except RecursionError:
+        raise CfcError(f"{where}: JSON nested too deeply") from None
+    except ValueError as err:  # JSONDecodeError included
+        raise CfcError(f"{where}: not a readable {kind} ({err})") from None
+
+
+def load_json_object(path: str | Path, what: str = "a config") -> dict:
+    raw = parse_json(read_bounded(path), str(path), what.removeprefix("a ") if what != "a config" else "JSON file")
     if not isinstance(raw, dict):
-        raise CfcError(f"{path}: a config is a JSON object, got {type(raw).__name__}")
+        raise CfcError(f"{path}: {what} is a JSON object, got {type(raw).__name__}")
     return raw
 
 

@@ -4,13 +4,14 @@
     features = decode_features(data)                                                       # cloud
     cloud = decode_container(data, decoder="fast")     # the same, with the decoders used and the bits received
 
-Data flows one way: Q-layer (``qlayer``) → tiling (``tiling``) → codec (``codecs``) → container (``container``), and
-back. The experiment runner and the codec-in-the-loop training layer use these functions; nothing else codes
+Data flows one way: Q-layer (``qlayer``) → tiling (``tiling``; its vectorised twin ``fast.tiling``, tested equal) →
+codec (``codecs``) → container (``container``), and back. The experiment runner and the codec-in-the-loop training layer use these functions; nothing else codes
 features.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -36,15 +37,40 @@ def to_picture(v: np.ndarray, settings: EncodeSettings) -> tuple[np.ndarray, qla
     """Mobile side before the codec: Q-layer (Q-3) then tiling (T-2..T-4) of one C×H×W tensor."""
     if np.ndim(v) != 3:
         raise CfcError(f"a transmitted tensor must be C×H×W, got shape {np.shape(v)}")
-    q, side = qlayer.quantize(v, settings.bit_depth, settings.mode)
-    return tiling.tile(q, settings.layout, settings.align), side
+    from cfc_ref.fast.tiling import tile_fast  # the readable cfc_ref.tiling.tile, vectorised; tested equal (T-6.1)
+
+    q, side = _quantize(v, settings.bit_depth, settings.mode)
+    return tile_fast(q, settings.layout, settings.align), side  # tile_fast copies q into the picture
+
+
+_QUANTIZERS = threading.local()
+
+
+def _quantize(v: np.ndarray, bit_depth: int, mode: qlayer.QuantMode) -> tuple[np.ndarray, qlayer.SideInfo]:
+    """Q-3 of a float32 tensor through ``fast.qlayer_numpy.Quantizer`` (the readable ``qlayer.quantize`` with its
+    buffers reused per shape; tested equal, Q-6.1); anything else through ``qlayer.quantize`` itself. The samples
+    returned may be a buffer the next call overwrites."""
+    if not (isinstance(v, np.ndarray) and v.dtype == np.float32 and v.size and type(bit_depth) is int
+            and 1 <= bit_depth <= 16):
+        return qlayer.quantize(v, bit_depth, mode)
+    from cfc_ref.fast.qlayer_numpy import Quantizer
+
+    cache = _QUANTIZERS.__dict__.setdefault("by_shape", {})
+    key = (v.shape, bit_depth, mode)
+    if key not in cache:
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = Quantizer(v.shape, bit_depth, mode)
+    return cache[key](np.ascontiguousarray(v))
 
 
 def from_picture(picture: np.ndarray, shape: tuple[int, int, int], side: qlayer.SideInfo,
                  settings: EncodeSettings) -> np.ndarray:
     """Cloud side after the codec: untile (T-5) then de-quantize (Q-4)."""
+    from cfc_ref.fast.tiling import untile_fast  # the readable cfc_ref.tiling.untile, vectorised (T-6.1)
+
     samples = picture.astype(qlayer.sample_dtype(settings.bit_depth), copy=False)
-    return qlayer.dequantize(tiling.untile(samples, shape, settings.layout, settings.align), side, settings.bit_depth)
+    return qlayer.dequantize(untile_fast(samples, shape, settings.layout, settings.align), side, settings.bit_depth)
 
 
 def encode_tensor(name: str, v: np.ndarray, settings: EncodeSettings) -> TensorRecord:

@@ -52,7 +52,29 @@ def rows_of(path) -> list[dict]:
     return json.loads(Path(path).read_text())["rows"]
 
 
-def test_run_produces_every_setting(model_files, tmp_path):
+def units_recorded(output: Path) -> int:
+    """Units in a run's results store, read as any SQLite reader would (0 before the store exists)."""
+    import sqlite3
+
+    path = output / "results.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT count(*) FROM units").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.fixture
+def encode_log(tmp_path, monkeypatch):
+    """$CFC_ENCODE_LOG for this test: one line per fresh encode, in this process and its workers (E-4.1)."""
+    path = tmp_path / "encodes.log"
+    monkeypatch.setenv("CFC_ENCODE_LOG", str(path))
+    return lambda: path.read_text().split() if path.exists() else []
+
+
+def test_run_produces_every_setting(model_files, tmp_path, encode_log):
     config = small_config(model_files, tmp_path / "out")
     rows = rows_of(run(config, progress=False))
     assert [r["setting"] for r in rows] == [s.key for s in settings_of(config)]
@@ -61,10 +83,15 @@ def test_run_produces_every_setting(model_files, tmp_path):
     lossless = {r["bit_depth"]: r["kbpi"] for r in split_rows if r["split"] == "max_17" and r["quality"] == "lossless"}
     assert lossless[12] > lossless[8]  # more bits per sample cost more
     assert all(r["container_kbpi"] > r["kbpi"] for r in split_rows)  # framing reported apart (W-5.2)
-    log = (tmp_path / "out" / "encode-log.txt").read_text().split()
+    log = encode_log()
     assert len(log) == len(set(log)) == 3 * (4 * 1 + 4 * 2)  # max_11: 1 tensor, max_17: 2 tensors, 4 settings each
     rerun = rows_of(run(config, progress=False))
-    assert rerun == rows and (tmp_path / "out" / "encode-log.txt").read_text().split() == log
+    assert rerun == rows and encode_log() == log
+    from cfc_ref.experiment.store import RunStore
+
+    with RunStore.open(tmp_path / "out", create=False) as store:
+        sweeps = store.sweeps()
+    assert [s["encodes"] for s in sweeps] == [len(log), 0] and sweeps[-1]["units"] == 0  # E-10.1
 
 
 @spec("H-6.2")
@@ -75,28 +102,31 @@ def test_pool_executor_gives_the_same_results(model_files, tmp_path):
     assert pooled == serial
 
 
-def test_resume_after_sigkill(model_files, tmp_path):
-    """Killed half-way with SIGKILL, a rerun gives identical results and repeats no encode."""
+def test_resume_after_sigkill(model_files, tmp_path, monkeypatch):
+    """Killed half-way with SIGKILL, a rerun gives identical results and repeats no encode (E-4.1, E-3.3)."""
+    monkeypatch.setenv("CFC_ENCODE_LOG", str(tmp_path / "ref.log"))
     reference = rows_of(run(small_config(model_files, tmp_path / "ref", images=6), progress=False))
     config = small_config(model_files, tmp_path / "out", images=6)
     path = tmp_path / "config.json"
     path.write_text(config.to_json())
-    units = tmp_path / "out" / "units"
     command = [sys.executable, "-m", "cfc_ref.cli", "run", str(path), "--quiet"]
+    env = dict(os.environ, CFC_ENCODE_LOG=str(tmp_path / "out.log"))
     process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 300
-    while time.time() < deadline and len(list(units.rglob("*.json"))) < 6:
+    while time.time() < deadline and not (units_recorded(tmp_path / "out") and (tmp_path / "out.log").exists()
+                                          and len((tmp_path / "out.log").read_text().split()) > 30):
         time.sleep(0.01)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    done_before = len(list(units.rglob("*.json")))
+    done_before = units_recorded(tmp_path / "out")
     assert 0 < done_before < 6 * len(settings_of(config)), "the kill should land half-way"
-    subprocess.run(command, cwd=ROOT, check=True, timeout=600, capture_output=True)
+    subprocess.run(command, cwd=ROOT, check=True, timeout=600, capture_output=True, env=env)
     assert rows_of(tmp_path / "out" / "results.json") == reference
-    log = (tmp_path / "out" / "encode-log.txt").read_text().split()
+    log = (tmp_path / "out.log").read_text().split()
     assert len(log) == len(set(log)), "a resumed run encoded something twice"
-    assert collections.Counter(log) == collections.Counter((tmp_path / "ref" / "encode-log.txt").read_text().split())
+    assert collections.Counter(log) == collections.Counter((tmp_path / "ref.log").read_text().split())
+    assert not (tmp_path / "out" / "cache").exists()  # every pack removed once its units were recorded
 
 
 @spec("M-5.2")
@@ -192,7 +222,7 @@ def test_resume_refuses_other_weights_cfg_layout_dataset_or_codec(model_files, t
         assert "choose another --output or remove" in str(caught.value)
     image = next((tmp_path / "data" / "JPEGImages").iterdir())
     image.write_bytes(image.read_bytes() + b"\0")
-    with pytest.raises(RunMismatch, match=r"dataset\.manifest_sha256"):
+    with pytest.raises(RunMismatch, match=r"image 'test_000000'.*dataset\.images changed"):
         run(config, progress=False)
     image.write_bytes(image.read_bytes()[:-1])
     assert rows_of(run(replace(config, name="renamed", workers=2), progress=False)) == first  # labels only: reused
@@ -209,14 +239,30 @@ def test_cloud_only_uploads_of_every_kind(model_files, tmp_path):
     assert rows["cloud-original"]["jpeg_quality"] is None and rows["cloud-jpeg50"]["jpeg_quality"] == 50
 
 
-@spec("E-2.2")
-def test_units_without_a_fingerprint_are_not_trusted(model_files, tmp_path):
-    from cfc_ref.experiment.fingerprint import RunMismatch
+@spec("E-2.2", "E-9.1")
+def test_units_without_a_fingerprint_and_older_run_directories_are_not_trusted(model_files, tmp_path):
+    import sqlite3
 
-    (tmp_path / "out" / "units" / "max_17-8bit-lossless").mkdir(parents=True)
-    (tmp_path / "out" / "units" / "max_17-8bit-lossless" / "test_000000.json").write_text("{}")
-    with pytest.raises(RunMismatch, match="no fingerprint.json"):
-        run(small_config(model_files, tmp_path / "out", images=1), progress=False)
+    from cfc_ref.experiment.fingerprint import RunMismatch
+    from cfc_ref.experiment.store import StoreError
+
+    config = small_config(model_files, tmp_path / "out", images=1, splits=("max_11",), lossless_bit_depths=(8,),
+                          qps=(), jpeg_qualities=())
+    run(config, progress=False)
+    with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
+        db.execute("DELETE FROM meta WHERE key = 'fingerprint'")
+    with pytest.raises(RunMismatch, match="holds units but no fingerprint"):
+        run(config, progress=False)
+    (tmp_path / "old" / "units" / "max_17-8bit-lossless").mkdir(parents=True)  # a run of cfc-ref before the store
+    (tmp_path / "old" / "units" / "max_17-8bit-lossless" / "test_000000.json").write_text("{}")
+    with pytest.raises(StoreError, match="older cfc-ref .*Choose another --output"):
+        run(replace(config, output=str(tmp_path / "old")), progress=False)
+    (tmp_path / "other" ).mkdir()
+    with sqlite3.connect(tmp_path / "other" / "results.sqlite") as db:
+        db.execute("PRAGMA user_version = 7")
+        db.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    with pytest.raises(StoreError, match="this cfc-ref reads 'cfc-ref-run/1'"):
+        run(replace(config, output=str(tmp_path / "other")), progress=False)
 
 
 @spec("E-3.1")
@@ -247,30 +293,41 @@ def test_a_run_rewrites_nothing_shared(model_files, tmp_path):
 
 
 @spec("E-3.3", "H-6.1")
-def test_damaged_cache_entries_are_encoded_again(model_files, tmp_path, capsys):
-    import shutil
+def test_a_killed_jobs_pack_serves_the_resumed_job_and_damage_is_encoded_again(model_files, tmp_path, capsys,
+                                                                               encode_log):
+    """The pack a job leaves when its run is killed before its units are recorded saves those encodes on resume;
+    a damaged entry is encoded again and counted; the pack goes once the units are recorded."""
+    from cfc_ref.codecs.hevc.batch import PACK_MAGIC
+    from cfc_ref.experiment.runner import init_worker, prepare_dataset, release_worker, run_job
 
-    config = small_config(model_files, tmp_path / "out", images=1, splits=("max_11",), lossless_bit_depths=(8,),
-                          qps=(37,), jpeg_qualities=())
-    reference = rows_of(run(config, progress=False))
-    entries = sorted((tmp_path / "out" / "cache" / "bitstreams").rglob("*.hevc"))
-    assert len(entries) == 2
-    for entry in entries:
-        data = bytearray(entry.read_bytes())
-        data[-5] ^= 0x10  # a flipped bit in the bitstream
-        entry.write_bytes(bytes(data))
-    shutil.rmtree(tmp_path / "out" / "units")
+    settings = dict(images=1, splits=("max_17",), lossless_bit_depths=(8,), qps=(37,), jpeg_qualities=())
+    reference = rows_of(run(small_config(model_files, tmp_path / "ref", **settings), progress=False))
+    config = small_config(model_files, tmp_path / "out", **settings)
+    skip = len(encode_log())  # the reference run's
+    prepare_dataset(config)
+    init_worker(config)
+    try:  # a worker finished the job; its run was killed before recording it
+        run_job(("test_000000", tuple(s for s in settings_of(config) if s.kind == "split")))
+    finally:
+        release_worker()
+    pack = tmp_path / "out" / "cache" / "test_000000.pack"
+    first = encode_log()[skip:]
+    assert len(first) == 4 and pack.read_bytes().count(PACK_MAGIC) == 4  # 2 settings × (max_17, conv_16)
+    data = bytearray(pack.read_bytes())
+    data[-5] ^= 0x10  # a flipped bit in the last bitstream
+    pack.write_bytes(bytes(data))
     capsys.readouterr()
     assert rows_of(run(config, progress=False)) == reference
-    assert "2 damaged cache entries were found and encoded again" in capsys.readouterr().err
-    log = (tmp_path / "out" / "encode-log.txt").read_text().split()
-    assert len(log) == 4 and set(log[:2]) == set(log[2:])
+    assert "1 damaged cache entries were found and encoded again" in capsys.readouterr().err
+    again = encode_log()[skip + len(first):]
+    assert len(again) == 1 and again[0] in first  # only the damaged one, encoded again
+    assert not pack.exists()
 
 
 @spec("E-1.1", "W-5.1", "W-5.2")
 def test_unit_bits_are_the_container_the_cloud_parsed(model_files, tmp_path, monkeypatch):
     from cfc_ref.experiment import stages as stages_module
-    from cfc_ref.experiment.units import read_unit
+    from cfc_ref.experiment.store import RunStore
     from cfc_ref.pipeline import decode_container
 
     parsed = []
@@ -284,14 +341,16 @@ def test_unit_bits_are_the_container_the_cloud_parsed(model_files, tmp_path, mon
     run(config, SerialExecutor(), progress=False)
     settings = [s for s in settings_of(config) if s.kind == "split"]
     assert len(parsed) == len(settings)
+    store = RunStore.open(tmp_path / "out", create=False)
     for setting, data in zip(settings, parsed, strict=True):
-        unit = read_unit(tmp_path / "out", setting, "test_000000")
+        (unit,) = store.units_of(setting.key)
         assert unit.bits.container_bytes == len(data)  # exactly the bytes the cloud side parsed
         cloud = decode_container(data)
         assert unit.bits.kbits == cloud.bits.kilobits and 8 * len(data) == cloud.bits.counted_bits + \
             cloud.bits.overhead_bits
         assert set(cloud.features) == ({"max_11"} if setting.split == "max_11" else {"conv_16", "max_17"})
         assert unit.decoders and "cache" not in unit.decoders[0]
+    store.close()
 
 
 @spec("E-4.1")
@@ -304,9 +363,8 @@ def test_results_after_sigkill_are_byte_equal_and_name_the_real_decoder(model_fi
     command = [sys.executable, "-m", "cfc_ref.cli", "run", str(path), "--quiet"]
     process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    units = tmp_path / "out" / "units"
     deadline = time.time() + 300
-    while time.time() < deadline and len(list(units.rglob("*.json"))) < 9:
+    while time.time() < deadline and units_recorded(tmp_path / "out") < 9:
         time.sleep(0.005)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
@@ -335,7 +393,8 @@ def test_report_on_a_truncated_results_file(model_files, tmp_path):
     path = run(small_config(model_files, tmp_path / "out", images=1), progress=False)
     path.write_bytes(path.read_bytes()[:200])
     result = _cli("report", str(path), "--no-layers")
-    assert result.returncode == 2 and "not a results.json" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "not a readable results.json" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
 def test_experiment_layering_has_no_cycles():
@@ -409,8 +468,9 @@ def test_report_shows_both_accountings_the_paper_and_fig4_splits(model_files, tm
                           accountings=("deployable", "paper"))
     path = run(config, progress=False)
     rows = {r["setting"]: r for r in rows_of(path)}
-    assert {"max_3-8bit-lossless", "conv_13-12bit-lossless-paper", "max_17-10bit-qp27-paper"} <= set(rows)
+    assert {"max_3-8bit-lossless", "conv_13-12bit-lossless", "max_17-10bit-qp27-paper"} <= set(rows)
     assert "max_3-10bit-qp27" not in rows  # lossless-only split points
+    assert rows["conv_13-12bit-lossless"]["accounting"] == "both" and "conv_13-12bit-lossless-paper" not in rows
     assert all(r["map_voc07_std"] >= 0 for r in rows.values())
     text = write_report(path, layer_figure=False).read_text()
     table = text.split("## Table 1")[1].split("##")[0]
@@ -452,7 +512,7 @@ def test_a_failing_unit_fails_alone_and_the_run_says_so(model_files, tmp_path, c
     failed = json.loads((tmp_path / "out" / "failed.json").read_text())
     assert {f["unit"] for f in failed} == {"max_11-8bit-lossless/test_000001", "cloud-jpeg50/test_000001",
                                            "cloud-original/test_000001"}
-    assert len(list((tmp_path / "out" / "units").rglob("*.json"))) == 6  # the other images' units are kept
+    assert units_recorded(tmp_path / "out") == 6  # the other images' units are kept
 
 
 @spec("E-8.4")

@@ -91,7 +91,10 @@ def test_a_run_with_the_fast_path(tmp_path):
     fast = json.loads(run(fast_config, progress=False).read_text())["rows"]
     assert [r["setting"] for r in fast] == [r["setting"] for r in exact]
     assert np.allclose([r["kbpi"] for r in fast], [r["kbpi"] for r in exact], rtol=0.02)
-    fingerprint = json.loads((tmp_path / "fast" / "fingerprint.json").read_text())
+    from cfc_ref.experiment.store import RunStore
+
+    with RunStore.open(tmp_path / "fast", create=False) as store:
+        fingerprint = json.loads(store.meta("fingerprint") or "{}")
     assert fingerprint["config"]["inference"] == "fast"
 
 

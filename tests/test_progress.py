@@ -39,24 +39,24 @@ def test_short_loops_and_empty_loops(monkeypatch):
     assert "three: 3/3 (100 %)" in log.getvalue()
 
 
-@pytest.mark.spec("E-8.3")
-def test_ray_engine_progress_line_counts_units_and_failures(monkeypatch):
-    """E-8.3: done / total units, rate, ETA and the failed count on one line (no Ray needed for the line)."""
-    from types import SimpleNamespace
-
-    from cfc_ref.experiment.ray_engine import _progress
+@pytest.mark.spec("E-8.3", "E-10.2")
+def test_job_progress_counts_units_failures_and_phases_over_the_whole_job(monkeypatch):
+    """One line for a whole job: the phase, units done of the job's total (not the sweep's), failed units, and a
+    resumed sweep says how much it found finished."""
+    from cfc_ref.progress import JobProgress
 
     log = io.StringIO()
     monkeypatch.setattr("sys.stderr", log)
-    failures: list = []
-    jobs = [(SimpleNamespace(settings=[1, 2]), None) for _ in range(5)]
-
-    def items():
-        for number, item in enumerate(jobs):
-            if number == 2:
-                failures.append(("unit", "message"))
-            yield item
-
-    assert len(list(_progress(items(), 10, "sweep", True, failures))) == 5
-    last = log.getvalue().splitlines()[-1]
-    assert last.startswith("sweep (ray): units: 10/10 (100 %)") and "ETA" in last and "failed 1" in last
+    job = JobProgress(30)
+    job.named("default weights").start_sweep("embedded default", 20, 0, 2)
+    job.advance(10)
+    job.advance(10, failed=2)
+    job.named("re-trained max 11").start_sweep("re-trained at max_11", 15, 5, 2)
+    job.advance(10)
+    job.phase("report")
+    job.close()
+    text = log.getvalue()
+    assert "default weights: 20 units to compute on 2 workers" in text
+    assert "re-trained max 11: 10 units to compute on 2 workers; resuming: 5 of 15 units already finished" in text
+    assert "30/30 (100 %)" in text and "failed 2" in text and "report" in text
+    assert "ETA" in text

@@ -7,6 +7,8 @@ test. Regenerate only deliberately, with the reason in the commit message.
 
     python tools/make_golden_embedded.py --regenerate    # every row again (say why in the commit message)
     python tools/make_golden_embedded.py --extend        # add rows for settings not pinned yet; pinned rows stay
+    python tools/make_golden_embedded.py --prune         # drop rows of settings the config no longer has; the kept
+                                                         # rows stay as pinned (checked within C-1.2's tolerance)
 """
 
 from __future__ import annotations
@@ -30,11 +32,27 @@ def main() -> None:
     mode.add_argument("--regenerate", action="store_true", help="write every row again")
     mode.add_argument("--extend", action="store_true",
                       help="keep every pinned row as it is and add the settings the regression config has gained")
+    mode.add_argument("--prune", action="store_true",
+                      help="drop the rows of settings the regression config no longer has; the others stay as pinned")
     args = parser.parse_args()
-    if OUT.exists() and not (args.regenerate or args.extend):
-        sys.exit(f"{OUT} exists; pass --regenerate or --extend (and say why in the commit message)")
+    if OUT.exists() and not (args.regenerate or args.extend or args.prune):
+        sys.exit(f"{OUT} exists; pass --regenerate, --extend or --prune (and say why in the commit message)")
     with tempfile.TemporaryDirectory() as tmp:
         rows = json.loads(run(regression_config(tmp), progress=False).read_text())["rows"]
+    if args.prune:
+        pinned = json.loads(OUT.read_text())
+        fresh = {r["setting"]: r for r in rows}
+        kept = [r for r in pinned["rows"] if r["setting"] in fresh]
+        for row in kept:  # the kept pins must still hold (spec C-1.2 tolerances), or pruning would hide a change
+            now = fresh[row["setting"]]
+            if abs(now["kbpi"] - row["kbpi"]) > 1e-3 * row["kbpi"] or any(
+                    abs(now[k] - row[k]) > 2e-3 for k in ("map_voc07", "map_all")):
+                sys.exit(f"{row['setting']} no longer matches its pin: regenerate deliberately instead")
+        if [r["setting"] for r in kept] != [r["setting"] for r in rows]:
+            sys.exit("the config has settings that are not pinned: use --extend first")
+        dropped = [r["setting"] for r in pinned["rows"] if r["setting"] not in fresh]
+        print(f"keeping {len(kept)} pinned rows unchanged, dropping {len(dropped)}: {', '.join(dropped)}")
+        rows = kept
     if args.extend:
         pinned = json.loads(OUT.read_text())
         if pinned["encoder"] != encoder_name("x265"):

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from cfc_ref.fileio import write_atomic
-from cfc_ref.metrics.files import write_voc_annotation
+from cfc_ref.metrics.files import voc_annotation_bytes
 from cfc_ref.metrics.voc import GroundTruth
 
 CLASSES = ("disc", "square", "triangle", "cross", "ring")
@@ -103,6 +103,51 @@ def image_id(split: str, index: int) -> str:
     return f"{split}_{index:06d}"
 
 
+def _sample_files(ident: str, index: int, split: str, seed: int, size: int) -> tuple[bytes, bytes]:
+    """One image's JPEG and VOC XML annotation bytes."""
+    sample = make_sample(index, split, seed, size)
+    buffer = io.BytesIO()
+    Image.fromarray(sample.image).save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    truths = [GroundTruth(ident, t.cls, t.box, t.difficult) for t in sample.truths]
+    return buffer.getvalue(), voc_annotation_bytes(ident, size, size, truths)
+
+
+def write_dataset_zip(path: str | Path, test: int = 300, train: int = 0, seed: int = DEFAULT_SEED,
+                      size: int = IMAGE_SIZE) -> Path:
+    """The same dataset as :func:`write_dataset`, as one ZIP archive holding the VOCdevkit layout (spec E-3.4):
+    one file instead of two per image. Written atomically; an archive that already lists the same images is left
+    alone (E-3.2). Members are stored with a fixed date, so the archive is the same bytes on every machine."""
+    import zipfile
+
+    path = Path(path)
+    lists = {split: [image_id(split, i) for i in range(count)] for split, count in (("train", train), ("test", test))}
+    listing = {f"ImageSets/Main/{split}.txt": ("\n".join(ids) + "\n").encode() for split, ids in lists.items()}
+    if path.exists():
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if all(archive.read(name) == data for name, data in listing.items()):
+                    return path
+        except (OSError, KeyError, zipfile.BadZipFile):
+            pass  # damaged or different: written again below (atomically)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        def add(name: str, data: bytes, method: int = zipfile.ZIP_DEFLATED) -> None:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type, info.external_attr = method, 0o644 << 16
+            archive.writestr(info, data)
+
+        for split, ids in lists.items():
+            for index, ident in enumerate(ids):
+                jpeg, xml = _sample_files(ident, index, split, seed, size)
+                add(f"JPEGImages/{ident}.jpg", jpeg, zipfile.ZIP_STORED)
+                add(f"Annotations/{ident}.xml", xml)
+        for name, data in listing.items():
+            add(name, data)
+        add("classes.txt", ("\n".join(CLASSES) + "\n").encode())
+    write_atomic(path, buffer.getvalue())
+    return path
+
+
 def write_dataset(root: str | Path, train: int = 1500, test: int = 300, seed: int = DEFAULT_SEED,
                   size: int = IMAGE_SIZE) -> Path:
     """Write the VOCdevkit layout; existing identical files are left alone, so this is cheap to call again."""
@@ -117,12 +162,9 @@ def write_dataset(root: str | Path, train: int = 1500, test: int = 300, seed: in
             jpeg, xml = root / "JPEGImages" / f"{ident}.jpg", root / "Annotations" / f"{ident}.xml"
             if jpeg.exists() and xml.exists():
                 continue
-            sample = make_sample(index, split, seed, size)
-            buffer = io.BytesIO()
-            Image.fromarray(sample.image).save(buffer, format="JPEG", quality=JPEG_QUALITY)
-            truths = [GroundTruth(ident, t.cls, t.box, t.difficult) for t in sample.truths]
-            write_voc_annotation(xml, ident, size, size, truths)  # both written atomically: whole or absent
-            write_atomic(jpeg, buffer.getvalue())
+            jpeg_bytes, xml_bytes = _sample_files(ident, index, split, seed, size)
+            write_atomic(xml, xml_bytes)  # both written atomically: whole or absent
+            write_atomic(jpeg, jpeg_bytes)
         _write_if_changed(root / "ImageSets" / "Main" / f"{split}.txt", "\n".join(ids) + "\n")
     _write_if_changed(root / "classes.txt", "\n".join(CLASSES) + "\n")
     return root

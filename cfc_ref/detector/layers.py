@@ -39,8 +39,16 @@ class DarknetBatchNorm(nn.Module):
         else:
             mean, variance = self.rolling_mean, self.rolling_variance
         shape = (1, -1, 1, 1)
+        if _in_place_ok(x):  # D-8.3: the same four operations in the same order, on x's own memory
+            return (x.sub_(mean.view(shape)).div_(variance.view(shape).sqrt() + BN_EPSILON)
+                    .mul_(self.scale.view(shape)).add_(self.bias.view(shape)))
         normalised = (x - mean.view(shape)) / (variance.view(shape).sqrt() + BN_EPSILON)
         return normalised * self.scale.view(shape) + self.bias.view(shape)
+
+
+def _in_place_ok(x: torch.Tensor) -> bool:
+    """D-8.3: outside autograd, a layer may overwrite the fresh tensor it just made (same numbers, no copies)."""
+    return not torch.is_grad_enabled() and not x.requires_grad
 
 
 class ConvLayer(nn.Module):
@@ -57,7 +65,9 @@ class ConvLayer(nn.Module):
         x = self.conv(x)
         if self.norm is not None:
             x = self.norm(x)
-        return F.leaky_relu(x, 0.1) if self.spec.activation == "leaky" else x
+        if self.spec.activation != "leaky":
+            return x
+        return F.leaky_relu_(x, 0.1) if _in_place_ok(x) else F.leaky_relu(x, 0.1)
 
 
 class MaxPoolLayer(nn.Module):
@@ -70,8 +80,20 @@ class MaxPoolLayer(nn.Module):
         self.padding = (pad // 2, pad - pad // 2, pad // 2, pad - pad // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self._reads_padding(x.shape[-2], x.shape[-1]):  # D-8.3: no window reaches the padding: no copy
+            return F.max_pool2d(x, self.spec.size, self.spec.stride)
         x = F.pad(x, self.padding, value=float("-inf"))
         return F.max_pool2d(x, self.spec.size, self.spec.stride)
+
+    def _reads_padding(self, height: int, width: int) -> bool:
+        """Whether some window of Darknet's output grid covers a padded row or column."""
+        left, right, top, bottom = self.padding
+        size, stride = self.spec.size, self.spec.stride
+        if left or top:
+            return True
+        rows = (height + top + bottom - size) // stride + 1
+        cols = (width + left + right - size) // stride + 1
+        return (rows - 1) * stride + size > height or (cols - 1) * stride + size > width
 
 
 @lru_cache(maxsize=32)

@@ -1,7 +1,10 @@
-"""Per-setting results from the unit files (spec E-5): KBPI (mean, std over images), mAP (VOC07 and all-point),
-codec names — as typed rows, written atomically to results.json and results.csv.
+"""Per-setting results from the results store (spec E-5): KBPI (mean, std over images), mAP (VOC07 and all-point),
+its bootstrap spread, codec names — as typed rows in the store, exported to results.json and results.csv.
 
-    results = load_results("runs/embedded-default/results.json")      # Results(config, environment, rows)
+    results = load_results("runs/embedded-default/results.json")      # Results(config, environment, rows, timing)
+
+Evaluation uses the fast matching and bootstrap (``cfc_ref.fast.voc``), tested equal to the readable references
+``cfc_ref.metrics.voc`` and ``cfc_ref.metrics.bootstrap`` (spec M-7.1).
 """
 
 from __future__ import annotations
@@ -9,68 +12,25 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import platform
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from cfc_ref import __version__
+from cfc_ref.data.source import VocSource, read_truths
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, classes_of, config_from_dict, settings_of
-from cfc_ref.experiment.units import read_unit
+from cfc_ref.experiment.store import RESULT_COLUMNS, ResultRow, RunStore
+from cfc_ref.fast.voc import DetectionArrays, TruthArrays, evaluate, map_bootstrap
 from cfc_ref.fileio import write_atomic
-from cfc_ref.metrics.bootstrap import map_bootstrap
-from cfc_ref.metrics.files import read_voc_annotations
-from cfc_ref.metrics.voc import Detection, evaluate
 
-RESULTS_SCHEMA = "cfc-ref-results/3"
-
-
-@dataclass(frozen=True)
-class ResultRow:
-    """One setting over all images (E-5.1)."""
-
-    setting: str
-    kind: str  # "split" or "cloud"
-    split: str
-    bit_depth: int
-    quality: str  # label: lossless, qp22, jpeg50, original
-    qp: int | None  # the HEVC QP of a lossy split point, or of a cloud-only HEVC upload of the RGB image
-    jpeg_quality: int | None  # the JPEG quality of a cloud-only upload
-    images: int
-    kbpi: float
-    kbpi_std: float
-    container_kbpi: float
-    map_voc07: float
-    map_voc07_std: float  # spread over images: the seeded bootstrap of spec M-6.1
-    map_all: float
-    encoder: str
-    decoders: str
-    accounting: str  # E-7.1: deployable (every crossing tensor coded and counted) or paper
-    samples: int  # feature samples coded per image (0 for a cloud-only upload)
-    uncoded: str  # crossing tensors the back end received uncoded ("+"-joined; paper accounting only)
-
-    @property
-    def deployable(self) -> bool:
-        """E-7.1: False when a crossing tensor reached the back end without being sent."""
-        return not self.uncoded
-
-    @property
-    def lossy(self) -> bool:
-        return self.kind == "split" and self.qp is not None
-
-    @property
-    def jpeg(self) -> bool:
-        return self.kind == "cloud" and self.jpeg_quality is not None
-
-    @property
-    def rgb_hevc(self) -> bool:
-        return self.kind == "cloud" and self.qp is not None
-
-
-CSV_FIELDS = tuple(f.name for f in fields(ResultRow))
+RESULTS_SCHEMA = "cfc-ref-results/4"
+CSV_FIELDS = RESULT_COLUMNS
+__all__ = ["CSV_FIELDS", "RESULTS_SCHEMA", "ResultRow", "Results", "aggregate", "export_results", "load_results"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +38,7 @@ class Results:
     config: dict
     environment: dict
     rows: list[ResultRow]
+    timing: dict | None = None  # E-10: seconds per stage of the sweep, wall time, workers
 
     @property
     def experiment(self) -> ExperimentConfig:
@@ -86,37 +47,94 @@ class Results:
 
     def to_json(self) -> str:
         return json.dumps({"schema": RESULTS_SCHEMA, "config": self.config, "environment": self.environment,
-                           "rows": [asdict(r) for r in self.rows]}, indent=1) + "\n"
+                           "timing": self.timing, "rows": [asdict(r) for r in self.rows]}, indent=1) + "\n"
+
+
+def _check_row(raw: object, where: str) -> ResultRow:
+    """E-5.1: one row of results.json, every field of its type and sense, or a CfcError naming it."""
+    if not isinstance(raw, dict) or set(raw) != set(RESULT_COLUMNS):
+        missing = sorted(set(RESULT_COLUMNS) - set(raw)) if isinstance(raw, dict) else []
+        extra = sorted(set(raw) - set(RESULT_COLUMNS)) if isinstance(raw, dict) else []
+        raise CfcError(f"{where}: a row must have exactly the fields {', '.join(RESULT_COLUMNS)}"
+                       + (f" (missing {', '.join(missing)})" if missing else "")
+                       + (f" (unknown {', '.join(extra)})" if extra else ""))
+    from typing import get_type_hints
+
+    hints = get_type_hints(ResultRow)
+    for name in RESULT_COLUMNS:
+        value, kind = raw[name], hints[name]
+        ok = (isinstance(value, str) if kind is str else
+              isinstance(value, float | int) and not isinstance(value, bool) if kind is float else
+              isinstance(value, int) and not isinstance(value, bool) if kind is int else
+              value is None or (isinstance(value, int) and not isinstance(value, bool)))
+        if not ok:
+            raise CfcError(f"{where}: {raw.get('setting', '?')}: field {name} must be {kind}, got {value!r}")
+    row = ResultRow(**raw)
+    numbers = (row.kbpi, row.kbpi_std, row.container_kbpi, row.map_voc07, row.map_voc07_std, row.map_all)
+    if not all(math.isfinite(v) and v >= 0 for v in numbers):
+        raise CfcError(f"{where}: {row.setting}: kbpi, map and their spreads must be finite and ≥ 0")
+    if not (0 <= row.map_voc07 <= 1 and 0 <= row.map_all <= 1) or row.images < 1 or row.bit_depth < 0:
+        raise CfcError(f"{where}: {row.setting}: mAP must be within [0, 1] and images at least 1")
+    if row.kind not in ("split", "cloud") or row.accounting not in ("deployable", "paper", "both"):
+        raise CfcError(f"{where}: {row.setting}: kind must be split or cloud and accounting deployable, paper or "
+                       "both")
+    return row
 
 
 def load_results(path: str | Path) -> Results:
-    """A results.json, or a CfcError that says what is wrong with it."""
+    """A results.json, or a CfcError that says what is wrong with it (E-5.1: nothing is read in part)."""
+    from cfc_ref.configfile import load_json_object
+
     path = Path(path)
+    data = load_json_object(path, what="a results.json")
+    if data.get("schema") != RESULTS_SCHEMA:
+        raise CfcError(f"{path}: results schema {data.get('schema')!r}, this cfc-ref reads {RESULTS_SCHEMA!r} (run it "
+                       "again)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise CfcError(f"{path}: cannot read ({err.strerror})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CfcError(f"{path}: not a results.json ({err})") from None
-    if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
-        found = data.get("schema") if isinstance(data, dict) else None
-        raise CfcError(f"{path}: results schema {found!r}, this cfc-ref reads {RESULTS_SCHEMA!r} (run it again)")
-    try:
-        return Results(data["config"], data["environment"], [ResultRow(**r) for r in data["rows"]])
-    except (KeyError, TypeError) as err:
-        raise CfcError(f"{path}: malformed results ({err})") from None
+        config, environment, raw_rows = data["config"], data["environment"], data["rows"]
+    except KeyError as err:
+        raise CfcError(f"{path}: malformed results (no {err})") from None
+    if not isinstance(config, dict) or not isinstance(environment, dict) or not isinstance(raw_rows, list):
+        raise CfcError(f"{path}: malformed results (config and environment must be objects, rows a list)")
+    if not raw_rows:
+        raise CfcError(f"{path}: malformed results (no rows)")
+    rows = [_check_row(r, str(path)) for r in raw_rows]
+    names = [r.setting for r in rows]
+    if len(set(names)) != len(names):
+        duplicate = next(n for n in names if names.count(n) > 1)
+        raise CfcError(f"{path}: malformed results (setting {duplicate!r} appears twice)")
+    timing = data.get("timing")
+    results = Results(config, environment, rows, timing if isinstance(timing, dict) else None)
+    results.experiment  # noqa: B018 - the config is checked field by field (a CfcError names what is wrong)
+    return results
 
 
-def aggregate(config: ExperimentConfig, images: list[str]) -> Path:
+def _detection_arrays(units: list, images: list[str]) -> DetectionArrays:
+    index = {image: i for i, image in enumerate(images)}
+    parts = [(np.full(len(u.detections), index[u.image], dtype=np.int64), u.detections.cls,
+              u.detections.score.astype(np.float64), u.detections.voc_boxes()) for u in units]
+    if not parts:
+        return DetectionArrays(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 4)))
+    return DetectionArrays(*(np.concatenate([p[k] for p in parts]) for k in range(4)))  # type: ignore[arg-type]
+
+
+def aggregate(config: ExperimentConfig, images: list[str], store: RunStore, source: VocSource) -> Path:
+    """E-5: one row per setting from the store's units; rows recorded in the store."""
     output = Path(config.output)
     classes = classes_of(config)
-    truths = read_voc_annotations(config.dataset_root, config.image_set, images)
+    if len(set(classes)) != len(classes):
+        raise CfcError(f"{output}: classes must be distinct, got {list(classes)}")
+    truths = TruthArrays.of(read_truths(source, images), images, classes)
+    recorded = store.all_units()
     rows = []
     for setting in settings_of(config):
-        units = [read_unit(output, setting, image) for image in images]
-        detections = [Detection(u.image, d[0], d[1], d[2:6]) for u in units for d in u.detections]
-        result = evaluate(truths, detections, classes)
-        spread = map_bootstrap(truths, detections, classes, images) if len(images) > 1 else np.zeros(2)
+        found = recorded.get(setting.key, {})
+        units = [found[image] for image in images if image in found]
+        if len(units) != len(images):
+            raise CfcError(f"{store.path}: setting {setting.key} has {len(units)} of {len(images)} units; run the sweep "
+                           "again to finish it")
+        result = evaluate(truths, _detection_arrays(units, images), classes)
+        spread = map_bootstrap(result.matches, len(images)) if len(images) > 1 else np.zeros(2)
         kbits = np.array([u.bits.kbits for u in units])  # KBPI: the mean over images (W-5.1)
         container = np.array([8 * u.bits.container_bytes / 1000 for u in units])
         uncoded = sorted({name for u in units for name in u.uncoded})
@@ -126,14 +144,27 @@ def aggregate(config: ExperimentConfig, images: list[str]) -> Path:
             result.map_voc07, float(spread.std(ddof=1)), result.map_all, units[0].encoder,
             "+".join(sorted({d for u in units for d in u.decoders})), setting.accounting,
             int(round(float(np.mean([u.samples for u in units])))), "+".join(uncoded)))
+    store.set_results(rows)
+    return output / "results.json"
+
+
+def timing_of(store: RunStore) -> dict:
+    """E-10: the last sweep's seconds per stage, its wall time and workers."""
+    sweeps = store.sweeps()
+    last = sweeps[-1] if sweeps else {}
+    return {"stages": store.timings(), "wall": last.get("wall", 0.0), "workers": last.get("workers", 1),
+            "units": last.get("units", 0)}
+
+
+def export_results(config: ExperimentConfig, store: RunStore, output: Path) -> None:
+    """results.json and results.csv from the store's rows (E-5.1), each written atomically."""
+    rows = store.results()
     environment = {"cfc_ref": __version__, "torch": torch.__version__, "python": platform.python_version(),
                    "machine": platform.machine()}
-    results = Results(json.loads(config.to_json()), environment, rows)
-    path = output / "results.json"
-    write_atomic(path, results.to_json().encode())
+    results = Results(json.loads(config.to_json()), environment, rows, timing_of(store))
+    write_atomic(output / "results.json", results.to_json().encode())
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(asdict(r) for r in rows)
     write_atomic(output / "results.csv", table.getvalue().encode())
-    return path

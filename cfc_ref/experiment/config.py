@@ -107,7 +107,8 @@ def embedded_default(output: str = "runs/embedded-default") -> ExperimentConfig:
     # QPs beyond the paper's 22–37: the stand-in's features lose almost no mAP up to QP 37, so without them its lossy
     # curves never reach the JPEG curve's mAP range and BD-KBPI-mAP would be undefined.
     # Fig. 4's split points: the paper's max 3, conv 6, conv 10, then down the network past max 17 (E-7.2).
-    return ExperimentConfig(name="embedded default (synthetic stand-in)", dataset_root=str(Path(output) / "data"),
+    return ExperimentConfig(name="embedded default (synthetic stand-in)",
+                            dataset_root=str(Path(output) / "data" / "synthetic-voc.zip"),
                             dataset_kind="synthetic", classes=CLASSES, output=output,
                             qps=(22, 27, 32, 37, 42, 47, 51), jpeg_qualities=(5, 10, 20, 35, 50, 75, 90, 95, 98),
                             lossless_splits=PAPER_FIG4_SPLITS, accountings=("deployable", "paper"))
@@ -133,7 +134,7 @@ class Setting:
     qp: int | None = None  # split: None is lossless; cloud "hevc": its QP
     upload: str = ""  # cloud: "jpeg", "original" or "hevc" (the RGB image, H-7.1)
     jpeg_quality: int | None = None
-    accounting: str = "deployable"  # E-7.1: which crossing tensors are coded and counted
+    accounting: str = "deployable"  # E-7.1: which crossing tensors are coded and counted ("both": one crosses)
 
     @property
     def codec_quality(self) -> Quality:
@@ -159,13 +160,40 @@ def split_points_of(config: ExperimentConfig) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*config.splits, *config.lossless_splits)))
 
 
+def cfg_path(config: ExperimentConfig) -> Path:
+    """The Darknet cfg of the run's model."""
+    if config.model == "embedded":
+        from cfc_ref.experiment.embedded import embedded_files
+
+        return embedded_files()[0]
+    return Path(config.cfg)
+
+
+def crossing_of(config: ExperimentConfig) -> dict[str, tuple[str, ...]]:
+    """D-5.1: the tensors that cross each split point of the sweep, from the run's cfg."""
+    from cfc_ref.detector.cfg import load_cfg
+    from cfc_ref.detector.split import split_point
+
+    network = load_cfg(cfg_path(config))
+    return {split: split_point(network, split).crossing_names for split in split_points_of(config)}
+
+
 def settings_of(config: ExperimentConfig) -> list[Setting]:
+    """Every setting of the sweep, in order: split points by accounting, then the cloud-only uploads. Where one
+    tensor crosses a split, both accountings are the same computation: one setting, accounting ``both``, listed
+    with the first accounting (E-7.3)."""
+    crossing = crossing_of(config) if len(config.accountings) == 2 else {}
     out = []
     for accounting in config.accountings:
         for split in split_points_of(config):
-            out += [Setting("split", split, n, accounting=accounting) for n in config.lossless_bit_depths]
+            label = accounting
+            if len(crossing.get(split, ())) == 1:
+                if accounting != config.accountings[0]:
+                    continue
+                label = "both"
+            out += [Setting("split", split, n, accounting=label) for n in config.lossless_bit_depths]
             if split in config.splits:
-                out += [Setting("split", split, n, qp=qp, accounting=accounting)
+                out += [Setting("split", split, n, qp=qp, accounting=label)
                         for n in config.lossy_bit_depths for qp in config.qps]
     out += [Setting("cloud", upload="jpeg", jpeg_quality=q) for q in config.jpeg_qualities]
     out += [Setting("cloud", upload="hevc", qp=qp) for qp in config.rgb_hevc_qps]

@@ -1,7 +1,8 @@
 """What a run's units were computed with (spec E-2), and the lock that keeps one run per directory (E-3.1).
 
-A resumed run reuses unit files only when its fingerprint equals the one recorded in ``<output>/fingerprint.json``;
-otherwise it stops with an error naming every field that differs.
+A resumed run reuses units only when its fingerprint equals the one recorded in its results store (``meta``
+``fingerprint``), and only of images whose files are unchanged (E-2.3); otherwise it stops with an error naming every
+field that differs.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from pathlib import Path
 from cfc_ref import SPEC_VERSION, __version__
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, settings_of
-from cfc_ref.fileio import write_atomic
+from cfc_ref.experiment.store import RunStore
+from cfc_ref.fileio import no_link
 
-FINGERPRINT_VERSION = 1
-# Fields that name or place a run but do not change any unit's numbers.
-NOT_FINGERPRINTED = ("name", "output", "workers")
+FINGERPRINT_VERSION = 2
+# Fields that name or place a run but do not change any unit's numbers (the dataset's files are checked per image).
+NOT_FINGERPRINTED = ("name", "output", "workers", "dataset_root")
 
 
 class RunMismatch(CfcError):
@@ -42,15 +44,19 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def dataset_manifest(root: str | Path, images: list[str]) -> str:
-    """SHA-256 over every used image's id, JPEG bytes and annotation bytes, in order."""
-    root = Path(root)
-    digest = hashlib.sha256()
+def image_digests(source: object, images: list[str]) -> dict[str, str]:
+    """E-2.3: per image, the SHA-256 of its JPEG bytes and annotation bytes (a ``VocSource``)."""
+    digests = {}
     for image in images:
-        digest.update(f"{image}\n".encode())
-        for path in (root / "JPEGImages" / f"{image}.jpg", root / "Annotations" / f"{image}.xml"):
-            digest.update(file_sha256(path).encode())
-    return digest.hexdigest()
+        digest = hashlib.sha256()
+        digest.update(hashlib.sha256(source.image_bytes(image)).digest())  # type: ignore[attr-defined]
+        digest.update(hashlib.sha256(source.annotation_bytes(image)).digest())  # type: ignore[attr-defined]
+        digests[image] = digest.hexdigest()
+    return digests
+
+
+def ids_sha256(images: list[str]) -> str:
+    return hashlib.sha256("\n".join(images).encode()).hexdigest()
 
 
 def _version(package: str) -> str:
@@ -62,13 +68,13 @@ def _version(package: str) -> str:
 
 def codec_fingerprint(config: ExperimentConfig) -> dict:
     from cfc_ref.codecs.hevc import encoder_name
-    from cfc_ref.codecs.hevc.decoders import DECODERS, available_decoders
     from cfc_ref.codecs.hevc.settings import HM_COMMON_OPTIONS, X265_PARAMS
 
     options = ":".join(X265_PARAMS) if config.encoder == "x265" else " ".join(HM_COMMON_OPTIONS)
+    # Not the installed decoders: every decoder the policy may choose reproduces the 75 HM-16.12 reconstructions or
+    # refuses the stream (H-4), so installing or upgrading one changes no picture; each unit names its decoder.
     return {"encoder": encoder_name(config.encoder), "encoder_options": options,  # type: ignore[arg-type]
-            "decoder_policy": config.decoder,
-            "decoders": {name: DECODERS[name].describe() for name in available_decoders()}}
+            "decoder_policy": config.decoder}
 
 
 def fingerprint(config: ExperimentConfig, model_files: tuple[Path, Path], images: list[str]) -> dict:
@@ -81,7 +87,7 @@ def fingerprint(config: ExperimentConfig, model_files: tuple[Path, Path], images
         "cfc_ref": __version__, "spec": SPEC_VERSION,
         "config": {k: v for k, v in asdict(config).items() if k not in NOT_FINGERPRINTED},
         "model": {"cfg_sha256": file_sha256(cfg), "weights_sha256": file_sha256(weights)},
-        "dataset": {"images": len(images), "manifest_sha256": dataset_manifest(config.dataset_root, images)},
+        "dataset": {"images": len(images), "ids_sha256": ids_sha256(images)},  # the files: E-2.3, per image
         "settings": {"keys": [s.key for s in settings_of(config)], "mode": "minmax", "layout": config.layout,
                      "align": tiling.DEFAULT_ALIGN},
         "codec": codec_fingerprint(config),
@@ -103,32 +109,48 @@ def differences(recorded: dict, current: dict) -> list[str]:
     return sorted(key for key in set(a) | set(b) if a.get(key, "<absent>") != b.get(key, "<absent>"))
 
 
-def check_or_record(output: Path, current: dict) -> None:
-    """E-2.2: record the fingerprint of a new run; refuse a directory whose units were made otherwise."""
-    path = output / "fingerprint.json"
-    has_units = (output / "units").is_dir() and any((output / "units").iterdir())
-    if path.exists():
-        try:
-            recorded = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            recorded = {"fingerprint": "unreadable"}
-        fields = differences(recorded, json.loads(json.dumps(current)))
-        if fields:
-            shown = ", ".join(fields[:8]) + (f" and {len(fields) - 8} more" if len(fields) > 8 else "")
-            raise RunMismatch(f"{output} holds results computed with a different {shown}; to start fresh, choose "
-                              f"another --output or remove {output}")
+def check_or_record(store: RunStore, current: dict) -> None:
+    """E-2.2: record the fingerprint of a new run; refuse a store whose units were made otherwise."""
+    current = json.loads(json.dumps(current))
+    text = store.meta("fingerprint")
+    if text is None:
+        if store.done():
+            raise RunMismatch(f"{store.path} holds units but no fingerprint; to start fresh, choose another --output "
+                              f"or remove {store.path.parent}")
+        store.set_meta(fingerprint=json.dumps(current, sort_keys=True))
         return
-    if has_units:
-        raise RunMismatch(f"{output} holds unit files but no fingerprint.json (an older cfc-ref?); to start fresh, "
-                          f"choose another --output or remove {output}")
-    write_atomic(path, (json.dumps(current, indent=1) + "\n").encode())
+    try:
+        recorded = json.loads(text)
+    except json.JSONDecodeError:
+        recorded = {"fingerprint": "unreadable"}
+    fields = differences(recorded, current)
+    if fields:
+        shown = ", ".join(fields[:8]) + (f" and {len(fields) - 8} more" if len(fields) > 8 else "")
+        raise RunMismatch(f"{store.path.parent} holds results computed with a different {shown}; to start fresh, "
+                          f"choose another --output or remove {store.path.parent}")
+
+
+def check_images(store: RunStore, digests: dict[str, str]) -> None:
+    """E-2.3: an image whose files changed may not keep units computed from the old files; one without units (it
+    failed, or was not reached) may change — a damaged image, repaired, is computed then (E-4.2)."""
+    recorded = store.image_digests()
+    changed = [image for image, digest in digests.items() if recorded.get(image, digest) != digest]
+    kept = store.images_with_units()
+    stale = [image for image in changed if image in kept]
+    if stale:
+        more = f" and {len(stale) - 1} more" if len(stale) > 1 else ""
+        raise RunMismatch(f"{store.path.parent} holds units of image {stale[0]!r}{more} computed from other files "
+                          f"(dataset.images changed); to start fresh, choose another --output or remove "
+                          f"{store.path.parent}")
+    store.set_images(digests)
 
 
 @contextmanager
 def run_lock(output: Path) -> Iterator[None]:
     """E-3.1: one run per directory. The lock dies with its process, so a killed run never blocks a resume."""
     output.mkdir(parents=True, exist_ok=True)
-    fd = os.open(output / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    no_link(output / ".lock")
+    fd = os.open(output / ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

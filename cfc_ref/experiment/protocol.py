@@ -14,7 +14,8 @@ from pathlib import Path
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, embedded_default, load_config, lossy_sweep
 from cfc_ref.experiment.report import report_summary, write_report
-from cfc_ref.experiment.runner import run
+from cfc_ref.experiment.runner import job_timing, planned_units, record_job_timing, run
+from cfc_ref.progress import JobProgress
 
 
 def experiment_config(path: str | None = None, *, output: str | None = None, limit: int | None = None,
@@ -28,7 +29,9 @@ def experiment_config(path: str | None = None, *, output: str | None = None, lim
 
     config = load_config(path) if path else embedded_default()
     if output is not None:
-        config = replace(config, output=output)
+        if output == "":
+            raise CfcError("--output must name a directory")
+        config = replace(config, output=output) if path else embedded_default(output)
     if limit is not None:
         config = replace(config, limit=limit)
     if workers is not None:
@@ -50,6 +53,7 @@ class Outcome:
     results: Path
     retrained: dict[str, Path]
     report: Path
+    timing: dict
 
     @property
     def summary(self) -> str:
@@ -57,7 +61,7 @@ class Outcome:
 
 
 def run_sweep(config: ExperimentConfig, engine: str = "local", address: str | None = None,
-              progress: bool = True) -> Path:
+              progress: bool | JobProgress = True) -> Path:
     """One sweep with the chosen engine (spec E-8): ``local`` (processes on this machine) or ``ray``."""
     if engine == "ray":
         from cfc_ref.experiment.ray_engine import run_ray
@@ -70,19 +74,44 @@ def run_sweep(config: ExperimentConfig, engine: str = "local", address: str | No
     return run(config, progress=progress)
 
 
+def retrained_sweeps(config: ExperimentConfig) -> dict[str, ExperimentConfig]:
+    """The lossy sweeps of the shipped re-trained weights (embedded default), by split point."""
+    from cfc_ref.experiment.embedded import embedded_files, retrained_weights
+
+    sweeps = {}
+    for split in config.splits:
+        weights = retrained_weights(split)
+        if weights is not None:
+            sweeps[split] = lossy_sweep(config, str(embedded_files()[0]), str(weights), (split,),
+                                        f"{config.output}/retrained-{split}", f"re-trained at {split} (shipped)")
+    return sweeps
+
+
 def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progress: bool = True,
                  engine: str = "local", address: str | None = None) -> Outcome:
     """The sweep; with ``with_retrained``, the lossy sweeps of the shipped re-trained weights too (embedded
-    default); then the report (Table 1, Figs. 1, 4, 5)."""
-    from cfc_ref.experiment.embedded import embedded_files, retrained_weights
+    default); then the report (Table 1, Figs. 1, 4, 5). One progress line for the whole job: its phase, and an ETA
+    for all of its sweeps (spec E-10.2); the job's time per stage recorded in the main store (E-10.1)."""
+    import time
 
-    results = run_sweep(config, engine, address, progress)
-    retrained: dict[str, Path] = {}
-    if with_retrained:
-        for split in config.splits:
-            weights = retrained_weights(split)
-            if weights is not None:
-                sweep = lossy_sweep(config, str(embedded_files()[0]), str(weights), (split,),
-                                    f"{config.output}/retrained-{split}", f"re-trained at {split} (shipped)")
-                retrained[split] = run_sweep(sweep, engine, address, progress)
-    return Outcome(results, retrained, write_report(results, retrained=retrained))
+    began = time.perf_counter()
+    sweeps = {"default weights": config}
+    again = retrained_sweeps(config) if with_retrained else {}
+    sweeps.update({f"re-trained {split.replace('_', ' ')}": sweep for split, sweep in again.items()})
+    total = sum(total - done for total, done in (planned_units(c) for c in sweeps.values()))
+    job = JobProgress(total, enabled=progress)
+    paths: dict[str, Path] = {}
+    try:
+        for phase, sweep in sweeps.items():
+            paths[phase] = run_sweep(sweep, engine, address, job.named(phase))
+        job.phase("report: Table 1, Figs. 1, 4, 5")
+        report_began = time.perf_counter()
+        retrained = {split: paths[f"re-trained {split.replace('_', ' ')}"] for split in again}
+        report = write_report(paths["default weights"], retrained=retrained)
+        report_seconds = time.perf_counter() - report_began
+    finally:
+        job.close()
+    timing = job_timing({phase: path.parent for phase, path in paths.items()}, report_seconds,
+                        time.perf_counter() - began)
+    record_job_timing(Path(config.output), timing)
+    return Outcome(paths["default weights"], retrained, report, timing)

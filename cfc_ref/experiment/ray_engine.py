@@ -8,8 +8,8 @@ The work splits as the system does, over the same engine-neutral steps as the lo
 - CPU tasks code the (image, setting) units, ``CODING_CHUNK`` settings of one image and split per task (Ray's few
   milliseconds per task spread over several units): the pipeline's mobile side to container bytes and its cloud
   side back;
-- the driver alone writes unit files (atomically, with the local engine's fingerprint, lock and resume rules) and
-  aggregates at the end.
+- the driver alone records units in the run's results store (with the local engine's fingerprint, lock and resume
+  rules, spec E-9) and aggregates at the end.
 
 Workers need no shared filesystem: the driver reads every input (images, cfg, weights) and sends it through Ray's
 object store; results come back the same way. A task is retried by Ray when its worker dies; an actor is restarted
@@ -28,8 +28,9 @@ import numpy as np
 import torch
 
 from cfc_ref.errors import CfcError
-from cfc_ref.experiment.config import ExperimentConfig, Setting, classes_of
-from cfc_ref.experiment.units import Unit, write_unit
+from cfc_ref.detector.detect import ImageDetections
+from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of, split_points_of
+from cfc_ref.experiment.units import Unit
 
 # Model actors are not counted against a node's CPUs (one per node, mostly waiting on the coding tasks); every
 # coding task takes one CPU. A task that asked for more CPUs than any node has would wait for ever.
@@ -68,24 +69,22 @@ class _ModelHolder:
         pixels = decode_image(data, image)
         return front_features(self.model, split, pixels), pixels.shape
 
-    def back_many(self, split: str, image: str, shape: tuple[int, ...], classes: tuple[str, ...],
-                  *chunks: list[dict[str, np.ndarray] | None]) -> list[tuple | None]:
-        """The back end for every setting of one image and split, in one call (the coding tasks' chunks in order;
-        None where a setting's coding failed)."""
-        from cfc_ref.experiment.stages import back_detections
+    def back_many(self, split: str, shape: tuple[int, ...], batch: int, *chunks: list[dict[str, np.ndarray] | None]
+                  ) -> list[ImageDetections | None]:
+        """The back ends of every setting of one image and split as one batch (E-1.3; the coding tasks' chunks in
+        order; None where a setting's coding failed)."""
+        from cfc_ref.experiment.stages import back_detections_batch
 
-        return [None if r is None else back_detections(self.model, split, r, image, shape, classes)
-                for chunk in chunks for r in chunk]
+        return back_detections_batch(self.model, split, [r for chunk in chunks for r in chunk], shape, batch)
 
-    def cloud(self, config: ExperimentConfig, data: bytes, image: str, settings: list[Setting]) -> list[Unit]:
+    def cloud(self, data: bytes, image: str, settings: list[Setting]) -> list[Unit]:
         from cfc_ref.experiment.stages import cloud_detections, cloud_unit, cloud_upload, decode_image
 
         pixels = decode_image(data, image)
         units = []
         for setting in settings:
             upload = cloud_upload(setting, pixels, data)
-            detections = cloud_detections(self.model, upload, image, pixels.shape, classes_of(config))
-            units.append(cloud_unit(upload, image, setting, detections))
+            units.append(cloud_unit(upload, image, setting, cloud_detections(self.model, upload, pixels.shape)))
         return units
 
 
@@ -130,25 +129,26 @@ def _cause(err: BaseException) -> BaseException:
     return getattr(err, "cause", None) or err
 
 
-def run_ray(config: ExperimentConfig, address: str | None = None, progress: bool = True,
+def run_ray(config: ExperimentConfig, address: str | None = None, progress: bool | object = True,
             actors: int | None = None) -> Path:
     """E-8.1: the sweep on a Ray cluster (``address``), or a local one started for it; returns results.json."""
+    import time
+
     from cfc_ref.codecs.hevc import encoder_name
     from cfc_ref.experiment.models import model_files
-    from cfc_ref.experiment.runner import (
-        RunTiming,
-        finish,
-        jobs_of,
-        prepared,
-        read_image_bytes,
-        todo_settings,
-    )
+    from cfc_ref.experiment.runner import SweepTiming, finish, prepared
+    from cfc_ref.progress import JobProgress
 
     ray = _ray()
-    with prepared(config, device_here=False) as images:  # the GPUs are the cluster's, not the driver's
-        jobs = [(job, todo_settings(config, job)) for job in jobs_of(config, images)]
-        jobs = [(job, todo) for job, todo in jobs if todo]
-        total = sum(len(todo) for _, todo in jobs)
+    with prepared(config, device_here=False) as ready:  # the GPUs are the cluster's, not the driver's
+        settings = settings_of(config)
+        jobs = []
+        for image in ready.images:
+            for group in (*split_points_of(config), "cloud"):
+                todo = [s for s in settings if (s.split == group if s.kind == "split" else group == "cloud")
+                        and (s.key, image) not in ready.done]
+                if todo:
+                    jobs.append(((image, group), todo))
         started_here = not ray.is_initialized()
         if started_here:
             try:
@@ -156,18 +156,30 @@ def run_ray(config: ExperimentConfig, address: str | None = None, progress: bool
                          configure_logging=True, num_cpus=None if address else (config.workers or os.cpu_count()))
             except (ConnectionError, RuntimeError, ValueError) as err:
                 raise CfcError(f"cannot reach a Ray cluster at {address or 'a new local cluster'}: {err}") from None
+        bar = progress if isinstance(progress, JobProgress) else JobProgress(None, enabled=bool(progress))
+        workers = int(ray.cluster_resources().get("CPU", 1))
+        bar.start_sweep(f"{config.name} (ray)", ready.total, len(ready.done), workers)
+        sweep = ready.store.start_sweep("ray", workers)
+        began = time.perf_counter()
         try:
-            failures = _sweep(ray, config, jobs, total, progress, actors, encoder_name(config.encoder),  # type: ignore[arg-type]
-                              model_files(config), read_image_bytes)
+            units = _sweep(ray, config, jobs, bar, actors, encoder_name(config.encoder),  # type: ignore[arg-type]
+                           model_files(config), ready)
         finally:
             if started_here:
                 ray.shutdown()
-        return finish(config, images, RunTiming(), failures)
+        timing = SweepTiming(units=units)
+        timing.seconds.seconds["ray sweep"] = time.perf_counter() - began
+        bar.phase(f"{config.name}: aggregating {len(settings)} settings")
+        path = finish(config, ready, timing, sweep)
+        if not isinstance(progress, JobProgress):
+            bar.close()
+        return path
 
 
-def _sweep(ray, config: ExperimentConfig, jobs: list, total: int, progress: bool, actors: int | None,  # type: ignore[no-untyped-def]
-           encoder_id: str, files: tuple[Path, Path], read_image) -> list[tuple[str, str]]:
-    output = Path(config.output)
+def _sweep(ray, config: ExperimentConfig, jobs: list, bar, actors: int | None,  # type: ignore[no-untyped-def]
+           encoder_id: str, files: tuple[Path, Path], ready) -> int:
+    from cfc_ref.experiment.runner import back_batches
+
     if max((node.get("Resources", {}).get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=0) < 1:
         raise CfcError("the Ray cluster has no node with a whole CPU for the coding tasks")
     gpus = GPU_PER_ACTOR if config.device != "cpu" else 0  # fractional: several actors share a GPU (E-8.4)
@@ -180,42 +192,52 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, total: int, progress: bool
     count = actors or max(1, sum(1 for node in ray.nodes() if node.get("Alive")))
     pool = [Actor.remote(cfg_text, weights, config, "cuda" if gpus else "cpu") for _ in range(count)]
     config_ref = ray.put(config)
-    classes = classes_of(config)
+    batches = back_batches(config)
     pending: dict[object, _Pending] = {}
     for number, ((image, group), todo) in enumerate(jobs):
         actor = pool[number % count]
-        data = ray.put(read_image(config, image))
+        try:
+            data = ray.put(ready.source.image_bytes(image))
+        except CfcError as err:  # E-4.2: an image that cannot be read fails its units, not the sweep
+            ready.store.record((), [(s.key, image, str(err)) for s in todo])
+            bar.advance(len(todo), len(todo))
+            continue
         if group == "cloud":
-            ref = actor.cloud.remote(config_ref, data, image, todo)
+            ref = actor.cloud.remote(data, image, todo)
             pending[ref] = _Pending(image, todo, ref, [])
             continue
         front = actor.front.remote(data, image, group)
         chunks = [todo[i:i + CODING_CHUNK] for i in range(0, len(todo), CODING_CHUNK)]
         coded = [coder.options(num_returns=2).remote(config_ref, chunk, front) for chunk in chunks]
         shape = _shape_of.remote(front)
-        ref = actor.back_many.remote(group, image, shape, classes, *[received for received, _ in coded])
+        ref = actor.back_many.remote(group, shape, batches[group], *[received for received, _ in coded])
         pending[ref] = _Pending(image, todo, ref, [coding for _, coding in coded])
-    failures: list[tuple[str, str]] = []
-    for job, ready in _progress(_completed(ray, pending), total, config.name, progress, failures):
+    recorded = 0
+    for job, ready_ref in _completed(ray, pending):
         try:
-            result = ray.get(ready)
+            result = ray.get(ready_ref)
             codings = [coding for chunk in ray.get(job.codings) for coding in chunk]
         except Exception as err:  # noqa: BLE001 - a task's CfcError arrives wrapped by Ray
             cause = _cause(err)
             if not isinstance(cause, CfcError):
                 raise
-            failures += [(f"{s.key}/{job.image}", str(cause)) for s in job.settings]
+            ready.store.record((), [(s.key, job.image, str(cause)) for s in job.settings])
+            bar.advance(len(job.settings), len(job.settings))
             continue
+        units: list[Unit] = []
+        failures: list[tuple[str, str, str]] = []
         if not job.codings:  # cloud-only units, complete
-            for setting, unit in zip(job.settings, result, strict=True):
-                write_unit(output, setting, unit)
-            continue
-        for setting, detections, coding in zip(job.settings, result, codings, strict=True):
-            if isinstance(coding, str):  # this setting's coding raised a CfcError
-                failures.append((f"{setting.key}/{job.image}", coding))
-            else:
-                write_unit(output, setting, coding.unit(job.image, setting, encoder_id, detections))
-    return failures
+            units = list(result)
+        else:
+            for setting, detections, coding in zip(job.settings, result, codings, strict=True):
+                if isinstance(coding, str):  # this setting's coding raised a CfcError
+                    failures.append((setting.key, job.image, coding))
+                else:
+                    units.append(coding.unit(job.image, setting, encoder_id, detections))
+        ready.store.record(units, failures)
+        recorded += len(units)
+        bar.advance(len(units) + len(failures), len(failures))
+    return recorded
 
 
 def _shape_of_body(front: tuple[dict[str, np.ndarray], tuple[int, ...]]) -> tuple[int, ...]:
@@ -243,18 +265,3 @@ def _completed(ray, pending: dict) -> Iterator[tuple[_Pending, object]]:  # type
     while waiting:
         ready, waiting = ray.wait(waiting, num_returns=1)
         yield pending[ready[0]], ready[0]
-
-
-def _progress(items: Iterator, total: int, name: str, show: bool,  # type: ignore[no-untyped-def]
-              failures: list) -> Iterator:
-    """E-8.3: one line in the driver: units done / total, units/s, ETA, failed."""
-    if not show:
-        yield from items
-        return
-    from cfc_ref.progress import progress_bar
-
-    with progress_bar(total, f"{name} (ray): units", "unit") as bar:
-        for job, ready in items:
-            yield job, ready
-            bar.update(len(job.settings))
-            bar.set_postfix_str(f"failed {len(failures)}", refresh=False)

@@ -3,10 +3,13 @@ baseline.
 
 Every (image, setting) unit takes the one data path of the package (E-1.1): the front end, then the pipeline's mobile
 side (Q-layer, tiling, HEVC, container bytes), then its cloud side (strict parse, decode, untile, de-quantize), then
-the back end; its bits are counted from the container the cloud side parsed. Work comes in jobs of one image × one
-split (so the front end runs once per image and split) or one image × the cloud-only uploads; each unit is written
-atomically to ``<output>/units/<setting>/<image>.json`` and a resumed run skips what exists (E-4). Bitstreams are
-cached by content around the codec (H-6.1), and every fresh encode is logged to ``<output>/encode-log.txt``.
+the back end; its bits are counted from the container the cloud side parsed. Work comes in jobs of one image and
+the settings it still lacks: the front ends of all its split points come from one pass over the layers, and each
+setting is coded and detected from them. Workers return units; this process alone records them in the run's
+results store (``store.py``, E-9), one transaction per job, so a killed run loses only the jobs in flight and a
+resumed one computes only what is missing (E-4). Bitstreams are cached by content around the codec while their unit
+is unfinished (one pack per image, ``<output>/cache/<image>.pack``, H-6.1, E-3.3); the store counts fresh encodes per
+sweep, and ``$CFC_ENCODE_LOG``, when set, names a file that gets one line per fresh encode (its key).
 
 The executor is pluggable: anything with ``map(function, jobs, initializer, initargs)`` — ``SerialExecutor``,
 ``LocalPoolExecutor`` (processes on this machine, the default).
@@ -15,34 +18,42 @@ The executor is pluggable: anything with ``map(function, jobs, initializer, init
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import torch
 
 from cfc_ref.codecs.hevc import HevcCodec, encoder_name
-from cfc_ref.codecs.hevc.batch import BitstreamCache, CachedCodec
+from cfc_ref.codecs.hevc.batch import CachedCodec, PackCache
+from cfc_ref.data.source import VocSource, open_voc
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.errors import CfcError
-from cfc_ref.experiment.config import ExperimentConfig, Setting, classes_of, settings_of, split_points_of
+from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of, split_points_of
 from cfc_ref.experiment.models import inference_model, load_model, model_files
 from cfc_ref.experiment.stages import (
-    back_detections,
+    back_detections_batch,
     cloud_detections,
     cloud_unit,
     cloud_upload,
     code_unit,
     decode_image,
-    front_features,
+    front_features_all,
 )
-from cfc_ref.experiment.units import unit_path, write_unit
-from cfc_ref.metrics.files import image_ids
+from cfc_ref.experiment.store import RunStore
+from cfc_ref.experiment.units import Unit
+from cfc_ref.fileio import append_line
+from cfc_ref.timing import Stopwatch, stage
+
+CACHE_DIR = "cache"  # <image>.pack: bitstreams of that image's units not recorded yet (E-3.3)
+ENCODE_LOG_VARIABLE = "CFC_ENCODE_LOG"  # a file to get one line per fresh HEVC encode (E-4.1 can be checked)
 
 # ------------------------------------------------------------------ executors
 
@@ -59,6 +70,8 @@ class SerialExecutor:
     Every engine computes a unit with one torch thread: float32 sums can depend on how a kernel splits its work
     across threads, and a unit's numbers must not depend on the engine or the worker count (spec E-8.2)."""
 
+    workers = 1
+
     def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterator:
         threads = torch.get_num_threads()
         initializer(*initargs)
@@ -66,20 +79,74 @@ class SerialExecutor:
             yield from (function(job) for job in jobs)
         finally:
             torch.set_num_threads(threads)
+            release_worker()
 
 
 class LocalPoolExecutor:
-    """Processes on this machine; each worker loads the model once and uses one torch thread."""
+    """Processes on this machine; each worker loads the model once and uses one torch thread.
+
+    Workers come from a fork server (spec E-3.1): they inherit none of this process's open files (the run's lock, its
+    results store), end when this process ends however it ends, and ignore Ctrl-C, which this process handles."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
 
     def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterator:
+        import multiprocessing
+
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["cfc_ref.experiment.runner"])
+        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_pool_worker,
+                                   initargs=(initializer, initargs))
         try:
-            with ProcessPoolExecutor(self.workers, initializer=initializer, initargs=initargs) as pool:
-                yield from pool.map(function, jobs)
+            pending = {pool.submit(function, job) for job in jobs}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
         except BrokenProcessPool as err:  # E-6.1: a worker that died (or failed to start) is one line
-            raise CfcError(f"a worker process died ({err}); finished units are kept, run again to resume") from None
+            cause = _worker_start_error()
+            raise CfcError(cause or f"a worker process died ({err}); finished units are kept, run again to "
+                           "resume") from None
+        finally:
+            for process in list(getattr(pool, "_processes", {}).values()):  # nothing outlives the sweep
+                process.kill()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool_worker(initializer: Callable, initargs: tuple) -> None:
+    """Start of a pool worker: die with the parent, leave Ctrl-C to it, then the real initializer."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed when the fork server ends
+        if os.getppid() == 1:
+            os._exit(1)
+    try:
+        initializer(*initargs)
+    except Exception as err:  # E-6.1: the cause of a worker that cannot start, for the parent to name in one line
+        message = str(err) if isinstance(err, CfcError) else f"a worker could not start: {type(err).__name__}: {err}"
+        try:
+            _start_error_path(initargs).write_text(message, encoding="utf-8")
+        finally:
+            os._exit(1)  # no traceback: the parent says why
+
+
+def _start_error_path(initargs: tuple) -> Path:
+    return Path(initargs[0].output) / ".worker-error"
+
+
+_START_ERROR: list[Path] = []
+
+
+def _worker_start_error() -> str | None:
+    for path in _START_ERROR:
+        try:
+            return path.read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+    return None
 
 
 # ------------------------------------------------------------------ the model, once per process
@@ -89,10 +156,9 @@ class LocalPoolExecutor:
 class _WorkerState:
     config: ExperimentConfig
     model: DarknetModel
-    cache: BitstreamCache
     encoder_id: str
-    codec_seconds: float = 0.0  # the pipeline's coding (Q-layer … container and back) and JPEG, for the benchmark
-    model_seconds: float = 0.0
+    source: VocSource
+    batch: dict[str, int]  # E-1.3: back-end batch size of each split point (its number of settings)
 
 
 _STATE: _WorkerState | None = None
@@ -103,138 +169,125 @@ def init_worker(config: ExperimentConfig, threads: int = 1) -> None:
     torch.set_num_threads(threads)
     output = Path(config.output)
     model = inference_model(load_model(config), config)
-    _STATE = _WorkerState(config, model, BitstreamCache(output / "cache" / "bitstreams"),
-                          encoder_name(config.encoder))  # type: ignore[arg-type]
+    _STATE = _WorkerState(config, model, encoder_name(config.encoder),  # type: ignore[arg-type]
+                          open_voc(config.dataset_root), back_batches(config))
+
+
+def back_batches(config: ExperimentConfig) -> dict[str, int]:
+    """E-1.3: the back ends of a split point run in batches of its number of settings."""
+    sizes: dict[str, int] = {}
+    for setting in settings_of(config):
+        if setting.kind == "split":
+            sizes[setting.split] = sizes.get(setting.split, 0) + 1
+    return sizes
+
+
+def release_worker() -> None:
+    global _STATE
+    _STATE = None
 
 
 # ------------------------------------------------------------------ one job
 
 
-def image_path(config: ExperimentConfig, image: str) -> Path:
-    return Path(config.dataset_root) / "JPEGImages" / f"{image}.jpg"
-
-
-def read_image_bytes(config: ExperimentConfig, image: str) -> bytes:
-    path = image_path(config, image)
-    try:
-        return path.read_bytes()
-    except OSError as err:
-        raise CfcError(f"{path}: cannot read ({err.strerror})") from None
-
-
 @dataclass(frozen=True)
 class JobResult:
-    units: int
-    wall: float
-    codec: float
-    model: float
-    corrupt_cache_entries: int
-    failures: tuple[tuple[str, str], ...] = ()  # (unit key "<setting>/<image>", message) of units that failed
+    image: str
+    units: tuple[Unit, ...]
+    failures: tuple[tuple[str, str, str], ...]  # (setting, image, message) of units that failed (E-4.2)
+    seconds: dict[str, float]  # per stage (E-10)
+    encodes: int = 0  # fresh HEVC encodes (the others came from the image's pack, E-3.3)
+    corrupt_cache_entries: int = 0
 
 
 @torch.no_grad()
-def run_job(job: tuple[str, str]) -> JobResult:
-    """Compute every missing setting of one (image, group) job; a CfcError fails the job's units, not the sweep."""
+def run_job(job: tuple[str, tuple[Setting, ...]]) -> JobResult:
+    """Compute the given settings of one image; a CfcError fails the setting it arose in (or every setting, when
+    the image itself cannot be read), never the sweep (E-4.2)."""
     assert _STATE is not None, "init_worker() first"
     state = _STATE
-    began = time.perf_counter()
-    codec_before, model_before, corrupt_before = state.codec_seconds, state.model_seconds, state.cache.corrupt
-    failures: tuple[tuple[str, str], ...] = ()
-    try:
-        written = _run_job(state, job)
-    except CfcError as err:  # E-4.2: this job's remaining units fail with the message; the sweep goes on
-        written = 0
-        failures = tuple((f"{s.key}/{job[0]}", str(err)) for s in todo_settings(state.config, job))
-    return JobResult(written, time.perf_counter() - began, state.codec_seconds - codec_before,
-                     state.model_seconds - model_before, state.cache.corrupt - corrupt_before, failures)
+    image, todo = job
+    watch, encodes = Stopwatch(), [0]
+    units: list[Unit] = []
+    failures: list[tuple[str, str, str]] = []
+    with watch.active():
+        try:
+            data = state.source.image_bytes(image)
+            pixels = decode_image(data, state.source.describe(image, "image"))
+            splits = tuple(dict.fromkeys(s.split for s in todo if s.kind == "split"))
+            features = front_features_all(state.model, splits, pixels)
+        except CfcError as err:
+            return JobResult(image, (), tuple((s.key, image, str(err)) for s in todo), watch.as_dict())
+        try:
+            pack = PackCache(Path(state.config.output) / CACHE_DIR / f"{image}.pack")
+        except CfcError as err:
+            return JobResult(image, (), tuple((s.key, image, str(err)) for s in todo), watch.as_dict())
+        for split_name in splits:  # E-1.3: each split point's settings coded, then one batch of back ends
+            group = [s for s in todo if s.kind == "split" and s.split == split_name]
+            coded: list[tuple[Setting, dict | None, object]] = []
+            for setting in group:
+                try:
+                    coded.append((setting, *_code(state, setting, features[split_name], pack, encodes)))
+                except CfcError as err:
+                    failures.append((setting.key, image, str(err)))
+            try:
+                found = back_detections_batch(state.model, split_name, [r for _, r, _ in coded], pixels.shape,
+                                              state.batch[split_name])
+            except CfcError as err:
+                failures += [(setting.key, image, str(err)) for setting, _, _ in coded]
+                continue
+            units += [coding.unit(image, setting, state.encoder_id, detections)  # type: ignore[attr-defined]
+                      for (setting, _, coding), detections in zip(coded, found, strict=True)]
+        for setting in (s for s in todo if s.kind == "cloud"):
+            try:
+                upload = cloud_upload(setting, pixels, data)
+                units.append(cloud_unit(upload, image, setting, cloud_detections(state.model, upload, pixels.shape)))
+            except CfcError as err:
+                failures.append((setting.key, image, str(err)))
+    return JobResult(image, tuple(units), tuple(failures), watch.as_dict(), encodes[0], pack.corrupt)
 
 
-def _timed(state: _WorkerState, what: str, function: Callable, *args: object):  # type: ignore[no-untyped-def]
-    began = time.perf_counter()
-    out = function(*args)
-    if what == "model":
-        state.model_seconds += time.perf_counter() - began
-    else:
-        state.codec_seconds += time.perf_counter() - began
-    return out
+def _code(state: _WorkerState, setting: Setting, features: dict, pack: PackCache, encodes: list[int]
+          ) -> tuple[dict, object]:
+    """One setting through the pipeline's mobile and cloud sides (E-1.1), the encoder behind the image's pack."""
+    config = state.config
+    log = os.environ.get(ENCODE_LOG_VARIABLE)
 
+    def fresh(key: str) -> None:
+        encodes[0] += 1
+        if log:
+            append_line(log, key)  # one short line per fresh encode (O_APPEND, never through a link)
 
-def _log_encode(output: Path) -> Callable[[str], None]:
-    def log(key: str) -> None:
-        with open(output / "encode-log.txt", "a") as fh:  # one short line per fresh encode (O_APPEND)
-            fh.write(f"{key}\n")
-
-    return log
-
-
-def todo_settings(config: ExperimentConfig, job: tuple[str, str]) -> list[Setting]:
-    """The settings of an (image, group) job whose unit file is not there yet."""
-    image, group = job
-    output = Path(config.output)
-    return [s for s in settings_of(config) if (s.split == group if s.kind == "split" else group == "cloud")
-            and not unit_path(output, s, image).exists()]
-
-
-def _run_job(state: _WorkerState, job: tuple[str, str]) -> int:
-    config, model, output = state.config, state.model, Path(state.config.output)
-    image, group = job
-    todo = todo_settings(config, job)
-    if not todo:
-        return 0
-    data = read_image_bytes(config, image)
-    pixels = decode_image(data, str(image_path(config, image)))
-    classes = classes_of(config)
-    features = _timed(state, "model", front_features, model, group, pixels) if group != "cloud" else {}
-    for setting in todo:
-        if setting.kind == "split":
-            codec = CachedCodec(HevcCodec(setting.codec_quality, config.encoder, config.decoder),  # type: ignore[arg-type]
-                                state.cache, _log_encode(output))
-            received, coding = _timed(state, "codec", code_unit, config, setting, features, codec)
-            detections = _timed(state, "model", back_detections, model, group, received, image, pixels.shape,
-                                classes)
-            unit = coding.unit(image, setting, state.encoder_id, detections)
-        else:
-            upload = _timed(state, "codec", cloud_upload, setting, pixels, data)
-            detections = _timed(state, "model", cloud_detections, model, upload, image, pixels.shape, classes)
-            unit = cloud_unit(upload, image, setting, detections)
-        write_unit(output, setting, unit)
-    return len(todo)
+    codec = CachedCodec(HevcCodec(setting.codec_quality, config.encoder, config.decoder),  # type: ignore[arg-type]
+                        pack, fresh)
+    return code_unit(config, setting, features, codec)
 
 
 # ------------------------------------------------------------------ the whole run
 
 
-def prepare_dataset(config: ExperimentConfig) -> list[str]:
-    """The images of the run; the synthetic set is written once (files already there are left alone, E-3.2)."""
+def prepare_dataset(config: ExperimentConfig) -> tuple[VocSource, list[str]]:
+    """The dataset and images of the run; the synthetic set is written once (E-3.2): as one ZIP archive when
+    ``dataset_root`` ends in ``.zip``, else as a directory."""
     root = Path(config.dataset_root)
     if config.dataset_kind == "synthetic":
-        from cfc_ref.data.synthetic import write_dataset
+        from cfc_ref.data.synthetic import write_dataset, write_dataset_zip
 
-        write_dataset(root, train=0, test=config.synthetic_test_images)
-    ids = image_ids(root, config.image_set)
-    return ids[: config.limit] if config.limit else ids
-
-
-def jobs_of(config: ExperimentConfig, images: list[str]) -> list[tuple[str, str]]:
-    return [(image, group) for image in images for group in (*split_points_of(config), "cloud")]
-
-
-@dataclass
-class RunTiming:
-    """Seconds summed over jobs: their wall time, and the codec and model time inside them."""
-
-    jobs: float = 0.0
-    codec: float = 0.0
-    model: float = 0.0
-    corrupt_cache_entries: int = 0  # cache entries that failed their check and were encoded again (E-3.3)
-
-    @property
-    def overhead(self) -> float:
-        """The runner's own share of job time (everything but codec and model)."""
-        return (self.jobs - self.codec - self.model) / self.jobs if self.jobs else 0.0
+        if str(root).endswith(".zip"):
+            write_dataset_zip(root, test=config.synthetic_test_images)
+        else:
+            write_dataset(root, train=0, test=config.synthetic_test_images)
+    source = open_voc(root)
+    ids = source.ids(config.image_set)
+    return source, (ids[: config.limit] if config.limit else ids)
 
 
-LAST_TIMING = RunTiming()
+def jobs_of(config: ExperimentConfig, images: list[str], done: set[tuple[str, str]]
+            ) -> list[tuple[str, tuple[Setting, ...]]]:
+    """One job per image that still lacks a unit: the image and the settings it lacks, in sweep order."""
+    settings = settings_of(config)
+    jobs = [(image, tuple(s for s in settings if (s.key, image) not in done)) for image in images]
+    return [(image, todo) for image, todo in jobs if todo]
 
 
 def _check_splits(config: ExperimentConfig, model: DarknetModel) -> None:
@@ -248,68 +301,199 @@ class SweepIncomplete(CfcError):
     """Some units failed (spec E-4.2); the others are kept, and ``failed.json`` lists the failed ones."""
 
 
+@dataclass
+class Prepared:
+    store: RunStore
+    source: VocSource
+    images: list[str]
+    done: set[tuple[str, str]]
+    total: int  # units of the whole sweep
+    began: float = field(default_factory=time.perf_counter)
+
+
 @contextmanager
-def prepared(config: ExperimentConfig, device_here: bool = True) -> Iterator[list[str]]:
+def prepared(config: ExperimentConfig, device_here: bool = True) -> Iterator[Prepared]:
     """What every engine does before its sweep, under the directory's lock (E-3.1): the model loaded and the split
-    points checked before any worker starts (E-6.1), the dataset, the fingerprint (E-2.2), config.json."""
-    from cfc_ref.experiment.fingerprint import check_or_record, fingerprint, run_lock
+    points checked before any worker starts (E-6.1), the dataset, the results store with its fingerprint (E-2.2)
+    and image digests (E-2.3), units verified (E-9.4), config.json."""
+    from cfc_ref.experiment.fingerprint import check_images, check_or_record, fingerprint, image_digests, run_lock
     from cfc_ref.fileio import write_atomic
 
     output = Path(config.output)
+    began = time.perf_counter()
     with run_lock(output):
         if device_here and config.device != "cpu" and not torch.cuda.is_available():
             raise CfcError(f"device {config.device!r}: no CUDA device here (device 'cpu' runs anywhere)")
         _check_splits(config, load_model(config))
-        images = prepare_dataset(config)
+        source, images = prepare_dataset(config)
         if not images:
             raise CfcError(f"{config.dataset_root}: the image set {config.image_set!r} is empty")
-        check_or_record(output, fingerprint(config, model_files(config), images))
-        write_atomic(output / "config.json", config.to_json().encode())
-        (output / "failed.json").unlink(missing_ok=True)
-        yield images
+        settings = settings_of(config)
+        with RunStore.open(output) as store:
+            check_or_record(store, fingerprint(config, model_files(config), images))
+            check_images(store, image_digests(source, images))
+            store.set_settings(settings)
+            write_atomic(output / "config.json", config.to_json().encode())
+            (output / "failed.json").unlink(missing_ok=True)
+            store.forget_failures()
+            damaged = store.verify()
+            if damaged:
+                print(f"cfc-ref: {len(damaged)} recorded units did not match their digest (edited, damaged or "
+                      f"misplaced: {damaged[0][0]}/{damaged[0][1]}…) and are computed again", file=sys.stderr)
+            done = store.done() & {(s.key, image) for s in settings for image in images}
+            yield Prepared(store, source, images, done, len(settings) * len(images), began)
 
 
-def finish(config: ExperimentConfig, images: list[str], timing: RunTiming,
-           failures: list[tuple[str, str]]) -> Path:
+def record_job(store: RunStore, output: Path, result: JobResult) -> None:
+    """The driver's part of a finished job: its units and failures in one transaction, then the image's pack
+    removed when every unit it served is recorded (E-3.3)."""
+    store.record(result.units, result.failures)
+    if not result.failures:
+        (output / CACHE_DIR / f"{result.image}.pack").unlink(missing_ok=True)
+
+
+@dataclass
+class SweepTiming:
+    """Seconds per stage summed over jobs (E-10), the number of damaged cache entries (E-3.3), units computed."""
+
+    seconds: Stopwatch = field(default_factory=Stopwatch)
+    corrupt_cache_entries: int = 0
+    units: int = 0
+    encodes: int = 0
+
+    def add(self, result: JobResult) -> None:
+        self.seconds.add(result.seconds)
+        self.corrupt_cache_entries += result.corrupt_cache_entries
+        self.units += len(result.units)
+        self.encodes += result.encodes
+
+
+def finish(config: ExperimentConfig, ready: Prepared, timing: SweepTiming, sweep: int) -> Path:
     """What every engine does after its sweep: report damaged cache entries, stop on failed units (E-4.2), else
-    aggregate (E-5)."""
+    aggregate (E-5) and export the results."""
     import json
-    import sys
 
     from cfc_ref.experiment.aggregate import aggregate
     from cfc_ref.fileio import write_atomic
 
-    LAST_TIMING.__dict__.update(timing.__dict__)
+    store = ready.store
     if timing.corrupt_cache_entries:
         print(f"cfc-ref: {timing.corrupt_cache_entries} damaged cache entries were found and encoded again",
               file=sys.stderr)
+    failures = store.failures()
     if failures:
-        failures = sorted(failures)
+        store.end_sweep(sweep, timing.units, time.perf_counter() - ready.began, timing.seconds.as_dict(), False,
+                        timing.encodes)
         path = Path(config.output) / "failed.json"
-        write_atomic(path, (json.dumps([{"unit": u, "error": m} for u, m in failures], indent=1) + "\n").encode())
-        shown = ", ".join(u for u, _ in failures[:3]) + (f" and {len(failures) - 3} more" if len(failures) > 3 else "")
-        raise SweepIncomplete(f"{len(failures)} units failed ({shown}: {failures[0][1]}); the others are kept, "
+        write_atomic(path, (json.dumps([{"unit": f"{s}/{i}", "error": m} for s, i, m in failures], indent=1)
+                            + "\n").encode())
+        shown = ", ".join(f"{s}/{i}" for s, i, _ in failures[:3]) + (f" and {len(failures) - 3} more"
+                                                                     if len(failures) > 3 else "")
+        raise SweepIncomplete(f"{len(failures)} units failed ({shown}: {failures[0][2]}); the others are kept, "
                               f"{path} lists them; fix the cause and run again to finish")
-    return aggregate(config, images)
+    _drop_cache(Path(config.output))
+    with timing.seconds.active(), stage("aggregation"):
+        path = aggregate(config, ready.images, store, ready.source)
+    store.end_sweep(sweep, timing.units, time.perf_counter() - ready.began, timing.seconds.as_dict(), True,
+                    timing.encodes)
+    from cfc_ref.experiment.aggregate import export_results
+
+    export_results(config, store, Path(config.output))
+    store.checkpoint()
+    return path
 
 
-def run(config: ExperimentConfig, executor: Executor | None = None, progress: bool = True) -> Path:
-    """Run (or resume) the sweep with the local engine and aggregate; returns the path of results.json."""
-    with prepared(config) as images:
-        jobs = jobs_of(config, images)
-        workers = min(config.workers or os.cpu_count() or 1, len(jobs))
+def _drop_cache(output: Path) -> None:
+    """E-3.3: a finished sweep keeps no bitstream cache (every unit it would serve is recorded)."""
+    import shutil
+
+    directory = output / CACHE_DIR
+    if directory.is_symlink():
+        directory.unlink()
+    elif directory.exists():
+        shutil.rmtree(directory)
+
+
+def run(config: ExperimentConfig, executor: Executor | None = None, progress: bool | object = True) -> Path:
+    """Run (or resume) the sweep with the local engine and aggregate; returns the path of results.json.
+
+    ``progress``: True for a progress bar of this sweep, False for none, or a ``JobProgress`` shared by the
+    sweeps of a whole job."""
+    from cfc_ref.progress import JobProgress
+
+    with prepared(config) as ready:
+        jobs = jobs_of(config, ready.images, ready.done)
+        workers = min(config.workers or os.cpu_count() or 1, max(1, len(jobs)))
         if executor is None:
             executor = SerialExecutor() if workers <= 1 else LocalPoolExecutor(workers)
-        results: Iterable[JobResult] = executor.map(run_job, jobs, init_worker, (config, 1))
-        if progress:
-            from cfc_ref.progress import progress as show_progress
+        bar = progress if isinstance(progress, JobProgress) else JobProgress(ready.total, enabled=bool(progress))
+        bar.start_sweep(config.name, ready.total, len(ready.done), getattr(executor, "workers", workers))
+        sweep = ready.store.start_sweep("local", getattr(executor, "workers", workers))
+        timing = SweepTiming()
+        output = Path(config.output)
+        error_file = output / ".worker-error"
+        error_file.unlink(missing_ok=True)
+        _START_ERROR[:] = [error_file]
+        try:
+            for result in executor.map(run_job, jobs, init_worker, (config, 1)):
+                record_job(ready.store, output, result)
+                timing.add(result)
+                bar.advance(len(result.units) + len(result.failures), len(result.failures))
+        finally:
+            error_file.unlink(missing_ok=True)
+            _START_ERROR.clear()
+        bar.phase(f"{config.name}: aggregating {len(settings_of(config))} settings")
+        path = finish(config, ready, timing, sweep)
+        if not isinstance(progress, JobProgress):
+            bar.close()
+        return path
 
-            results = show_progress(results, len(jobs), f"{config.name}: image × split jobs", "job")
-        timing, failures = RunTiming(), list[tuple[str, str]]()
-        for result in results:
-            timing.jobs += result.wall
-            timing.codec += result.codec
-            timing.model += result.model
-            timing.corrupt_cache_entries += result.corrupt_cache_entries
-            failures += result.failures
-        return finish(config, images, timing, failures)
+
+# ------------------------------------------------------------------ planning and the job's timing (E-10)
+
+
+def planned_units(config: ExperimentConfig) -> tuple[int, int]:
+    """Units of a sweep and how many its run directory already holds (an estimate for the job's progress line,
+    made before the sweep prepares its dataset; never an error)."""
+    try:
+        settings = settings_of(config)
+        if config.dataset_kind == "synthetic":
+            images = config.synthetic_test_images
+        else:
+            images = len(open_voc(config.dataset_root).ids(config.image_set))
+        images = min(images, config.limit) if config.limit else images
+        done = 0
+        if (Path(config.output) / "results.sqlite").is_file():
+            with RunStore.open(Path(config.output), create=False) as store:
+                done = min(len(store.done()), len(settings) * images)
+        return len(settings) * images, done
+    except (CfcError, OSError):
+        return 0, 0
+
+
+CODEC_STAGES = ("encode", "decode")
+
+
+def job_timing(directories: dict[str, Path], report_seconds: float, wall: float) -> dict:
+    """E-10.1: the job's seconds per stage (summed over its sweeps' workers), each sweep's wall time, the report's,
+    the whole job's wall time, and its ratio to the codec time (wall × workers / (encode + decode))."""
+    stages: dict[str, float] = {}
+    sweeps, workers = {}, 1
+    for phase, directory in directories.items():
+        with RunStore.open(directory, create=False) as store:
+            last = store.sweeps()[-1]
+            for name, seconds in store.timings(last["id"]).items():
+                stages[name] = stages.get(name, 0.0) + seconds
+            sweeps[phase] = {"wall": last["wall"], "units": last["units"], "workers": last["workers"]}
+            workers = max(workers, last["workers"])
+    stages["report"] = report_seconds
+    codec = sum(stages.get(name, 0.0) for name in CODEC_STAGES)
+    return {"wall": wall, "workers": workers, "stages": stages, "sweeps": sweeps, "codec": codec,
+            "ratio_to_codec": wall * workers / codec if codec else None}
+
+
+def record_job_timing(output: Path, timing: dict) -> None:
+    import json
+
+    with RunStore.open(output, create=False) as store:
+        store.set_meta(job_timing=json.dumps(timing, sort_keys=True))

@@ -4,7 +4,9 @@ actors and tasks. Inputs and outputs are plain values (bytes, numpy arrays, data
     pixels = decode_image(jpeg_bytes, image)
     features = front_features(model, "max_17", pixels)                   # every crossing tensor, C×H×W float32
     received, coding = code_unit(config, setting, features, codec)       # mobile side → container → cloud side
-    detections = back_detections(model, "max_17", received, image, pixels.shape, classes)
+    detections = back_detections(model, "max_17", received, pixels.shape)   # ImageDetections (D-4.2)
+
+Each step marks its stage for the run's per-stage timing (spec E-10; ``cfc_ref.timing``).
 """
 
 from __future__ import annotations
@@ -18,22 +20,21 @@ from PIL import Image
 
 from cfc_ref.baseline import Upload, hevc_rgb_upload, jpeg_upload, original_upload
 from cfc_ref.codecs import PictureCodec
-from cfc_ref.detector.detect import voc_detections
+from cfc_ref.detector.detect import ImageDetections, image_detections
 from cfc_ref.detector.image import network_input
-from cfc_ref.detector.model import DarknetModel
-from cfc_ref.detector.split import split
+from cfc_ref.detector.model import INPUT, DarknetModel
+from cfc_ref.detector.split import split, split_point
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, Setting
 from cfc_ref.experiment.units import Unit, UnitBits
 from cfc_ref.pipeline import EncodeSettings, decode_container, encode_features
-
-DetectionRow = tuple[str, float, float, float, float, float]  # class, score, box (1-based VOC pixels)
+from cfc_ref.timing import stage
 
 
 def decode_image(data: bytes, where: str) -> np.ndarray:
     """A JPEG (or any Pillow image) as H×W×3 uint8, or a CfcError naming it."""
     try:
-        with Image.open(io.BytesIO(data)) as opened:
+        with stage("image"), Image.open(io.BytesIO(data)) as opened:
             return np.asarray(opened.convert("RGB"))
     except (OSError, Image.DecompressionBombError) as err:
         raise CfcError(f"{where}: not a readable image ({err})") from None
@@ -52,12 +53,27 @@ def _input(model: DarknetModel, pixels: np.ndarray) -> torch.Tensor:
 def front_features(model: DarknetModel, split_name: str, pixels: np.ndarray) -> dict[str, np.ndarray]:
     """D-5.1: the front end of one image: every tensor that crosses the split, as C×H×W float32."""
     front, _ = split(model, split_name)
-    return {name: tensor[0].cpu().numpy() for name, tensor in front(_input(model, pixels)).items()}
+    with stage("front"):
+        return {name: tensor[0].cpu().numpy() for name, tensor in front(_input(model, pixels)).items()}
+
+
+@torch.no_grad()
+def front_features_all(model: DarknetModel, split_names: tuple[str, ...], pixels: np.ndarray
+                       ) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`front_features` of several split points from one pass over the layers (E-1.1): each split's front end
+    is a prefix of the same layers on the same input, so its tensors are the same numbers (tested)."""
+    if not split_names:
+        return {}
+    points = [split_point(model.config, name) for name in split_names]
+    with stage("front"):
+        outputs = model.run({INPUT: _input(model, pixels)}, 0, max(p.index for p in points) + 1)
+        return {p.name: {name: outputs[i][0].cpu().numpy() for i, name in zip(p.crossing, p.crossing_names,
+                                                                               strict=True)} for p in points}
 
 
 def coded_tensors(setting: Setting, crossing: list[str]) -> list[str]:
     """E-7.1: ``deployable`` codes every tensor that crosses the split; ``paper`` only the split layer's own."""
-    return list(crossing) if setting.accounting == "deployable" else [setting.split]
+    return list(crossing) if setting.accounting in ("deployable", "both") else [setting.split]
 
 
 @dataclass(frozen=True)
@@ -70,7 +86,7 @@ class Coding:
     samples: int
     uncoded: tuple[str, ...]
 
-    def unit(self, image: str, setting: Setting, encoder: str, detections: tuple[DetectionRow, ...]) -> Unit:
+    def unit(self, image: str, setting: Setting, encoder: str, detections: ImageDetections) -> Unit:
         return Unit(image, setting.key, self.bits, encoder, self.decoders, detections, self.samples, self.uncoded)
 
 
@@ -81,8 +97,9 @@ def code_unit(config: ExperimentConfig, setting: Setting, features: dict[str, np
     end as they are (E-7.1)."""
     coded = coded_tensors(setting, list(features))
     settings = EncodeSettings(setting.bit_depth, layout=config.layout, codec=codec)  # type: ignore[arg-type]
-    data = encode_features({name: features[name] for name in coded}, settings)  # mobile side: the uplink bytes
-    cloud = decode_container(data, config.decoder)  # cloud side: what it parses
+    with stage("coding"):  # Q-layer, tiling and the container; the codec's encode and decode are their own stages
+        data = encode_features({name: features[name] for name in coded}, settings)  # mobile side: the uplink bytes
+        cloud = decode_container(data, config.decoder)  # cloud side: what it parses
     received = dict(cloud.features)
     uncoded = tuple(name for name in features if name not in coded)
     received.update({name: features[name] for name in uncoded})  # not deployable: never sent, not counted
@@ -91,40 +108,69 @@ def code_unit(config: ExperimentConfig, setting: Setting, features: dict[str, np
     return received, Coding(bits, tuple(sorted(set(cloud.decoders.values()))), samples, uncoded)
 
 
-def _detections(model: DarknetModel, raw: torch.Tensor, image: str, pixels_shape: tuple[int, ...],
-                classes: tuple[str, ...]) -> tuple[DetectionRow, ...]:
+def _detections(model: DarknetModel, raw: torch.Tensor, pixels_shape: tuple[int, ...]) -> ImageDetections:
+    """Region decoding and NMS (D-4.2), through the fast path that equals the reference (D-8.3)."""
     height, width = pixels_shape[:2]
-    found = voc_detections(raw, model.region, image, width, height, classes)
-    return tuple((d.cls, d.score, *d.box) for d in found)  # type: ignore[misc]
+    with stage("detection"):
+        return image_detections(raw, model.region, width, height)
 
 
 @torch.no_grad()
-def back_detections(model: DarknetModel, split_name: str, received: dict[str, np.ndarray], image: str,
-                    pixels_shape: tuple[int, ...], classes: tuple[str, ...]) -> tuple[DetectionRow, ...]:
+def back_detections(model: DarknetModel, split_name: str, received: dict[str, np.ndarray],
+                    pixels_shape: tuple[int, ...]) -> ImageDetections:
     """The back end on what the cloud received, then region decoding and NMS (D-4)."""
     _, back = split(model, split_name)
-    raw = back({name: torch.from_numpy(v)[None].to(_device(model)) for name, v in received.items()})
-    return _detections(model, raw, image, pixels_shape, classes)
+    with stage("back"):
+        raw = back({name: torch.from_numpy(v)[None].to(_device(model)) for name, v in received.items()})
+    return _detections(model, raw, pixels_shape)
+
+
+@torch.no_grad()
+def back_detections_batch(model: DarknetModel, split_name: str, received: list[dict[str, np.ndarray] | None],
+                          pixels_shape: tuple[int, ...], batch: int) -> list[ImageDetections | None]:
+    """E-1.3: the back ends of one image's settings at one split point as one batch of exactly ``batch`` inputs
+    (the split point's number of settings in the sweep; rows of settings not given, or whose coding failed
+    (None), are zeros). A row's numbers depend on the batch size only, never on the other rows (tested), so they are
+    the same whichever of the split point's settings are computed together (a fresh run, a resumed one, either
+    engine)."""
+    present = [r for r in received if r is not None]
+    if len(received) > batch:
+        raise CfcError(f"{len(received)} back ends of {split_name} in a batch of {batch}")
+    if not present:
+        return [None] * len(received)
+    _, back = split(model, split_name)
+    with stage("back"):
+        inputs = {}
+        for name, template in present[0].items():
+            rows = np.zeros((batch, *template.shape), dtype=np.float32)
+            for i, tensors in enumerate(received):
+                if tensors is not None:
+                    rows[i] = tensors[name]
+            inputs[name] = torch.from_numpy(rows).to(_device(model))
+        raw = back(inputs)
+    return [None if r is None else _detections(model, raw[i:i + 1], pixels_shape) for i, r in enumerate(received)]
 
 
 def cloud_upload(setting: Setting, pixels: np.ndarray, file_bytes: bytes) -> Upload:
     """E-1.2: the cloud-only upload of one image."""
-    if setting.upload == "original":
-        return original_upload(file_bytes)
-    if setting.upload == "hevc":
-        assert setting.qp is not None
-        return hevc_rgb_upload(pixels, setting.qp)
-    assert setting.jpeg_quality is not None
-    return jpeg_upload(pixels, setting.jpeg_quality)
+    with stage("upload"):
+        if setting.upload == "original":
+            return original_upload(file_bytes)
+        if setting.upload == "hevc":
+            assert setting.qp is not None
+            return hevc_rgb_upload(pixels, setting.qp)
+        assert setting.jpeg_quality is not None
+        return jpeg_upload(pixels, setting.jpeg_quality)
 
 
 @torch.no_grad()
-def cloud_detections(model: DarknetModel, upload: Upload, image: str, pixels_shape: tuple[int, ...],
-                     classes: tuple[str, ...]) -> tuple[DetectionRow, ...]:
+def cloud_detections(model: DarknetModel, upload: Upload, pixels_shape: tuple[int, ...]) -> ImageDetections:
     """The whole model on what the cloud decoded from the upload."""
-    return _detections(model, model(_input(model, upload.image)), image, pixels_shape, classes)
+    with stage("back"):
+        raw = model(_input(model, upload.image))
+    return _detections(model, raw, pixels_shape)
 
 
-def cloud_unit(upload: Upload, image: str, setting: Setting, detections: tuple[DetectionRow, ...]) -> Unit:
+def cloud_unit(upload: Upload, image: str, setting: Setting, detections: ImageDetections) -> Unit:
     """E-1.2: a cloud-only unit: the upload's bytes, no side info, no container."""
     return Unit(image, setting.key, UnitBits(len(upload.payload), 0, 0), upload.method, ("Pillow",), detections)

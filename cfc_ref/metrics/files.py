@@ -48,10 +48,18 @@ def _number(node: ET.Element, path: str, where: Path) -> float:
 def read_annotation(path: Path, image_id: str | None = None) -> list[GroundTruth]:
     """One VOC XML file (M-3.1)."""
     try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, OSError) as err:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise MetricsError(f"{path}: {err.strerror or err}") from None
+    return parse_annotation(data, str(path), image_id or Path(path).stem)
+
+
+def parse_annotation(data: bytes, path: str, image: str) -> list[GroundTruth]:
+    """The bytes of one VOC XML annotation (M-3.1); ``path`` names it in errors."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as err:
         raise MetricsError(f"{path}: {err}") from None
-    image = image_id or path.stem
     truths = []
     for obj in root.findall("object"):
         box = obj.find("bndbox")
@@ -66,24 +74,32 @@ def read_annotation(path: Path, image_id: str | None = None) -> list[GroundTruth
     return truths
 
 
-def image_ids(voc_root: Path, image_set: str) -> list[str]:
-    path = Path(voc_root) / "ImageSets" / "Main" / f"{image_set}.txt"
-    if not path.exists():
-        raise MetricsError(f"{path} does not exist (expected the VOCdevkit layout)")
-    return [line.split()[0] for line in read_text(path).splitlines() if line.strip()]
+def parse_image_list(data: bytes, where: str) -> list[str]:
+    """An ``ImageSets/Main/<set>.txt`` list: the first field of every non-empty line, each a plain file name
+    (E-3.4)."""
+    from cfc_ref.data.source import check_image_id
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise MetricsError(f"{where}: not UTF-8 text (byte {err.start})") from None
+    return [check_image_id(line.split()[0], where) for line in text.splitlines() if line.strip()]
+
+
+def image_ids(voc_root: str | Path, image_set: str) -> list[str]:
+    """The ids of an image set of a VOC directory or ``.zip`` archive."""
+    from cfc_ref.data.source import open_voc
+
+    return open_voc(voc_root).ids(image_set)
 
 
 def read_voc_annotations(voc_root: str | Path, image_set: str = "test",
                          ids: Iterable[str] | None = None) -> list[GroundTruth]:
-    """All annotations of an image set, from ``<root>/Annotations/<id>.xml``."""
-    root = Path(voc_root)
-    truths = []
-    for image in (ids if ids is not None else image_ids(root, image_set)):
-        path = root / "Annotations" / f"{image}.xml"
-        if not path.exists():
-            raise MetricsError(f"{path} does not exist")
-        truths += read_annotation(path, image)
-    return truths
+    """All annotations of an image set, from ``<root>/Annotations/<id>.xml`` (a directory or ``.zip`` archive)."""
+    from cfc_ref.data.source import open_voc, read_truths
+
+    source = open_voc(voc_root)
+    return read_truths(source, list(ids) if ids is not None else source.ids(image_set))
 
 
 def read_detections(source: str | Path, classes: tuple[str, ...] = VOC_CLASSES) -> list[Detection]:
@@ -135,6 +151,11 @@ def write_detections(detections: list[Detection], directory: str | Path, image_s
 
 
 def write_voc_annotation(path: Path, image_id: str, width: int, height: int, truths: list[GroundTruth]) -> None:
+    """A minimal VOC XML annotation file (written atomically)."""
+    write_atomic(path, voc_annotation_bytes(image_id, width, height, truths))
+
+
+def voc_annotation_bytes(image_id: str, width: int, height: int, truths: list[GroundTruth]) -> bytes:
     """A minimal VOC XML annotation (used by the synthetic dataset)."""
     root = ET.Element("annotation")
     ET.SubElement(root, "filename").text = f"{image_id}.jpg"
@@ -149,7 +170,7 @@ def write_voc_annotation(path: Path, image_id: str, width: int, height: int, tru
         for key, coordinate in zip(("xmin", "ymin", "xmax", "ymax"), gt.box, strict=True):
             ET.SubElement(box, key).text = str(int(coordinate))
     ET.indent(root)
-    write_atomic(path, (ET.tostring(root, encoding="unicode") + "\n").encode())
+    return (ET.tostring(root, encoding="unicode") + "\n").encode()
 
 
 def read_curve(path: str | Path) -> list[tuple[float, float]]:

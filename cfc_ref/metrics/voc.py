@@ -149,9 +149,13 @@ def evaluate_class(cls: str, truths: list[GroundTruth], detections: list[Detecti
                    pixel_inclusive: bool = True) -> ClassResult:
     """M-1.2, M-1.3 and both APs for one class."""
     matches = match_class(cls, truths, detections, pixel_inclusive)
-    tp = matches.true_positive
+    return class_result(cls, matches.true_positive, matches.npos)
+
+
+def class_result(cls: str, tp: np.ndarray, npos: int) -> ClassResult:
+    """M-1.3 and both APs from one class's counted detections (1 = true positive, 0 = false positive) in descending
+    score order, and its number of non-difficult ground-truth boxes."""
     fp = 1 - tp
-    npos = matches.npos
     if npos == 0:
         return ClassResult(cls, 0, None, None, int(tp.sum()), int(fp.sum()))
     ctp, cfp = np.cumsum(tp, dtype=np.float64), np.cumsum(fp, dtype=np.float64)

@@ -18,6 +18,7 @@ from cfc_ref.codecs.hevc.hm import encode_hm, hm_encoder, hm_version
 from cfc_ref.codecs.hevc.settings import Quality, check_quality, coded_bit_depth
 from cfc_ref.codecs.hevc.x265 import encode_x265, x265_name
 from cfc_ref.errors import CodecError
+from cfc_ref.timing import stage
 
 Encoder = Literal["x265", "hm"]
 ENCODERS: tuple[Encoder, ...] = ("x265", "hm")
@@ -53,14 +54,16 @@ def encode_picture(picture: np.ndarray, bit_depth: int, quality: Quality, encode
     """Code one picture (H-1); lossless results are verified by decoding (H-5.2)."""
     depth = _check_picture(picture, bit_depth)
     quality = check_quality(quality)
-    if encoder == "x265":
-        stream = encode_x265(picture, depth, quality)
-    elif encoder == "hm":
-        stream = encode_hm(picture, depth, quality)
-    else:
-        raise CodecError(f"unknown encoder {encoder!r}; choose from {ENCODERS}")
+    with stage("encode"):
+        if encoder == "x265":
+            stream = encode_x265(picture, depth, quality)
+        elif encoder == "hm":
+            stream = encode_hm(picture, depth, quality)
+        else:
+            raise CodecError(f"unknown encoder {encoder!r}; choose from {ENCODERS}")
     if quality == "lossless":
-        decoded, used = decode_checked(stream, picture.shape, depth, decoder)
+        with stage("decode"):
+            decoded, used = decode_checked(stream, picture.shape, depth, decoder)
         if not np.array_equal(decoded, picture):
             raise CodecError(f"lossless {encoder} stream does not decode to its input (decoder {used})")
     return stream
@@ -70,7 +73,8 @@ def decode_picture(stream: bytes, shape: tuple[int, int], bit_depth: int,
                    decoder: str | None = None) -> tuple[np.ndarray, str]:
     """Decode one picture through a decoder that can vouch for it (H-4, H-5.1); returns (picture, decoder)."""
     depth = coded_bit_depth(bit_depth)
-    picture, used = decode_checked(bytes(stream), (int(shape[0]), int(shape[1])), depth, decoder)
+    with stage("decode"):
+        picture, used = decode_checked(bytes(stream), (int(shape[0]), int(shape[1])), depth, decoder)
     if bit_depth < depth:
         picture = np.minimum(picture, 2**bit_depth - 1).astype(picture.dtype)  # H-5.1 clip for n < 8
     return picture, used

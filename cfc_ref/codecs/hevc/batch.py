@@ -1,6 +1,6 @@
 """Many pictures at once: a content-addressed bitstream cache and a process pool (spec H-6).
 
-    cache = BitstreamCache("~/.cache/cfc-ref/bitstreams")
+    cache = BitstreamCache("~/.cache/cfc-ref/bitstreams.sqlite")
     streams = encode_many(pictures, bit_depth=10, quality=27, cache=cache)     # all cores, no picture encoded twice
     codec = CachedCodec(HevcCodec(quality=27), cache)     # the wire codec with the cache around it (same bytes)
 """
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +20,11 @@ import numpy as np
 from cfc_ref.codecs.hevc import Encoder, HevcCodec, encode_picture, encoder_name
 from cfc_ref.codecs.hevc.settings import Quality, check_quality, coded_bit_depth
 from cfc_ref.codecs.raw import raw_sample_dtype
-from cfc_ref.fileio import write_atomic
+from cfc_ref.errors import CodecError
 
 
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("CFC_CACHE_DIR") or Path.home() / ".cache/cfc-ref/bitstreams")
+def default_cache_path() -> Path:
+    return Path(os.environ.get("CFC_CACHE_DIR") or Path.home() / ".cache/cfc-ref") / "bitstreams.sqlite"
 
 
 def cache_key(picture: np.ndarray, bit_depth: int, quality: Quality, encoder_id: str) -> str:
@@ -37,40 +38,106 @@ def cache_key(picture: np.ndarray, bit_depth: int, quality: Quality, encoder_id:
     return digest.hexdigest()
 
 
-ENTRY_MAGIC = b"CFCB"  # an entry: magic, SHA-256 of the bitstream, the bitstream (H-6.1)
-
-
 class BitstreamCache:
-    """Bitstreams on disk by key; writes are atomic (a complete file or none), so a killed run leaves no half entry.
+    """Bitstreams by key in one SQLite file (H-6.1): each entry is a row (the key, the SHA-256 of the bitstream, the
+    bitstream) committed in its own transaction, so a killed process leaves every entry whole or absent, and the
+    file holds the bitstreams' bytes without a file per entry. Several processes may share one cache.
 
-    Every entry carries the SHA-256 of its bitstream and is verified when read: a damaged entry is removed and
-    reported as absent (so the caller encodes again), and counted in ``corrupt``.
+    Every entry is verified when read: a damaged entry is removed and reported as absent (so the caller encodes
+    again), and counted in ``corrupt``.
     """
 
-    def __init__(self, directory: str | Path | None = None) -> None:
-        self.directory = Path(directory).expanduser() if directory else default_cache_dir()
-        self.directory.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path).expanduser() if path else default_cache_path()
+        if self.path.is_dir():  # a directory: the cache file inside it
+            self.path = self.path / default_cache_path().name
+        if self.path.is_symlink():
+            raise CodecError(f"{self.path} is a symbolic link; cfc-ref writes no file through a link (remove it)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.corrupt = 0
-
-    def path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.hevc"
+        try:
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS bitstreams (key TEXT PRIMARY KEY, sha256 BLOB NOT NULL, "
+                             "stream BLOB NOT NULL) WITHOUT ROWID")
+        except sqlite3.DatabaseError as err:
+            raise CodecError(f"{self.path}: not a usable bitstream cache ({err})") from None
 
     def get(self, key: str) -> bytes | None:
-        path = self.path(key)
-        try:
-            entry = path.read_bytes()
-        except FileNotFoundError:
+        row = self._db.execute("SELECT sha256, stream FROM bitstreams WHERE key = ?", (key,)).fetchone()
+        if row is None:
             return None
-        stream = entry[len(ENTRY_MAGIC) + 32:]
-        if entry[:len(ENTRY_MAGIC)] == ENTRY_MAGIC and entry[len(ENTRY_MAGIC):len(ENTRY_MAGIC) + 32] == \
-                hashlib.sha256(stream).digest() and stream:
+        digest, stream = row
+        if stream and isinstance(stream, bytes) and digest == hashlib.sha256(stream).digest():
             return stream
         self.corrupt += 1
-        path.unlink(missing_ok=True)
+        self._db.execute("DELETE FROM bitstreams WHERE key = ?", (key,))
         return None
 
     def put(self, key: str, stream: bytes) -> None:
-        write_atomic(self.path(key), ENTRY_MAGIC + hashlib.sha256(stream).digest() + stream)
+        self._db.execute("INSERT OR REPLACE INTO bitstreams VALUES (?, ?, ?)",
+                         (key, hashlib.sha256(stream).digest(), stream))
+
+    def discard(self, keys: Iterable[str]) -> None:
+        """Remove entries that will not be asked for again (a run's cache holds only unfinished work, E-3.3)."""
+        self._db.executemany("DELETE FROM bitstreams WHERE key = ?", [(k,) for k in keys])
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM bitstreams").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+PACK_MAGIC = b"CFCP"  # a pack entry: magic, key (32 bytes), SHA-256 of the bitstream, length (uint32 LE), bitstream
+
+
+class PackCache:
+    """One content-addressed pack file of bitstreams (H-6.1, spec E-3.3): a run keeps one per image while that
+    image's units are unfinished. Entries are appended with one write each (O_APPEND), so a killed process leaves
+    every entry whole or a torn last one, which is ignored; every entry is verified when the pack is read, and a
+    damaged one is counted in ``corrupt`` and encoded again. Not shared between processes at the same time."""
+
+    HEAD = len(PACK_MAGIC) + 32 + 32 + 4
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if self.path.is_symlink():
+            raise CodecError(f"{self.path} is a symbolic link; cfc-ref writes no file through a link (remove it)")
+        self.corrupt = 0
+        self.entries: dict[str, bytes] = {}
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            data = b""
+        except OSError as err:
+            raise CodecError(f"{self.path}: cannot read the bitstream pack ({err.strerror})") from None
+        at = 0
+        while at + self.HEAD <= len(data):
+            key, digest = data[at + 4:at + 36].hex(), data[at + 36:at + 68]
+            length = int.from_bytes(data[at + 68:at + 72], "little")
+            stream = data[at + self.HEAD:at + self.HEAD + length]
+            if data[at:at + 4] != PACK_MAGIC or len(stream) != length:
+                self.corrupt += 1  # a damaged or torn entry: the rest cannot be framed, so it is dropped too
+                break
+            if hashlib.sha256(stream).digest() == digest and stream:
+                self.entries[key] = stream
+            else:
+                self.corrupt += 1
+            at += self.HEAD + length
+
+    def get(self, key: str) -> bytes | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, stream: bytes) -> None:
+        from cfc_ref.fileio import append_bytes
+
+        if not self.entries and not self.path.parent.is_dir():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        append_bytes(self.path, PACK_MAGIC + bytes.fromhex(key) + hashlib.sha256(stream).digest()
+                     + len(stream).to_bytes(4, "little") + stream)
+        self.entries[key] = stream
 
 
 @dataclass
@@ -79,9 +146,10 @@ class CachedCodec:
     so caching is not a second coding path. ``on_encode(key)`` is called for every fresh encode."""
 
     codec: HevcCodec
-    cache: BitstreamCache
+    cache: BitstreamCache | PackCache
     on_encode: Callable[[str], None] | None = None
     encoder_id: str = field(default="", init=False)
+    keys: list[str] = field(default_factory=list, init=False)  # every key asked for, in order
 
     def __post_init__(self) -> None:
         self.encoder_id = encoder_name(self.codec.encoder)
@@ -96,6 +164,7 @@ class CachedCodec:
 
     def encode(self, picture: np.ndarray, bit_depth: int) -> bytes:
         key = cache_key(picture, bit_depth, self.codec.quality, self.encoder_id)
+        self.keys.append(key)
         stream = self.cache.get(key)
         if stream is None:
             stream = self.codec.encode(picture, bit_depth)

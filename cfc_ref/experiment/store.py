@@ -1,0 +1,364 @@
+"""A run's results store: one SQLite database, ``<output>/results.sqlite`` (spec E-9).
+
+    with RunStore.open(Path("runs/x")) as store:
+        store.record(units, failures)              # one transaction: every unit of a job, or none
+        done = store.done()                        # {(setting, image)} of finished, verified units
+        units = store.units_of("max_17-8bit-qp32") # in image order
+
+One writer: the process that runs the sweep (the local engine's parent, the Ray engine's driver). Workers never
+write here. WAL journal: a killed writer loses only the transaction it had not committed; readers (``sqlite3
+runs/x/results.sqlite``) never block it. The schema is normative (E-9.2) and versioned (``PRAGMA user_version`` and
+``meta.schema``); a store of another version, or a directory of an older cfc-ref, is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import lzma
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+
+from cfc_ref.detector.detect import RECORD, ImageDetections
+from cfc_ref.errors import CfcError
+from cfc_ref.experiment.units import Unit, UnitBits
+
+STORE_NAME = "results.sqlite"
+STORE_SCHEMA = "cfc-ref-run/1"
+STORE_VERSION = 1
+
+
+class StoreError(CfcError):
+    """The results store cannot be used: another schema, an older run directory, a damaged database (E-9.1)."""
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One setting over all images (E-5.1)."""
+
+    setting: str
+    kind: str  # "split" or "cloud"
+    split: str
+    bit_depth: int
+    quality: str  # label: lossless, qp22, jpeg50, original
+    qp: int | None  # the HEVC QP of a lossy split point, or of a cloud-only HEVC upload of the RGB image
+    jpeg_quality: int | None  # the JPEG quality of a cloud-only upload
+    images: int
+    kbpi: float
+    kbpi_std: float
+    container_kbpi: float
+    map_voc07: float
+    map_voc07_std: float  # spread over images: the seeded bootstrap of spec M-6.1
+    map_all: float
+    encoder: str
+    decoders: str
+    accounting: str  # E-7.1: deployable, paper, or both (one crossing tensor: the same computation)
+    samples: int  # feature samples coded per image (0 for a cloud-only upload)
+    uncoded: str  # crossing tensors the back end received uncoded ("+"-joined; paper accounting only)
+
+    @property
+    def deployable(self) -> bool:
+        """E-7.1: False when a crossing tensor reached the back end without being sent."""
+        return not self.uncoded
+
+    @property
+    def lossy(self) -> bool:
+        return self.kind == "split" and self.qp is not None
+
+    @property
+    def jpeg(self) -> bool:
+        return self.kind == "cloud" and self.jpeg_quality is not None
+
+    @property
+    def rgb_hevc(self) -> bool:
+        return self.kind == "cloud" and self.qp is not None
+
+    def counts_as(self, accounting: str) -> bool:
+        """E-7.1: whether the row belongs to that accounting's curves (a ``both`` row belongs to each)."""
+        return self.accounting in (accounting, "both")
+
+
+RESULT_COLUMNS = tuple(f.name for f in fields(ResultRow))
+_SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "int | None": "INTEGER"}
+
+SCHEMA_SQL = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE settings (position INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+    split TEXT NOT NULL, bit_depth INTEGER NOT NULL, qp INTEGER, upload TEXT NOT NULL, jpeg_quality INTEGER,
+    accounting TEXT NOT NULL);
+CREATE TABLE images (position INTEGER PRIMARY KEY, image TEXT NOT NULL UNIQUE, sha256 TEXT NOT NULL);
+CREATE TABLE blocks (id INTEGER PRIMARY KEY, records BLOB NOT NULL);
+CREATE TABLE units (id INTEGER PRIMARY KEY, setting TEXT NOT NULL, image TEXT NOT NULL,
+    payload_bytes INTEGER NOT NULL, side_info_bytes INTEGER NOT NULL, container_bytes INTEGER NOT NULL,
+    encoder TEXT NOT NULL, decoders TEXT NOT NULL, samples INTEGER NOT NULL, uncoded TEXT NOT NULL,
+    width INTEGER NOT NULL, height INTEGER NOT NULL, block INTEGER NOT NULL REFERENCES blocks (id),
+    first INTEGER NOT NULL, detections INTEGER NOT NULL, digest BLOB NOT NULL, UNIQUE (setting, image));
+CREATE INDEX units_by_block ON units (block);
+CREATE TABLE failures (setting TEXT NOT NULL, image TEXT NOT NULL, error TEXT NOT NULL,
+    PRIMARY KEY (setting, image)) WITHOUT ROWID;
+CREATE TABLE results (position INTEGER PRIMARY KEY,
+    {", ".join(f"{f.name} {_SQL_TYPES[str(f.type)]}" for f in fields(ResultRow))});
+CREATE TABLE sweeps (id INTEGER PRIMARY KEY, started TEXT NOT NULL, engine TEXT NOT NULL, workers INTEGER NOT NULL,
+    units INTEGER NOT NULL DEFAULT 0, encodes INTEGER NOT NULL DEFAULT 0, wall REAL NOT NULL DEFAULT 0,
+    complete INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE timings (sweep INTEGER NOT NULL, stage TEXT NOT NULL, seconds REAL NOT NULL,
+    PRIMARY KEY (sweep, stage)) WITHOUT ROWID;
+"""
+
+OLD_LAYOUT = ("units", "fingerprint.json")  # what cfc-ref before the store kept in a run directory
+
+
+def _no_link(path: Path) -> None:
+    """E-9.1: nothing is written through a symbolic link a user (or an attacker) planted."""
+    if path.is_symlink():
+        raise StoreError(f"{path} is a symbolic link; cfc-ref writes no file through a link (remove it)")
+
+
+class RunStore:
+    """The results store of one run directory (E-9). Use :meth:`open`; close it (or use ``with``)."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.connection, self.path = connection, path
+        self.run_id = self.meta("run_id") or ""
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, output: Path, create: bool = True) -> RunStore:
+        output = Path(output)
+        path = output / STORE_NAME
+        for name in (STORE_NAME, f"{STORE_NAME}-wal", f"{STORE_NAME}-shm"):
+            _no_link(output / name)
+        if not path.exists():
+            old = [name for name in OLD_LAYOUT if (output / name).exists()]
+            if old:
+                raise StoreError(f"{output} holds a run of an older cfc-ref ({' and '.join(old)}; one JSON file per "
+                                 f"unit), which this cfc-ref cannot resume: it keeps a run in {STORE_NAME} (spec "
+                                 f"E-9). Choose another --output, or remove {output}")
+            if not create:
+                raise StoreError(f"{path} does not exist (not a run directory, or the run has not started)")
+        try:
+            connection = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0 and not connection.execute("SELECT 1 FROM sqlite_master").fetchone():
+                with _transaction(connection):
+                    for statement in SCHEMA_SQL.split(";"):
+                        if statement.strip():
+                            connection.execute(statement)
+                    connection.execute("INSERT INTO meta VALUES ('schema', ?), ('run_id', ?)",
+                                       (STORE_SCHEMA, uuid.uuid4().hex))
+                    connection.execute(f"PRAGMA user_version = {STORE_VERSION}")
+            else:
+                schema = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                if version != STORE_VERSION or not schema or schema[0] != STORE_SCHEMA:
+                    found = schema[0] if schema else f"user_version {version}"
+                    raise StoreError(f"{path}: results store schema {found!r}, this cfc-ref reads {STORE_SCHEMA!r}; "
+                                     f"choose another --output, or remove {output}")
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"{path}: not a usable results store ({err})") from None
+        return cls(connection, path)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ meta, settings, images
+
+    def meta(self, key: str) -> str | None:
+        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, **values: str) -> None:
+        with _transaction(self.connection):
+            self.connection.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+
+    def set_settings(self, settings: Iterable[object]) -> None:
+        """The sweep's settings in order (a ``Setting`` per row); replaced as a whole."""
+        rows = [(i, s.key, s.kind, s.split, s.bit_depth, s.qp, s.upload, s.jpeg_quality,  # type: ignore[attr-defined]
+                 s.accounting) for i, s in enumerate(settings)]  # type: ignore[attr-defined]
+        with _transaction(self.connection):
+            self.connection.execute("DELETE FROM settings")
+            self.connection.executemany("INSERT INTO settings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def image_digests(self) -> dict[str, str]:
+        return dict(self.connection.execute("SELECT image, sha256 FROM images ORDER BY position"))
+
+    def set_images(self, digests: dict[str, str]) -> None:
+        """The sweep's images in order with the SHA-256 of their files (E-2.3); replaced as a whole."""
+        with _transaction(self.connection):
+            self.connection.execute("DELETE FROM images")
+            self.connection.executemany("INSERT INTO images VALUES (?, ?, ?)",
+                                        [(i, image, digest) for i, (image, digest) in enumerate(digests.items())])
+
+    def images_with_units(self) -> set[str]:
+        return {row[0] for row in self.connection.execute("SELECT DISTINCT image FROM units")}
+
+    # ------------------------------------------------------------------ units
+
+    def record(self, units: Iterable[Unit], failures: Iterable[tuple[str, str, str]] = ()) -> int:
+        """Units (and failed units: setting, image, message) of one job, in one transaction (E-4.1). Their
+        detections go into one block (E-9.3): the units of one image compress far better together."""
+        units = list(units)
+        failed = list(failures)
+        parts = [u.detections.to_bytes() for u in units]
+        with _transaction(self.connection):
+            block = None
+            if units:
+                block = self.connection.execute("INSERT INTO blocks (records) VALUES (?)",
+                                                (lzma.compress(b"".join(parts), preset=0),)).lastrowid
+            first, rows = 0, []
+            for unit, records in zip(units, parts, strict=True):
+                rows.append((unit.setting, unit.image, unit.bits.payload_bytes, unit.bits.side_info_bytes,
+                             unit.bits.container_bytes, unit.encoder, "+".join(unit.decoders), unit.samples,
+                             "+".join(unit.uncoded), unit.detections.width, unit.detections.height, block,
+                             first // RECORD.itemsize, len(unit.detections), unit.digest(self.run_id, records)))
+                first += len(records)
+            self.connection.executemany("DELETE FROM units WHERE setting = ? AND image = ?",
+                                        [(r[0], r[1]) for r in rows])
+            self.connection.executemany(
+                "INSERT INTO units (setting, image, payload_bytes, side_info_bytes, container_bytes, encoder, "
+                "decoders, samples, uncoded, width, height, block, first, detections, digest) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self.connection.executemany("DELETE FROM failures WHERE setting = ? AND image = ?",
+                                        [(r[0], r[1]) for r in rows])
+            self.connection.executemany("INSERT OR REPLACE INTO failures VALUES (?, ?, ?)", failed)
+            self._drop_orphan_blocks()
+        return len(rows)
+
+    def _drop_orphan_blocks(self) -> None:
+        self.connection.execute("DELETE FROM blocks WHERE id NOT IN (SELECT DISTINCT block FROM units)")
+
+    def _scan(self, where: str = "", args: tuple = ()) -> Iterator[tuple[Unit, bytes, str]]:
+        """(unit, its record bytes, its recorded digest), each block decompressed once; a block that does not
+        decompress gives its units empty records (so that their digests fail)."""
+        cached: tuple[int, bytes] | None = None
+        for row in self.connection.execute(
+                "SELECT setting, image, payload_bytes, side_info_bytes, container_bytes, encoder, decoders, samples, "
+                f"uncoded, width, height, block, first, detections, digest FROM units {where} ORDER BY block, first",
+                args).fetchall():
+            (setting, image, payload, side, container, encoder, decoders, samples, uncoded, width, height, block,
+             first, count, digest) = row
+            if cached is None or cached[0] != block:
+                blob = self.connection.execute("SELECT records FROM blocks WHERE id = ?", (block,)).fetchone()
+                try:
+                    cached = (block, lzma.decompress(blob[0]) if blob else b"")
+                except (lzma.LZMAError, TypeError):
+                    cached = (block, b"")
+            records = cached[1][first * RECORD.itemsize:(first + count) * RECORD.itemsize]
+            if len(records) != count * RECORD.itemsize:
+                records = b""
+            unit = Unit(image, setting, UnitBits(payload, side, container), encoder,
+                        tuple(decoders.split("+")) if decoders else (),
+                        ImageDetections.from_bytes(records, width, height), samples,
+                        tuple(uncoded.split("+")) if uncoded else ())
+            yield unit, records, digest
+
+    def verify(self) -> list[tuple[str, str]]:
+        """E-9.4: remove every unit whose digest does not match (edited, damaged, copied from another run or under
+        another name); returns their (setting, image)."""
+        bad = [(unit.setting, unit.image) for unit, records, digest in self._scan()
+               if unit.digest(self.run_id, records) != digest]
+        if bad:
+            with _transaction(self.connection):
+                self.connection.executemany("DELETE FROM units WHERE setting = ? AND image = ?", bad)
+                self._drop_orphan_blocks()
+        return bad
+
+    def done(self) -> set[tuple[str, str]]:
+        """(setting, image) of every recorded unit."""
+        return set(self.connection.execute("SELECT setting, image FROM units"))
+
+    def _checked(self, scan: Iterator[tuple[Unit, bytes, str]]) -> Iterator[Unit]:
+        for unit, records, digest in scan:
+            if unit.digest(self.run_id, records) != digest:
+                raise StoreError(f"{self.path}: unit {unit.setting}/{unit.image} does not match its digest (edited "
+                                 "or damaged); run the sweep again to recompute it")
+            yield unit
+
+    def all_units(self) -> dict[str, dict[str, Unit]]:
+        """Every unit by setting and image; a unit that fails its digest is a StoreError (E-9.4)."""
+        out: dict[str, dict[str, Unit]] = {}
+        for unit in self._checked(self._scan()):
+            out.setdefault(unit.setting, {})[unit.image] = unit
+        return out
+
+    def units_of(self, setting: str) -> list[Unit]:
+        """Every unit of a setting, in image order (E-9.4 checked, as :meth:`all_units`)."""
+        order = {image: i for i, image in enumerate(self.image_digests())}
+        units = list(self._checked(self._scan("WHERE setting = ?", (setting,))))
+        return sorted(units, key=lambda u: order.get(u.image, len(order)))
+
+    def failures(self) -> list[tuple[str, str, str]]:
+        return list(self.connection.execute("SELECT setting, image, error FROM failures ORDER BY setting, image"))
+
+    def forget_failures(self) -> None:
+        with _transaction(self.connection):
+            self.connection.execute("DELETE FROM failures")
+
+    # ------------------------------------------------------------------ results and timing
+
+    def set_results(self, rows: list[ResultRow]) -> None:
+        with _transaction(self.connection):
+            self.connection.execute("DELETE FROM results")
+            self.connection.executemany(
+                f"INSERT INTO results VALUES (?, {', '.join('?' * len(RESULT_COLUMNS))})",
+                [(i, *astuple(r)) for i, r in enumerate(rows)])
+
+    def results(self) -> list[ResultRow]:
+        return [ResultRow(*row[1:]) for row in
+                self.connection.execute(f"SELECT position, {', '.join(RESULT_COLUMNS)} FROM results ORDER BY position")]
+
+    def start_sweep(self, engine: str, workers: int) -> int:
+        from datetime import datetime, timezone
+
+        with _transaction(self.connection):
+            cursor = self.connection.execute("INSERT INTO sweeps (started, engine, workers) VALUES (?, ?, ?)",
+                                             (datetime.now(timezone.utc).isoformat(timespec="seconds"), engine,
+                                              workers))
+        return int(cursor.lastrowid or 0)
+
+    def end_sweep(self, sweep: int, units: int, wall: float, seconds: dict[str, float], complete: bool,
+                  encodes: int = 0) -> None:
+        with _transaction(self.connection):
+            self.connection.execute("UPDATE sweeps SET units = ?, encodes = ?, wall = ?, complete = ? WHERE id = ?",
+                                    (units, encodes, wall, int(complete), sweep))
+            self.connection.executemany("INSERT OR REPLACE INTO timings VALUES (?, ?, ?)",
+                                        [(sweep, stage, value) for stage, value in sorted(seconds.items())])
+
+    def timings(self, sweep: int | None = None) -> dict[str, float]:
+        """Seconds per stage of one sweep (default: the last), E-10."""
+        if sweep is None:
+            row = self.connection.execute("SELECT max(id) FROM sweeps").fetchone()
+            sweep = row[0] if row else None
+        return dict(self.connection.execute("SELECT stage, seconds FROM timings WHERE sweep = ?", (sweep,)))
+
+    def sweeps(self) -> list[dict]:
+        names = ("id", "started", "engine", "workers", "units", "encodes", "wall", "complete")
+        return [dict(zip(names, row, strict=True))
+                for row in self.connection.execute(f"SELECT {', '.join(names)} FROM sweeps ORDER BY id")]
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file (a finished run leaves one file)."""
+        self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+class _transaction:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on an exception (the connection is in autocommit mode)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> None:
+        self.connection.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        self.connection.execute("COMMIT" if kind is None else "ROLLBACK")

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Measure a command the way the README states the main job's cost: wall time, CPU time of every process it starts
+(workers and fork servers included), peak resident memory (summed over its processes, sampled), and what it
+leaves in a directory (bytes, files).
+
+    python tools/measure_run.py --dir runs/x -- cfc-ref run --output runs/x
+
+CPU time comes from a cpuacct cgroup (Linux cgroup v1, needs root) when one can be made, so that processes the
+command's children start are counted too; otherwise from the command's waited-for children (resource.getrusage),
+which misses processes that are not waited for — the output says which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+def _cgroup() -> Path | None:
+    group = CPUACCT / f"cfc-measure-{os.getpid()}"
+    try:
+        group.mkdir()
+    except OSError:
+        return None
+    return group
+
+
+def _rss(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def measure(command: list[str], directory: Path | None) -> dict:
+    group = _cgroup()
+    began = time.perf_counter()
+    process = subprocess.Popen(command, preexec_fn=(lambda: (group / "cgroup.procs").write_text(str(os.getpid())))
+                               if group else None)
+    peak_sum = peak_one = 0
+    while process.poll() is None:
+        pids = [int(p) for p in (group / "cgroup.procs").read_text().split()] if group else _descendants(process.pid)
+        peak_sum = max(peak_sum, _rss(pids))
+        peak_one = max(peak_one, max((_rss([p]) for p in pids), default=0))
+        time.sleep(0.2)
+    wall = time.perf_counter() - began
+    result = {"command": command, "exit": process.returncode, "wall_s": round(wall, 2),
+              "peak_rss_sum_mb": round(peak_sum / 1e6), "peak_rss_largest_process_mb": round(peak_one / 1e6),
+              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"}
+    if group:
+        deadline = time.time() + 30  # processes the command left behind (a fork server ending) are waited for
+        while (group / "cgroup.procs").read_text().split() and time.time() < deadline:
+            time.sleep(0.1)
+        left = (group / "cgroup.procs").read_text().split()
+        result["processes_left_behind"] = len(left)
+        usage = dict(line.split() for line in (group / "cpuacct.stat").read_text().splitlines())
+        ticks = os.sysconf("SC_CLK_TCK")
+        result.update(cpu_user_s=round(int(usage["user"]) / ticks, 1), cpu_system_s=round(int(usage["system"]) / ticks, 1),
+                      cpu_source="cgroup cpuacct (every process)")
+        if not left:
+            group.rmdir()
+    else:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result.update(cpu_user_s=round(usage.ru_utime, 1), cpu_system_s=round(usage.ru_stime, 1),
+                      cpu_source="getrusage of waited-for children (processes not waited for are missed)")
+    if directory is not None:
+        files = [p for p in directory.rglob("*") if p.is_file() and not p.is_symlink()]
+        result.update(dir_bytes=sum(p.stat().st_size for p in files), dir_files=len(files),
+                      dir_disk_bytes=sum(p.stat().st_blocks * 512 for p in files))
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, help="directory whose size and file count to report afterwards")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("give a command after --")
+    print(json.dumps(measure(command, args.dir), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
