@@ -10,7 +10,6 @@ import os
 import tempfile
 from pathlib import Path
 
-
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 

@@ -4,9 +4,9 @@
     features = decode_features(data)                                                       # cloud
     cloud = decode_container(data, decoder="fast")     # the same, with the decoders used and the bits received
 
-Data flows one way: Q-layer (``qlayer``) → tiling (``tiling``; its vectorised twin ``fast.tiling``, tested equal) →
-codec (``codecs``) → container (``container``), and back. The experiment runner and the codec-in-the-loop training layer use these functions; nothing else codes
-features.
+Data flows one way: Q-layer (``qlayer``) → tiling (``tiling``) → codec (``codecs``) → container (``container``), and
+back; the Q-layer and tiling run through their fast twins (``fast.qlayer_numpy``, ``fast.tiling``), tested equal.
+The experiment runner and the codec-in-the-loop training layer use these functions; nothing else codes features.
 """
 
 from __future__ import annotations

@@ -28,11 +28,14 @@ def sweep(config_path: str) -> dict:
 
 
 def steady(output: Path, seconds: float) -> dict:
-    """End-to-end units/s, and the steady rate between the first and the last unit written (start-up excluded:
-    Ray's workers import torch and load the model first)."""
-    stamps = sorted(p.stat().st_mtime for p in (output / "units").rglob("*.json"))
-    return {"units": len(stamps), "units_per_s": len(stamps) / seconds,
-            "steady_units_per_s": (len(stamps) - 1) / (stamps[-1] - stamps[0])}
+    """End-to-end units/s, and the rate over the sweep as its results store timed it (from the sweep's start under
+    the lock to its end; the process start-up and imports before it excluded)."""
+    from cfc_ref.experiment.store import RunStore
+
+    with RunStore.open(output, create=False) as store:
+        units = len(store.done())
+        wall = store.sweeps()[-1]["wall"]
+    return {"units": units, "units_per_s": units / seconds, "steady_units_per_s": units / wall}
 
 
 def overhead(config_path: str, count: int) -> dict:

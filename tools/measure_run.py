@@ -86,8 +86,8 @@ def measure(command: list[str], directory: Path | None) -> dict:
         result["processes_left_behind"] = len(left)
         usage = dict(line.split() for line in (group / "cpuacct.stat").read_text().splitlines())
         ticks = os.sysconf("SC_CLK_TCK")
-        result.update(cpu_user_s=round(int(usage["user"]) / ticks, 1), cpu_system_s=round(int(usage["system"]) / ticks, 1),
-                      cpu_source="cgroup cpuacct (every process)")
+        result.update(cpu_user_s=round(int(usage["user"]) / ticks, 1),
+                      cpu_system_s=round(int(usage["system"]) / ticks, 1), cpu_source="cgroup cpuacct (every process)")
         if not left:
             group.rmdir()
     else:

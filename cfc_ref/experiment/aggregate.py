@@ -131,8 +131,8 @@ def aggregate(config: ExperimentConfig, images: list[str], store: RunStore, sour
         found = recorded.get(setting.key, {})
         units = [found[image] for image in images if image in found]
         if len(units) != len(images):
-            raise CfcError(f"{store.path}: setting {setting.key} has {len(units)} of {len(images)} units; run the sweep "
-                           "again to finish it")
+            raise CfcError(f"{store.path}: setting {setting.key} has {len(units)} of {len(images)} units; run the "
+                           "sweep again to finish it")
         result = evaluate(truths, _detection_arrays(units, images), classes)
         spread = map_bootstrap(result.matches, len(images)) if len(images) > 1 else np.zeros(2)
         kbits = np.array([u.bits.kbits for u in units])  # KBPI: the mean over images (W-5.1)

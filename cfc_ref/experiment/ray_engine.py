@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cfc_ref.errors import CfcError
 from cfc_ref.detector.detect import ImageDetections
+from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of, split_points_of
 from cfc_ref.experiment.units import Unit
 

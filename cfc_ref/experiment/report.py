@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cfc_ref.errors import CfcError, MetricsError
-from cfc_ref.fileio import write_atomic
 from cfc_ref.experiment.aggregate import ResultRow, Results, load_results
 from cfc_ref.experiment.config import split_points_of
+from cfc_ref.fileio import write_atomic
 from cfc_ref.metrics.bd import bd_kbpi_map, bd_map
 
 
@@ -276,7 +276,8 @@ def write_report(results_path: str | Path, layer_figure: bool = True,
 
 STAGE_NAMES = {"encode": "HEVC encode", "decode": "HEVC decode", "coding": "Q-layer, tiling, container",
                "front": "front ends", "back": "back ends (and cloud-only networks)",
-               "detection": "region decoding + NMS", "upload": "cloud-only uploads (JPEG)", "image": "JPEG input decode",
+               "detection": "region decoding + NMS", "upload": "cloud-only uploads (JPEG)",
+               "image": "JPEG input decode",
                "aggregation": "aggregation (matching, AP, bootstrap)", "report": "report", "ray sweep": "Ray sweep"}
 
 

@@ -167,7 +167,6 @@ _STATE: _WorkerState | None = None
 def init_worker(config: ExperimentConfig, threads: int = 1) -> None:
     global _STATE
     torch.set_num_threads(threads)
-    output = Path(config.output)
     model = inference_model(load_model(config), config)
     _STATE = _WorkerState(config, model, encoder_name(config.encoder),  # type: ignore[arg-type]
                           open_voc(config.dataset_root), back_batches(config))

@@ -291,6 +291,14 @@ class RunStore:
             out.setdefault(unit.setting, {})[unit.image] = unit
         return out
 
+    def unit_contents(self) -> dict[tuple[str, str], bytes]:
+        """Every unit's canonical bytes by (setting, image): equal across engines and runs (E-8.2, E-4.1)."""
+        return {(unit.setting, unit.image): unit.canonical() for unit in self._checked(self._scan())}
+
+    def unit_ids(self) -> dict[tuple[str, str], int]:
+        """The row id of every unit: a unit recorded again gets a new one."""
+        return {(s, i): n for s, i, n in self.connection.execute("SELECT setting, image, id FROM units")}
+
     def units_of(self, setting: str) -> list[Unit]:
         """Every unit of a setting, in image order (E-9.4 checked, as :meth:`all_units`)."""
         order = {image: i for i, image in enumerate(self.image_digests())}

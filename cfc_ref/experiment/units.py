@@ -36,12 +36,14 @@ class Unit:
     samples: int = 0  # feature samples coded for this image (C·H·W summed over the coded tensors)
     uncoded: tuple[str, ...] = ()  # crossing tensors the back end received uncoded (paper accounting, E-7.1)
 
-    def digest(self, run_id: str, blob: bytes | None = None) -> bytes:
-        """E-9.4: SHA-256 binding every field, the stored detections and the run's id to this unit."""
-        head = json.dumps([run_id, self.setting, self.image, self.bits.payload_bytes, self.bits.side_info_bytes,
+    def canonical(self, records: bytes | None = None) -> bytes:
+        """Every field and the detection records as bytes (what two engines' units are compared by, E-8.2)."""
+        head = json.dumps([self.setting, self.image, self.bits.payload_bytes, self.bits.side_info_bytes,
                            self.bits.container_bytes, self.encoder, list(self.decoders), self.samples,
                            list(self.uncoded), self.detections.width, self.detections.height,
                            len(self.detections)])
-        digest = hashlib.sha256(head.encode())
-        digest.update(self.detections.to_bytes() if blob is None else blob)
-        return digest.digest()
+        return head.encode() + b"\n" + (self.detections.to_bytes() if records is None else records)
+
+    def digest(self, run_id: str, records: bytes | None = None) -> bytes:
+        """E-9.4: SHA-256 binding every field, the stored detection records and the run's id to this unit."""
+        return hashlib.sha256(run_id.encode() + b"\n" + self.canonical(records)).digest()

@@ -38,7 +38,7 @@ def greedy_survivors(overlaps: np.ndarray) -> np.ndarray:
     later = np.triu(overlaps, k=1)
     alive = np.ones(m, dtype=bool)
     for _ in range(m):
-        again = ~(later & alive[:, None]).any(axis=0)
+        again = np.asarray(~(later & alive[:, None]).any(axis=0), dtype=bool)
         if np.array_equal(again, alive):
             break
         alive = again

@@ -27,14 +27,14 @@ def read_text(path: str | Path) -> str:
         raise MetricsError(f"{path}: cannot read ({err.strerror})") from None
 
 
-def _text(node: ET.Element, path: str, where: Path) -> str:
+def _text(node: ET.Element, path: str, where: str | Path) -> str:
     found = node.find(path)
     if found is None or found.text is None or not found.text.strip():
         raise MetricsError(f"{where}: missing <{path}>")
     return found.text.strip()
 
 
-def _number(node: ET.Element, path: str, where: Path) -> float:
+def _number(node: ET.Element, path: str, where: str | Path) -> float:
     raw = _text(node, path, where)
     try:
         value = float(raw)

@@ -20,6 +20,7 @@ pytest.importorskip("ray", reason="Ray is not installed (pip install 'cfc-ref[ra
 from cfc_ref.data.synthetic import CLASSES, write_dataset  # noqa: E402
 from cfc_ref.experiment.config import ExperimentConfig  # noqa: E402
 from cfc_ref.experiment.runner import run  # noqa: E402
+from cfc_ref.experiment.store import RunStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 spec = pytest.mark.spec
@@ -75,8 +76,27 @@ def small(tmp_path: Path, output: str, images: int = 3) -> ExperimentConfig:
                             accountings=("deployable", "paper"), workers=1, output=str(tmp_path / output))
 
 
-def unit_files(output: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(output)): p.read_bytes() for p in sorted((output / "units").rglob("*.json"))}
+def unit_files(output: Path) -> dict[tuple[str, str], bytes]:
+    """Every unit of a run's results store, as comparable bytes (E-8.2)."""
+    if not (output / "results.sqlite").exists():
+        return {}
+    with RunStore.open(output, create=False) as store:
+        return store.unit_contents()
+
+
+# A reader of a run directory's store for the shell bodies: the unit count (0 before the store exists), or with
+# --ids every unit's (setting, image, row id) as JSON — read as any SQLite reader would, while the run writes.
+UNITS_PY = """import json, sqlite3, sys
+try:
+    db = sqlite3.connect(f"file:{sys.argv[1]}/results.sqlite?mode=ro", uri=True, timeout=1)
+    if sys.argv[2:] == ["--ids"]:
+        print(json.dumps(db.execute("SELECT setting, image, id FROM units").fetchall()))
+    else:
+        print(db.execute("SELECT count(*) FROM units").fetchone()[0])
+except sqlite3.Error:
+    print(0)
+"""
+UNITS = "units() { python units.py \"$@\"; }\n"
 
 
 def command(config_path: Path) -> str:
@@ -115,11 +135,12 @@ def test_a_killed_worker_loses_and_repeats_nothing_finished(tmp_path, reference)
     config = write(replace(small(tmp_path, "ray", images=4), dataset_root=str(tmp_path / "data")),
                    tmp_path / "c.json")
     write_dataset(tmp_path / "data", train=0, test=4)
-    body = f"""
+    (tmp_path / "units.py").write_text(UNITS_PY)
+    body = UNITS + f"""
 {command(config)} 2> driver.err &
 driver=$!
-until [ "$(find ray/units -name '*.json' 2>/dev/null | wc -l)" -ge 4 ]; do sleep 0.05; done
-find ray/units -name '*.json' -printf '%P %T@\\n' | sort > before.txt
+until [ "$(units ray)" -ge 4 ]; do sleep 0.05; done
+units ray --ids > before.txt
 for attempt in $(seq 200); do  # a coding task's worker, killed while it works ([k]: not this script's own text)
   if pkill -9 -f 'ray::code_man[y]'; then echo code_many > killed.txt; break; fi
   sleep 0.01
@@ -133,21 +154,23 @@ wait $driver
     expected = small(tmp_path, "expected", images=4)
     run(expected, progress=False)
     assert (tmp_path / "ray" / "results.csv").read_bytes() == (tmp_path / "expected" / "results.csv").read_bytes()
-    for line in (tmp_path / "before.txt").read_text().splitlines():  # written before the kill, never again
-        name, stamp = line.rsplit(" ", 1)
-        assert abs((tmp_path / "ray" / "units" / name).stat().st_mtime - float(stamp)) < 1e-6, name
+    with RunStore.open(tmp_path / "ray", create=False) as store:
+        ids = store.unit_ids()
+    for setting, image, number in json.loads((tmp_path / "before.txt").read_text()):  # recorded once, never again
+        assert ids[(setting, image)] == number, (setting, image)
 
 
 @spec("E-8.2", "E-4.1")
 def test_a_killed_driver_resumes_from_the_files(tmp_path, reference):
     config = write(replace(small(tmp_path, "ray"), dataset_root=str(reference / "data")), tmp_path / "c.json")
-    body = f"""
+    (tmp_path / "units.py").write_text(UNITS_PY)
+    body = UNITS + f"""
 setsid {command(config)} 2> first.err &
 driver=$!
-until [ "$(find ray/units -name '*.json' 2>/dev/null | wc -l)" -ge 3 ]; do sleep 0.05; done
+until [ "$(units ray)" -ge 3 ]; do sleep 0.05; done
 kill -9 -- -$driver 2>/dev/null || kill -9 $driver
 wait $driver || true
-find ray/units -name '*.json' | wc -l > done_before.txt
+units ray > done_before.txt
 {command(config)}
 """
     result = cluster(body, tmp_path)
@@ -169,8 +192,8 @@ def test_a_cfc_error_fails_its_units_and_the_sweep_goes_on(tmp_path):
     failed = {f["unit"] for f in json.loads((tmp_path / "ray" / "failed.json").read_text())}
     assert failed and all(unit.endswith("/test_000002") for unit in failed)
     written = unit_files(tmp_path / "ray")
-    assert written and not any("test_000002" in name for name in written)
-    assert len(written) + len(failed) == 3 * len([n for n in written if n.endswith("test_000000.json")])
+    assert written and not any(image == "test_000002" for _, image in written)
+    assert len(written) + len(failed) == 3 * len([k for k in written if k[1] == "test_000000"])
 
 
 @spec("E-8.4")
@@ -178,7 +201,7 @@ def test_cuda_on_a_cluster_without_gpus_is_refused(tmp_path):
     config = write(replace(small(tmp_path, "ray"), device="cuda"), tmp_path / "c.json")
     result = cluster(f"{command(config)} || echo exit=$?", tmp_path, nodes=1)
     assert "exit=2" in result.stdout and "the Ray cluster has no GPU" in result.stderr, result.stderr[-2000:]
-    assert not (tmp_path / "ray" / "units").exists()
+    assert not unit_files(tmp_path / "ray")
 
 
 @spec("E-8.4", "E-8.2")

@@ -1,0 +1,216 @@
+"""The run's results store and the main job's speed-ups (issue 20; spec E-1.1, E-1.3, E-7.3, E-9, E-10, D-8.3)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cfc_ref.data.synthetic import CLASSES, make_sample
+from cfc_ref.detector.cfg import builtin_cfg, write_cfg
+from cfc_ref.detector.detect import RECORD, ImageDetections, image_detections, voc_detections
+from cfc_ref.detector.model import DarknetModel
+from cfc_ref.detector.split import split
+from cfc_ref.detector.weights import randomize, save_weights
+from cfc_ref.experiment.config import PAPER_FIG4_SPLITS, ExperimentConfig, settings_of
+from cfc_ref.experiment.embedded import embedded_config, load_embedded_model
+from cfc_ref.experiment.runner import run
+from cfc_ref.experiment.store import RunStore, StoreError
+
+spec = pytest.mark.spec
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("model")
+    (d / "m.cfg").write_text(write_cfg(embedded_config()))
+    save_weights(randomize(DarknetModel(embedded_config()), seed=3), d / "m.weights")
+    return d
+
+
+def tiny(model_files: Path, out: Path, **changes) -> ExperimentConfig:
+    config = ExperimentConfig(name="tiny", dataset_root=str(out.parent / "data"), dataset_kind="synthetic",
+                              synthetic_test_images=2, classes=CLASSES, model="darknet",
+                              cfg=str(model_files / "m.cfg"), weights=str(model_files / "m.weights"),
+                              splits=("max_11", "max_17"), lossless_bit_depths=(8,), lossy_bit_depths=(8,),
+                              qps=(37,), jpeg_qualities=(50,), original_upload=False, workers=1, output=str(out))
+    return replace(config, **changes)
+
+
+@spec("E-1.1")
+def test_one_pass_gives_every_split_points_front_end():
+    from cfc_ref.experiment.stages import front_features, front_features_all
+
+    model = load_embedded_model()
+    pixels = make_sample(3, "test").image
+    together = front_features_all(model, PAPER_FIG4_SPLITS, pixels)
+    for name in PAPER_FIG4_SPLITS:
+        alone = front_features(model, name, pixels)
+        assert together[name].keys() == alone.keys()
+        assert all(np.array_equal(together[name][k], alone[k]) for k in alone), name
+
+
+@spec("E-1.3")
+@pytest.mark.parametrize("split_name", ["max_3", "max_11", "max_17", "conv_24"])
+def test_a_back_end_row_depends_on_the_batch_size_only(split_name):
+    """A row computed among other rows equals the same row among zeros, at any position (so which settings share
+    a batch never matters); the batch function pads to its size."""
+    from cfc_ref.experiment.stages import back_detections_batch
+
+    model = load_embedded_model()
+    front, back = split(model, split_name)
+    x = torch.rand(6, 3, 256, 256, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        features = front(x)
+        batch = back(features)
+        for row, position in ((0, 5), (3, 0), (5, 2)):
+            alone = {k: torch.zeros_like(v) for k, v in features.items()}
+            for k in alone:
+                alone[k][position] = features[k][row]
+            assert torch.equal(back(alone)[position], batch[row])
+    received = [{k: v[i].numpy() for k, v in features.items()} for i in range(6)]
+    full = back_detections_batch(model, split_name, received, (256, 256, 3), 6)
+    some = back_detections_batch(model, split_name, [received[4], None, received[1]], (256, 256, 3), 6)
+    assert some[0] == full[4] and some[1] is None and some[2] == full[1]
+    with pytest.raises(Exception, match="in a batch of 2"):
+        back_detections_batch(model, split_name, received[:3], (256, 256, 3), 2)
+
+
+@spec("D-8.3")
+def test_in_place_inference_changes_no_number():
+    """Batch norm and leaky in place and the max-pool without the padded copy: the same numbers as with autograd."""
+    for model in (load_embedded_model(), randomize(DarknetModel(builtin_cfg("yolo-voc")), seed=2).eval()):
+        x = torch.rand(1, 3, model.config.height, model.config.width, generator=torch.Generator().manual_seed(0))
+        with torch.enable_grad():
+            reference = model(x).detach()
+        with torch.no_grad():
+            assert torch.equal(model(x), reference)
+    from cfc_ref.detector.cfg import MaxPool
+    from cfc_ref.detector.layers import MaxPoolLayer
+
+    for size, stride, height in ((2, 2, 8), (2, 2, 7), (2, 1, 8), (3, 2, 9), (3, 1, 6)):
+        layer = MaxPoolLayer(MaxPool(size, stride))
+        x = torch.randn(1, 2, height, height, generator=torch.Generator().manual_seed(size * 10 + height))
+        padded = torch.nn.functional.max_pool2d(torch.nn.functional.pad(x, layer.padding, value=float("-inf")),
+                                                size, stride)
+        assert torch.equal(layer(x), padded), (size, stride, height)
+
+
+@spec("D-8.3", "E-9.3")
+def test_image_detections_equal_the_reference_and_round_trip_through_records():
+    model = load_embedded_model()
+    with torch.no_grad():
+        for index in range(4):
+            sample = make_sample(index, "test")
+            from cfc_ref.detector.image import network_input
+
+            raw = model(torch.from_numpy(network_input(sample.image, 256, 256))[None])
+            found = image_detections(raw, model.region, 300 + index, 200 + index)
+            assert found.voc("img", CLASSES) == voc_detections(raw, model.region, "img", 300 + index, 200 + index,
+                                                               CLASSES)
+            assert len(found.to_bytes()) == RECORD.itemsize * len(found) and len(found) > 0
+            back = ImageDetections.from_bytes(found.to_bytes(), found.width, found.height)
+            assert back == found and back.voc("img", CLASSES) == found.voc("img", CLASSES)
+
+
+@spec("E-7.3")
+def test_one_crossing_tensor_is_one_setting_for_both_accountings(model_files, tmp_path):
+    config = tiny(model_files, tmp_path / "out", accountings=("deployable", "paper"), lossless_splits=("conv_13",))
+    keys = [s.key for s in settings_of(config)]
+    assert keys == ["max_11-8bit-lossless", "max_11-8bit-qp37", "max_17-8bit-lossless", "max_17-8bit-qp37",
+                    "conv_13-8bit-lossless", "max_17-8bit-lossless-paper", "max_17-8bit-qp37-paper",
+                    "cloud-jpeg50"]
+    assert {s.key: s.accounting for s in settings_of(config)}["conv_13-8bit-lossless"] == "both"
+    rows = {r["setting"]: r for r in json.loads(run(config, progress=False).read_text())["rows"]}
+    assert rows["max_11-8bit-qp37"]["accounting"] == "both" and rows["max_17-8bit-qp37"]["accounting"] == "deployable"
+    from cfc_ref.experiment.aggregate import load_results
+    from cfc_ref.experiment.report import table1
+
+    lines, _ = table1(load_results(tmp_path / "out" / "results.json"))
+    assert sum("| max 11 |" in line for line in lines) == 1 and "both (one tensor crosses)" in "\n".join(lines)
+    assert sum("| max 17 |" in line for line in lines) == 2
+
+
+@spec("E-9.1", "E-9.2", "E-10.1")
+def test_the_store_is_plain_sqlite_with_the_normative_tables(model_files, tmp_path):
+    config = tiny(model_files, tmp_path / "out")
+    run(config, progress=False)
+    out = tmp_path / "out"
+    assert not (out / "results.sqlite-wal").exists() or (out / "results.sqlite-wal").stat().st_size == 0
+    assert not (out / "cache").exists()
+    with sqlite3.connect(out / "results.sqlite") as db:  # any SQLite reader
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables == {"meta", "settings", "images", "blocks", "units", "failures", "results", "sweeps",
+                          "timings"}
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "cfc-ref-run/1"
+        assert db.execute("SELECT count(*) FROM units").fetchone()[0] == 2 * len(settings_of(config))
+        lossy = db.execute("SELECT setting, kbpi, map_voc07 FROM results WHERE kind = 'split' AND qp IS NOT NULL "
+                           "ORDER BY kbpi").fetchall()
+        assert [r[0] for r in lossy] == ["max_11-8bit-qp37", "max_17-8bit-qp37"]
+        from_units = dict(db.execute("SELECT setting, avg(8.0 * (payload_bytes + side_info_bytes) / 1000) FROM units "
+                                     "GROUP BY setting"))
+        assert from_units["max_11-8bit-qp37"] == pytest.approx(lossy[0][1], rel=1e-12)
+        stages = dict(db.execute("SELECT stage, seconds FROM timings"))
+        assert {"encode", "decode", "coding", "front", "back", "detection", "aggregation"} <= set(stages)
+        assert all(v >= 0 for v in stages.values())
+        (engine, workers, wall, complete) = db.execute("SELECT engine, workers, wall, complete FROM sweeps").fetchone()
+        assert engine == "local" and workers == 1 and wall > 0 and complete == 1
+    results = json.loads((out / "results.json").read_text())
+    assert results["schema"] == "cfc-ref-results/4" and results["timing"]["stages"]["encode"] > 0
+
+
+@spec("E-9.3", "E-9.4")
+def test_a_block_decompresses_to_its_units_records(model_files, tmp_path):
+    import lzma
+
+    run(tiny(model_files, tmp_path / "out"), progress=False)
+    with RunStore.open(tmp_path / "out", create=False) as store:
+        units = store.all_units()
+        rows = store.connection.execute("SELECT setting, image, block, first, detections FROM units").fetchall()
+        for setting, image, block, first, count in rows:
+            (blob,) = store.connection.execute("SELECT records FROM blocks WHERE id = ?", (block,)).fetchone()
+            records = lzma.decompress(blob)[first * RECORD.itemsize:(first + count) * RECORD.itemsize]
+            assert records == units[setting][image].detections.to_bytes()
+
+
+@spec("E-9.4")
+def test_edited_or_misplaced_units_are_found_and_computed_again(model_files, tmp_path, capsys):
+    config = tiny(model_files, tmp_path / "out")
+    reference = json.loads(run(config, progress=False).read_text())["rows"]
+    db = sqlite3.connect(tmp_path / "out" / "results.sqlite")
+    db.execute("UPDATE units SET payload_bytes = payload_bytes + 1 WHERE setting = 'max_11-8bit-qp37' "
+               "AND image = 'test_000000'")  # a hand-edited unit
+    db.execute("DELETE FROM units WHERE setting = 'max_17-8bit-qp37' AND image = 'test_000001'")
+    db.execute("UPDATE units SET setting = 'max_17-8bit-qp37' WHERE setting = 'max_11-8bit-qp37' AND "
+               "image = 'test_000001'")  # a unit under another setting's name
+    db.commit()
+    db.close()
+    with RunStore.open(tmp_path / "out", create=False) as store, pytest.raises(StoreError, match="digest"):
+        store.all_units()
+    capsys.readouterr()
+    assert json.loads(run(config, progress=False).read_text())["rows"] == reference
+    assert "2 recorded units did not match their digest" in capsys.readouterr().err
+
+
+@spec("E-10.2", "E-4.1")
+def test_a_resumed_sweep_says_how_much_was_finished(model_files, tmp_path, capsys, monkeypatch):
+    import sys
+
+    config = tiny(model_files, tmp_path / "out")
+    run(config, progress=False)
+    db = sqlite3.connect(tmp_path / "out" / "results.sqlite")
+    db.execute("DELETE FROM units WHERE image = 'test_000001'")
+    db.commit()
+    db.close()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    capsys.readouterr()
+    run(config, progress=True)
+    err = capsys.readouterr().err
+    total = 2 * len(settings_of(config))
+    assert f"resuming: {total // 2} of {total} units already finished" in err and "aggregating" in err
