@@ -71,9 +71,17 @@ def _cmd_codec_encode(args: argparse.Namespace) -> int:
 
     from cfc_ref.codecs.hevc import encode_picture, encoder_name
     from cfc_ref.codecs.raw import raw_sample_dtype
+    from cfc_ref.tiling import MAX_PICTURE_SIDE
 
+    for name in ("width", "height"):
+        if not 1 <= getattr(args, name) <= MAX_PICTURE_SIDE:
+            raise CfcError(f"--{name} must be 1 to {MAX_PICTURE_SIDE} (spec T-4.3), got {getattr(args, name)}")
+    if not 1 <= args.bit_depth <= 16:
+        raise CfcError(f"--bit-depth must be 1 to 16, got {args.bit_depth}")
     dtype = raw_sample_dtype(max(args.bit_depth, 8))
-    data = Path(args.input).read_bytes()
+    from cfc_ref.configfile import read_bounded
+
+    data = read_bounded(args.input, args.width * args.height * dtype.itemsize)
     expected = args.width * args.height * dtype.itemsize
     if len(data) != expected:
         raise CfcError(f"{args.input} has {len(data)} bytes, a {args.height}×{args.width} picture needs {expected}")
@@ -136,13 +144,20 @@ def _cmd_conformance(args: argparse.Namespace) -> int:
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
+    import math
     from pathlib import Path as _Path
 
     from cfc_ref.detector.cfg import BUILTIN, builtin_cfg, load_cfg, scale_width, with_input_size
     from cfc_ref.detector.model import DarknetModel
     from cfc_ref.detector.profile import format_table, layer_profile, plot_profile
     from cfc_ref.detector.weights import randomize
+    from cfc_ref.device import check_device
 
+    check_device(args.device, "--device")
+    if not (math.isfinite(args.width_factor) and 0 < args.width_factor <= 16):
+        raise CfcError(f"--width-factor must be a number in (0, 16], got {args.width_factor}")
+    if not 1 <= args.repeats <= 1000:
+        raise CfcError(f"--repeats must be 1 to 1000, got {args.repeats}")
     config = builtin_cfg(args.cfg) if args.cfg in BUILTIN else load_cfg(args.cfg)
     config = with_input_size(config, args.width, args.height)
     if args.width_factor != 1.0:
@@ -382,6 +397,9 @@ def _one_line(text: object) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Exit 0 on success, 1 when a check found a failure, 2 on bad input (one line, spec E-6.1), 3 on an internal
     error (a bug: one line too, with the traceback only under CFC_DEBUG=1), 130 when interrupted."""
+    for stream in (sys.stdout, sys.stderr):  # E-6.1: a terminal that cannot show a character gets a '?', no error
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -23,8 +23,11 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        except OSError as err:  # a full disk: the message names the file it could not write (E-6.1)
+            raise OSError(err.errno, err.strerror, str(path)) from None
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

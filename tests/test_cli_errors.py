@@ -180,3 +180,97 @@ def test_fuzz_every_command_over_malformed_files(command, content, tmp_path_fact
     assert "Traceback" not in err and err.count("\n") <= 1, err
     if code == 2:
         assert err.startswith("cfc-ref")
+
+
+# ------------------------------------------------------------------ mutation fuzz: valid files with one hostile value
+
+HOSTILE = st.one_of(st.sampled_from([None, True, False, "", "../x", "/etc/passwd", "a" * 5000, -1, 0, 2**70,
+                                     10**400, -(10**400), 1e308, -0.0, [], {}, [[[]]], "NaN", "8", "1e999"]),
+                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
+                    st.integers(-(2**64), 2**64))
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*path, key))
+    elif isinstance(value, list) and value:
+        for index, item in enumerate(value[:3]):
+            yield from _leaves(item, (*path, index))
+    yield path
+
+
+def _mutated(base, path, new):
+    import copy
+
+    out = copy.deepcopy(base)
+    if not path:
+        return new
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = new
+    return out
+
+
+@pytest.fixture(scope="module")
+def valid_inputs(tmp_path_factory):
+    """One valid file of each kind a command reads: run and train configs, results.json, a vectors manifest, a
+    detections file, a cfg."""
+    from cfc_ref.data.synthetic import CLASSES
+    from cfc_ref.experiment.config import ExperimentConfig
+    from cfc_ref.experiment.runner import run
+
+    d = tmp_path_factory.mktemp("valid")
+    config = ExperimentConfig(name="v", dataset_root=str(d / "data"), dataset_kind="synthetic",
+                              synthetic_test_images=1, classes=CLASSES, splits=("max_11",), lossless_bit_depths=(8,),
+                              lossy_bit_depths=(8,), qps=(37,), jpeg_qualities=(50, 90), original_upload=False,
+                              workers=1, output=str(d / "run"))
+    results = json.loads(run(config, progress=False).read_text())
+    manifest = json.loads((ROOT / "golden" / "hm-16.12" / "manifest.json").read_text())
+    manifest["vectors"] = manifest["vectors"][:1]
+    return {"run": json.loads(config.to_json()), "train": {"iterations": 1, "split": "max_11", "output": "x"},
+            "report": results, "codec-check": manifest,
+            "metrics-map": {"detections": [{"image": "a", "class": "cat", "score": 0.5, "box": [1, 2, 8, 9]}]}}
+
+
+MUTATION_COMMANDS = {
+    "run": lambda f, d: ["run", f, "--quiet", "--limit", "0"],
+    "train": lambda f, d: ["train", f, "--iterations", "0"],
+    "report": lambda f, d: ["report", f, "--no-layers"],
+    "codec-check": lambda f, d: ["codec", "check", d, "--no-encode"],
+    "metrics-map": lambda f, d: ["metrics", "map", d, f],
+}
+
+
+@spec("E-6.1", "H-4.7", "E-5.1", "M-3.2")
+@pytest.mark.parametrize("command", sorted(MUTATION_COMMANDS))
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_valid_files_with_one_hostile_value(command, data, valid_inputs, tmp_path_factory, capsys):
+    """Exit 0 with a result, or exit 2 with one line — never an internal error, a traceback or a hang (issue 21)."""
+    import shutil
+
+    base = valid_inputs[command]
+    leaves = list(_leaves(base))
+    path = leaves[data.draw(st.integers(0, len(leaves) - 1), label="leaf")]
+    value = _mutated(base, path, data.draw(HOSTILE, label="value"))
+    directory = tmp_path_factory.mktemp("mutation")
+    target = directory / ("manifest.json" if command == "codec-check" else "input.json")
+    target.write_text(json.dumps(value))
+    if command == "codec-check":
+        for key in ("bitstream", "input"):
+            name = base["vectors"][0][key]
+            shutil.copy(ROOT / "golden" / "hm-16.12" / name, directory / name)
+    if command == "metrics-map":
+        (directory / "ImageSets" / "Main").mkdir(parents=True)
+        (directory / "Annotations").mkdir()
+        (directory / "ImageSets" / "Main" / "test.txt").write_text("a\n")
+        (directory / "Annotations" / "a.xml").write_text(
+            "<annotation><object><name>cat</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax>"
+            "</bndbox></object></annotation>")
+    code, err = run_cli(MUTATION_COMMANDS[command](str(target), str(directory)), capsys)
+    assert code in (0, 1, 2), err
+    assert "Traceback" not in err and err.count("\n") <= 1, err
+    if code == 2:
+        assert err.startswith("cfc-ref")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -189,6 +190,8 @@ def _layer(kind: str, section: _Options, index: int) -> Layer:
                         section.get_float("object_scale", 1.0), section.get_float("noobject_scale", 1.0),
                         section.get_float("class_scale", 1.0), section.get_float("coord_scale", 1.0),
                         bool(section.get_int("rescore", 0)), bool(section.get_int("bias_match", 0)))
+        if not all(math.isfinite(a) and a > 0 for a in region.anchors):
+            raise DarknetError(f"line {where}: anchors must be finite and positive, got {list(region.anchors)}")
         if len(region.anchors) != 2 * region.num or region.coords != 4 or region.classes < 1:
             raise DarknetError(f"line {where}: need coords=4, classes >= 1 and 2·num anchors "
                                f"({len(region.anchors)} anchors for num={region.num})")

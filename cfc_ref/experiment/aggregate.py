@@ -68,11 +68,15 @@ def _check_row(raw: object, where: str) -> ResultRow:
               isinstance(value, int) and not isinstance(value, bool) if kind is int else
               value is None or (isinstance(value, int) and not isinstance(value, bool)))
         if not ok:
-            raise CfcError(f"{where}: {raw.get('setting', '?')}: field {name} must be {kind}, got {value!r}")
+            expected = {str: "a string", float: "a number", int: "an integer"}.get(kind, "an integer or null")
+            raise CfcError(f"{where}: {raw.get('setting', '?')}: field {name} must be {expected}, got {value!r}")
     row = ResultRow(**raw)
     numbers = (row.kbpi, row.kbpi_std, row.container_kbpi, row.map_voc07, row.map_voc07_std, row.map_all)
-    if not all(math.isfinite(v) and v >= 0 for v in numbers):
+    if not all(_finite(v) and v >= 0 for v in numbers):
         raise CfcError(f"{where}: {row.setting}: kbpi, map and their spreads must be finite and ≥ 0")
+    if not (0 <= row.bit_depth <= 16 and (row.qp is None or 0 <= row.qp <= 51) and row.samples >= 0
+            and (row.jpeg_quality is None or 1 <= row.jpeg_quality <= 100) and row.images <= 10**9):
+        raise CfcError(f"{where}: {row.setting}: bit_depth, qp, jpeg_quality, samples or images out of range")
     if not (0 <= row.map_voc07 <= 1 and 0 <= row.map_all <= 1) or row.images < 1 or row.bit_depth < 0:
         raise CfcError(f"{where}: {row.setting}: mAP must be within [0, 1] and images at least 1")
     if row.kind not in ("split", "cloud") or row.accounting not in ("deployable", "paper", "both"):
@@ -103,10 +107,42 @@ def load_results(path: str | Path) -> Results:
     if len(set(names)) != len(names):
         duplicate = next(n for n in names if names.count(n) > 1)
         raise CfcError(f"{path}: malformed results (setting {duplicate!r} appears twice)")
-    timing = data.get("timing")
-    results = Results(config, environment, rows, timing if isinstance(timing, dict) else None)
-    results.experiment  # noqa: B018 - the config is checked field by field (a CfcError names what is wrong)
+    timing = _check_timing(data.get("timing"), str(path))
+    results = Results(config, environment, rows, timing)
+    experiment = results.experiment  # the config, checked field by field (a CfcError names what is wrong)
+    from cfc_ref.experiment.config import split_points_of
+
+    points = split_points_of(experiment)
+    for row in rows:
+        if (row.kind == "split") != bool(row.split) or (row.kind == "split" and row.split not in points):
+            raise CfcError(f"{path}: {row.setting}: split {row.split!r} is not a split point of its config "
+                           f"({', '.join(points)})")
     return results
+
+
+def _finite(value: float) -> bool:
+    """A finite number, also for an integer too large for binary64 (which is not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _check_timing(timing: object, where: str) -> dict | None:
+    """E-10.1: null, or {"stages": {name: seconds}, "wall": seconds, "workers": n, "units": n}."""
+    def number(value: object) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and _finite(value) and value >= 0
+
+    if timing is None:
+        return None
+    ok = (isinstance(timing, dict) and isinstance(timing.get("stages"), dict)
+          and all(isinstance(k, str) and number(v) for k, v in timing["stages"].items())
+          and number(timing.get("wall")) and all(isinstance(timing.get(k), int) and not isinstance(timing.get(k), bool)
+                                                 and timing[k] >= 0 for k in ("workers", "units")))
+    if not ok:
+        raise CfcError(f"{where}: malformed results (timing must be null or hold stages, wall, workers and units as "
+                       "non-negative numbers)")
+    return timing  # type: ignore[return-value]
 
 
 def _detection_arrays(units: list, images: list[str]) -> DetectionArrays:

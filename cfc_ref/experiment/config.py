@@ -77,10 +77,10 @@ def check_config(config: ExperimentConfig, path: str = "config") -> ExperimentCo
     for key, choices in _CHOICES.items():
         if getattr(config, key) not in choices:
             raise CfcError(f"{path}: {key} must be one of {', '.join(choices)}, got {getattr(config, key)!r}")
-    for key in ("limit", "workers", "synthetic_test_images"):
+    for key, most in (("limit", 10**7), ("workers", 1024), ("synthetic_test_images", 100_000)):
         value = getattr(config, key)
-        if value is not None and value < 1:
-            raise CfcError(f"{path}: {key} must be at least 1, got {value}")
+        if value is not None and not 1 <= value <= most:
+            raise CfcError(f"{path}: {key} must be 1 to {most}, got {value}")
     if not config.splits or not all(config.splits) or not all(config.lossless_splits):
         raise CfcError(f"{path}: splits must name at least one split point, got {list(config.splits)}")
     if not config.accountings or any(a not in ACCOUNTINGS for a in config.accountings) or len(
@@ -90,6 +90,10 @@ def check_config(config: ExperimentConfig, path: str = "config") -> ExperimentCo
         raise CfcError(f"{path}: device must be cpu, cuda or cuda:N, got {config.device!r}")
     if config.model == "darknet" and not (config.cfg and config.weights):
         raise CfcError(f"{path}: model 'darknet' needs cfg and weights")
+    if not config.output or not config.dataset_root:
+        raise CfcError(f"{path}: output and dataset_root must name a directory")
+    if len(set(config.classes)) != len(config.classes) or not all(config.classes):
+        raise CfcError(f"{path}: classes must be distinct, non-empty names, got {list(config.classes)}")
     return config
 
 

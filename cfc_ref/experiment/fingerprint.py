@@ -7,12 +7,8 @@ field that differs.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -21,7 +17,7 @@ from cfc_ref import SPEC_VERSION, __version__
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, settings_of
 from cfc_ref.experiment.store import RunStore
-from cfc_ref.fileio import no_link
+from cfc_ref.locking import RunLocked, run_lock  # noqa: F401 - where runs find them
 
 FINGERPRINT_VERSION = 2
 # Fields that name or place a run but do not change any unit's numbers (the dataset's files are checked per image).
@@ -30,10 +26,6 @@ NOT_FINGERPRINTED = ("name", "output", "workers", "dataset_root")
 
 class RunMismatch(CfcError):
     """The run directory holds units computed with something else (spec E-2.2)."""
-
-
-class RunLocked(CfcError):
-    """Another run is using the directory (spec E-3.1)."""
 
 
 def file_sha256(path: str | Path) -> str:
@@ -143,23 +135,3 @@ def check_images(store: RunStore, digests: dict[str, str]) -> None:
                           f"(dataset.images changed); to start fresh, choose another --output or remove "
                           f"{store.path.parent}")
     store.set_images(digests)
-
-
-@contextmanager
-def run_lock(output: Path) -> Iterator[None]:
-    """E-3.1: one run per directory. The lock dies with its process, so a killed run never blocks a resume."""
-    output.mkdir(parents=True, exist_ok=True)
-    no_link(output / ".lock")
-    fd = os.open(output / ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
-            raise RunLocked(f"{output} is in use by another cfc-ref run (pid {holder}); wait for it or use "
-                            "another --output") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(fd)

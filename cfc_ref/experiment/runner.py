@@ -18,11 +18,10 @@ The executor is pluggable: anything with ``map(function, jobs, initializer, init
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,21 +82,17 @@ class SerialExecutor:
 
 
 class LocalPoolExecutor:
-    """Processes on this machine; each worker loads the model once and uses one torch thread.
-
-    Workers come from a fork server (spec E-3.1): they inherit none of this process's open files (the run's lock, its
-    results store), end when this process ends however it ends, and ignore Ctrl-C, which this process handles."""
+    """Processes on this machine (``cfc_ref.processes.worker_pool``: they inherit no open file of this process, end
+    with it however it ends, and ignore Ctrl-C, spec E-3.1); each loads the model once and uses one torch thread."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
+        self.error_file: Path | None = None
 
     def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterator:
-        import multiprocessing
+        from cfc_ref.processes import kill_pool, start_error, worker_pool
 
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["cfc_ref.experiment.runner"])
-        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_pool_worker,
-                                   initargs=(initializer, initargs))
+        pool = worker_pool(self.workers, initializer, initargs, self.error_file)
         try:
             pending = {pool.submit(function, job) for job in jobs}
             while pending:
@@ -105,48 +100,11 @@ class LocalPoolExecutor:
                 for future in done:
                     yield future.result()
         except BrokenProcessPool as err:  # E-6.1: a worker that died (or failed to start) is one line
-            cause = _worker_start_error()
+            cause = start_error(self.error_file) if self.error_file else None
             raise CfcError(cause or f"a worker process died ({err}); finished units are kept, run again to "
                            "resume") from None
         finally:
-            for process in list(getattr(pool, "_processes", {}).values()):  # nothing outlives the sweep
-                process.kill()
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _pool_worker(initializer: Callable, initargs: tuple) -> None:
-    """Start of a pool worker: die with the parent, leave Ctrl-C to it, then the real initializer."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed when the fork server ends
-        if os.getppid() == 1:
-            os._exit(1)
-    try:
-        initializer(*initargs)
-    except Exception as err:  # E-6.1: the cause of a worker that cannot start, for the parent to name in one line
-        message = str(err) if isinstance(err, CfcError) else f"a worker could not start: {type(err).__name__}: {err}"
-        try:
-            _start_error_path(initargs).write_text(message, encoding="utf-8")
-        finally:
-            os._exit(1)  # no traceback: the parent says why
-
-
-def _start_error_path(initargs: tuple) -> Path:
-    return Path(initargs[0].output) / ".worker-error"
-
-
-_START_ERROR: list[Path] = []
-
-
-def _worker_start_error() -> str | None:
-    for path in _START_ERROR:
-        try:
-            return path.read_text(encoding="utf-8").strip() or None
-        except OSError:
-            return None
-    return None
+            kill_pool(pool)  # nothing outlives the sweep
 
 
 # ------------------------------------------------------------------ the model, once per process
@@ -289,11 +247,17 @@ def jobs_of(config: ExperimentConfig, images: list[str], done: set[tuple[str, st
     return [(image, todo) for image, todo in jobs if todo]
 
 
-def _check_splits(config: ExperimentConfig, model: DarknetModel) -> None:
+def _check_model(config: ExperimentConfig, model: DarknetModel) -> None:
+    """E-6.1: the split points exist and the model detects as many classes as the config names."""
     from cfc_ref.detector.split import split_point
+    from cfc_ref.experiment.config import classes_of
 
     for name in split_points_of(config):
         split_point(model.config, name)  # a DarknetError naming the split point and the layer there
+    classes = classes_of(config)
+    if model.region.classes != len(classes):
+        raise CfcError(f"the model detects {model.region.classes} classes, the config names {len(classes)} "
+                       f"({', '.join(classes[:6])}{'…' if len(classes) > 6 else ''}); set classes to the model's")
 
 
 class SweepIncomplete(CfcError):
@@ -323,7 +287,10 @@ def prepared(config: ExperimentConfig, device_here: bool = True) -> Iterator[Pre
     with run_lock(output):
         if device_here and config.device != "cpu" and not torch.cuda.is_available():
             raise CfcError(f"device {config.device!r}: no CUDA device here (device 'cpu' runs anywhere)")
-        _check_splits(config, load_model(config))
+        _check_model(config, load_model(config))
+        cache = output / CACHE_DIR
+        if cache.is_symlink() or (cache.exists() and not cache.is_dir()):
+            raise CfcError(f"{cache} is not a directory; cfc-ref keeps unfinished bitstreams there (remove it)")
         source, images = prepare_dataset(config)
         if not images:
             raise CfcError(f"{config.dataset_root}: the image set {config.image_set!r} is empty")
@@ -432,7 +399,8 @@ def run(config: ExperimentConfig, executor: Executor | None = None, progress: bo
         output = Path(config.output)
         error_file = output / ".worker-error"
         error_file.unlink(missing_ok=True)
-        _START_ERROR[:] = [error_file]
+        if isinstance(executor, LocalPoolExecutor):
+            executor.error_file = error_file
         try:
             for result in executor.map(run_job, jobs, init_worker, (config, 1)):
                 record_job(ready.store, output, result)
@@ -440,7 +408,6 @@ def run(config: ExperimentConfig, executor: Executor | None = None, progress: bo
                 bar.advance(len(result.units) + len(result.failures), len(result.failures))
         finally:
             error_file.unlink(missing_ok=True)
-            _START_ERROR.clear()
         bar.phase(f"{config.name}: aggregating {len(settings_of(config))} settings")
         path = finish(config, ready, timing, sweep)
         if not isinstance(progress, JobProgress):

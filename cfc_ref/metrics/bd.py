@@ -36,6 +36,8 @@ def _sorted_points(points: list[tuple[float, float]], name: str) -> tuple[np.nda
     quality = np.array([p[1] for p in points], dtype=np.float64)
     if not (np.isfinite(rate).all() and np.isfinite(quality).all()) or (rate <= 0).any():
         raise MetricsError(f"{name} curve has a non-finite value or a rate <= 0")
+    if ((quality < 0) | (quality > 1)).any():
+        raise MetricsError(f"{name} curve has an mAP outside [0, 1]")
     order = np.argsort(rate, kind="stable")
     return rate[order], quality[order]
 

@@ -6,13 +6,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
-from cfc_ref.errors import MetricsError
+from cfc_ref.errors import CfcError, MetricsError
 from cfc_ref.fileio import write_atomic
 from cfc_ref.metrics.voc import VOC_CLASSES, Detection, GroundTruth
 
@@ -106,17 +105,16 @@ def read_detections(source: str | Path, classes: tuple[str, ...] = VOC_CLASSES) 
     """M-3.2: a directory of ``comp4_det_*_<class>.txt`` files, or one JSON file."""
     source = Path(source)
     if source.is_file() and source.suffix == ".json":
+        from cfc_ref.configfile import parse_json, read_bounded
+
         try:
-            items = json.loads(read_text(source))["detections"]
-            detections = [Detection(str(d["image"]), str(d["class"]), float(d["score"]),
-                                    tuple(float(v) for v in d["box"])) for d in items]  # type: ignore[arg-type]
-        except (KeyError, TypeError, ValueError) as err:
-            raise MetricsError(f"{source}: not a detections JSON file ({err})") from None
-        for number, d in enumerate(detections):
-            if len(d.box) != 4 or not all(math.isfinite(v) for v in (d.score, *d.box)):
-                raise MetricsError(f"{source}: detection {number}: box must be 4 finite numbers "
-                                   "[xmin, ymin, xmax, ymax] and the score finite")
-        return detections
+            raw = parse_json(read_bounded(source, 1 << 30), str(source), "detections JSON file")
+        except CfcError as err:
+            raise MetricsError(str(err)) from None
+        items = raw.get("detections") if isinstance(raw, dict) else None
+        if not isinstance(items, list):
+            raise MetricsError(f"{source}: not a detections JSON file (expected {{\"detections\": [...]}})")
+        return [_json_detection(d, f"{source}: detection {number}") for number, d in enumerate(items)]
     if not source.is_dir():
         raise MetricsError(f"{source}: expected a directory of comp4_det_*_<class>.txt files or a .json file")
     detections = []
@@ -137,6 +135,30 @@ def read_detections(source: str | Path, classes: tuple[str, ...] = VOC_CLASSES) 
                     raise MetricsError(f"{path}:{number}: expected '<image> <score> <xmin> <ymin> <xmax> <ymax>' "
                                        f"({err})") from None
     return detections
+
+
+def _number_value(value: object) -> float | None:
+    """A JSON number as a finite float (never a bool, a string or an integer too large for binary64)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _json_detection(item: object, where: str) -> Detection:
+    """M-3.2: {"image": str, "class": str, "score": number, "box": [4 numbers]}, or a MetricsError naming it."""
+    if not isinstance(item, dict) or not isinstance(item.get("image"), str) or not isinstance(item.get("class"), str):
+        raise MetricsError(f"{where}: needs \"image\" and \"class\" strings")
+    score = _number_value(item.get("score"))
+    box = item.get("box")
+    values = [_number_value(v) for v in box] if isinstance(box, list) and len(box) == 4 else None
+    if score is None or values is None or any(v is None for v in values):
+        raise MetricsError(f"{where}: box must be 4 finite numbers [xmin, ymin, xmax, ymax] and the score a finite "
+                           "number")
+    return Detection(item["image"], item["class"], score, tuple(values))  # type: ignore[arg-type]
 
 
 def write_detections(detections: list[Detection], directory: str | Path, image_set: str = "test",
@@ -187,6 +209,8 @@ def read_curve(path: str | Path) -> list[tuple[float, float]]:
         raise MetricsError(f"{path}: expected CSV rows 'kbpi,map'") from None
     if not all(math.isfinite(v) for point in curve for v in point):
         raise MetricsError(f"{path}: every kbpi and map must be a finite number")
+    if not all(0 <= m <= 1 for _, m in curve):
+        raise MetricsError(f"{path}: every map must lie in [0, 1] (M-5.3)")
     return curve
 
 

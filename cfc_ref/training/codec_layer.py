@@ -97,7 +97,9 @@ class CodecInTheLoop(torch.nn.Module):
         if workers <= 1:
             return None
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(workers)
+            from cfc_ref.processes import worker_pool
+
+            self._pool = worker_pool(workers)  # no inherited lock, ends with this process (E-3.1)
         return self._pool
 
     def __getstate__(self) -> dict:  # a pool cannot be pickled or copied: start a new one where needed

@@ -51,9 +51,46 @@ class TrainConfig:
 
 
 def training_device(name: str) -> torch.device:
+    from cfc_ref.device import check_device
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    return torch.device(check_device(name, "training device"))
+
+
+# R-3.3: what a checkpoint is bound to: every field but the name and the output (the iteration count too: the
+# learning-rate schedule follows it)
+NOT_BOUND = ("name", "output")
+
+
+def training_identity(config: TrainConfig) -> dict:
+    """R-3.3: the settings a checkpoint was trained with, and the SHA-256 of the initial cfg and weights."""
+    from cfc_ref.experiment.fingerprint import file_sha256
+
+    identity = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items() if k not in NOT_BOUND}
+    for key in ("cfg", "weights"):
+        path = getattr(config, key)
+        identity[f"{key}_sha256"] = file_sha256(path) if path and Path(path).is_file() else ""
+    return identity
+
+
+def _check_identity(out: Path, config: TrainConfig) -> None:
+    """R-3.3: a checkpoint is resumed only by the training it belongs to; the first training records it."""
+    from cfc_ref.configfile import parse_json, read_bounded
+    from cfc_ref.experiment.fingerprint import differences
+    from cfc_ref.fileio import write_atomic
+
+    current = json.loads(json.dumps(training_identity(config)))
+    path = out / "training.json"
+    if path.exists():
+        recorded = parse_json(read_bounded(path), str(path))
+        fields = differences(recorded if isinstance(recorded, dict) else {}, current)
+        if fields and (out / "checkpoint.pt").exists():
+            from cfc_ref.errors import TrainingError
+
+            raise TrainingError(f"{out} holds a checkpoint trained with a different {', '.join(fields[:6])}; to "
+                                f"start fresh, choose another --output or remove {out}")
+    write_atomic(path, (json.dumps(current, indent=1, sort_keys=True) + "\n").encode())
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
@@ -75,9 +112,10 @@ def check_train_config(config: TrainConfig, where: str = "training config") -> T
     for key, choices in _TRAIN_CHOICES.items():
         if getattr(config, key) not in choices:
             raise CfcError(f"{where}: {key} must be one of {', '.join(choices)}, got {getattr(config, key)!r}")
-    for key in ("iterations", "batch_size", "synthetic_train_images", "checkpoint_every"):
-        if getattr(config, key) < 1:
-            raise CfcError(f"{where}: {key} must be at least 1, got {getattr(config, key)}")
+    for key, most in (("iterations", 10**8), ("batch_size", 4096), ("synthetic_train_images", 10**6),
+                      ("checkpoint_every", 10**8)):
+        if not 1 <= getattr(config, key) <= most:
+            raise CfcError(f"{where}: {key} must be 1 to {most}, got {getattr(config, key)}")
     if config.warmup < 0 or not config.learning_rate > 0 or not 1 <= config.bit_depth <= 12:
         raise CfcError(f"{where}: need warmup >= 0, learning_rate > 0 and bit_depth 1..12")
     if not config.qualities:
@@ -86,6 +124,15 @@ def check_train_config(config: TrainConfig, where: str = "training config") -> T
         check_quality(quality)
     if config.init == "darknet" and not config.cfg:
         raise CfcError(f"{where}: init 'darknet' needs cfg")
+    if not 0 <= config.seed < 2**63:
+        raise CfcError(f"{where}: seed must be an integer from 0 to 2**63 - 1, got {config.seed}")
+    if not config.output:
+        raise CfcError(f"{where}: output must name a directory")
+    if len(set(config.classes)) != len(config.classes):
+        raise CfcError(f"{where}: classes must be distinct, got {list(config.classes)}")
+    from cfc_ref.device import check_device
+
+    check_device(config.device, f"{where}: device", allow_auto=True)
     return config
 
 
@@ -106,12 +153,21 @@ def _initial_model(config: TrainConfig) -> DarknetModel:
 
 def train_run(config: TrainConfig, log=print) -> Path:  # type: ignore[no-untyped-def]
     """Train (resuming if a checkpoint exists); returns the output directory."""
-    from cfc_ref.data.synthetic import CLASSES, write_dataset
-    from cfc_ref.metrics.voc import VOC_CLASSES
+
+    from cfc_ref.locking import run_lock
 
     check_train_config(config)
     out = Path(config.output)
-    out.mkdir(parents=True, exist_ok=True)
+    with run_lock(out, "cfc-ref train"):
+        _check_identity(out, config)
+        return _train_run(config, out, log)
+
+
+def _train_run(config: TrainConfig, out: Path, log) -> Path:  # type: ignore[no-untyped-def]
+    from cfc_ref.data.synthetic import CLASSES, write_dataset
+    from cfc_ref.fileio import write_atomic
+    from cfc_ref.metrics.voc import VOC_CLASSES
+
     classes = config.classes or (CLASSES if config.dataset_kind == "synthetic" else VOC_CLASSES)
     if config.dataset_kind == "synthetic":
         write_dataset(config.dataset_root, train=config.synthetic_train_images, test=0)
@@ -131,13 +187,13 @@ def train_run(config: TrainConfig, log=print) -> Path:  # type: ignore[no-untype
             return back(layer(front(images), iteration))
 
     history = train(model, dataset, settings, out / "checkpoint.pt", forward=forward, log=log)
-    (out / "model.cfg").write_text(write_cfg(model.config))
+    write_atomic(out / "model.cfg", write_cfg(model.config).encode())
     save_weights(model, out / "model.weights", seen=config.iterations * config.batch_size)
-    (out / "history.json").write_text(json.dumps(history) + "\n")
+    write_atomic(out / "history.json", (json.dumps(history) + "\n").encode())
     meta = {"config": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()},
             "codec": codec, "budget_images": config.iterations * config.batch_size,
             "device": str(training_device(config.device))}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    write_atomic(out / "meta.json", (json.dumps(meta, indent=1) + "\n").encode())
     _plot(history, out / "loss.png", config)
     return out
 
@@ -161,7 +217,9 @@ def _plot(history: list[dict], path: Path, config: TrainConfig) -> None:
     ax.set_title(f"{config.split or 'no split'}, {config.mode}, {config.iterations}×{config.batch_size}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from cfc_ref.experiment.report import save_figure
+
+    save_figure(fig, path)
     plt.close(fig)
 
 

@@ -11,7 +11,7 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,7 +201,9 @@ def encode_many(pictures: Sequence[np.ndarray], bit_depth: int, quality: Quality
     jobs = [(pictures[i], bit_depth, quality, encoder) for i in todo]
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     if pool is None and workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as own_pool:
+        from cfc_ref.processes import worker_pool
+
+        with worker_pool(workers) as own_pool:
             fresh = list(own_pool.map(_encode_job, jobs))
     else:
         fresh = list(pool.map(_encode_job, jobs)) if pool is not None else [_encode_job(job) for job in jobs]

@@ -94,10 +94,12 @@ def decode_outcome(directory: Path, v: dict, decoder: str) -> Outcome:
     """One vector through one decoder (``auto``: the package's choice, H-4.4)."""
     if "recon_sha256" not in v:
         return Outcome("skipped", "no recon_sha256 in the manifest")
-    if decoder != "auto" and not DECODERS[decoder].available():
+    if decoder not in ("auto", "fast") and not DECODERS[decoder].available():
         return Outcome("skipped", f"{decoder} is not installed")
-    stream = (directory / v["bitstream"]).read_bytes()
+    if v["bit_depth"] not in SPEC_BIT_DEPTHS:
+        return Outcome("refused", f"{v['bit_depth']}-bit pictures are outside this package's 1–12 bits (H-1.1)")
     try:
+        stream = read_member(directory, v["bitstream"])
         picture, used = decode_picture(stream, (v["height"], v["width"]), v["bit_depth"], decoder)
     except DecoderRefusal as err:
         return Outcome("refused", str(err))
@@ -114,7 +116,8 @@ def _encode_hm(directory: Path, v: dict) -> bytes:
     if program is None:
         raise CodecError("no HM encoder")
     with scratch_dir() as tmp:
-        args = [program, *v["hm_options"], f"--InputFile={(directory / v['input']).resolve()}",
+        (tmp / "input.yuv").write_bytes(read_member(directory, v["input"]))
+        args = [program, *v["hm_options"], "--InputFile=input.yuv",
                 "--BitstreamFile=out.bin"]
         run_tool(args, tmp, "HM encoder")
         return (tmp / "out.bin").read_bytes()
@@ -133,7 +136,10 @@ def encode_outcome(directory: Path, manifest: dict, v: dict) -> Outcome:
                 return Outcome("skipped", f"vectors are for x265 {manifest.get('x265_version')}, "
                                           f"this is x265 {x265_version()}")
             depth = v["bit_depth"]
-            samples = np.fromfile(directory / v["input"], dtype=raw_sample_dtype(depth))
+            samples = np.frombuffer(read_member(directory, v["input"]), dtype=raw_sample_dtype(depth))
+            if samples.size != v["height"] * v["width"]:
+                return Outcome("wrong", f"input has {samples.size} samples, a {v['height']}×{v['width']} picture "
+                                        f"needs {v['height'] * v['width']}")
             samples = samples.reshape(v["height"], v["width"]).astype(np.uint8 if depth == 8 else np.uint16)
             tail = "lossless=1" if v["qp"] == "lossless" else f"qp={v['qp']}"
             stream = encode_with_params(samples, depth, f"{manifest['x265_params']}:{tail}")
@@ -152,21 +158,68 @@ def _encoder_version(manifest: dict) -> str:
     return hm_version(program) if program else "HM (not installed)"
 
 
+MAX_MANIFEST_BYTES = 16 << 20
+MAX_MEMBER_BYTES = 256 << 20
+SPEC_BIT_DEPTHS = range(1, 13)  # H-1.1: what a conforming picture of this package can be
+
+
 def load_manifest(directory: Path) -> dict:
+    """H-4.7: ``directory/manifest.json`` validated against its JSON Schema before any other file is opened."""
+    import jsonschema
+
+    from cfc_ref.configfile import parse_json, read_bounded
+
     path = directory / "manifest.json"
+    if not directory.is_dir():
+        raise CodecError(f"{directory}: not a directory of vectors (a directory laid out like golden/hm-16.12)")
+    if not path.exists():
+        raise CodecError(f"{directory}: no manifest.json (a directory laid out like golden/hm-16.12)")
+    if path.is_symlink():
+        raise CodecError(f"{path} is a symbolic link; a manifest is read only as a file inside the directory")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        vectors = manifest["vectors"]
-        for v in vectors:
-            for key in ("id", "bitstream", "width", "height", "bit_depth"):
-                v[key]  # noqa: B018 - presence check
-    except FileNotFoundError:
-        raise CodecError(f"{directory}: no manifest.json (a directory laid out like golden/hm-16.12)") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CodecError(f"{path}: not JSON ({err})") from None
-    except (KeyError, TypeError) as err:
-        raise CodecError(f"{path}: a vector lacks the field {err}") from None
+        manifest = parse_json(read_bounded(path, MAX_MANIFEST_BYTES), str(path), "manifest")
+    except CfcError as err:
+        raise CodecError(str(err)) from None
+    schema = json.loads((Path(__file__).parent / "vectors.schema.json").read_text(encoding="utf-8"))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(manifest))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "the top level"
+        raise CodecError(f"{path}: {where}: {error.message[:200]} (see cfc_ref/codecs/hevc/vectors.schema.json)")
+    ids = [v["id"] for v in manifest["vectors"]]
+    if len(set(ids)) != len(ids):
+        raise CodecError(f"{path}: vector ids must be unique ({next(i for i in ids if ids.count(i) > 1)!r} repeats)")
+    for v in manifest["vectors"]:  # every file it names: a regular file inside the directory, before any is read
+        for key in ("bitstream", "input"):
+            if key in v:
+                _check_member(directory, v[key], f"{path}: vector {v['id']!r} {key}")
     return manifest
+
+
+def _check_member(directory: Path, name: str, where: str) -> None:
+    import stat
+
+    if name.startswith("../"):  # an input in a sibling directory (the schema allows exactly ../<dir>/<file>)
+        sibling = directory.parent / name.split("/")[1]
+        if sibling.is_symlink() or not sibling.is_dir():
+            raise CodecError(f"{where}: {sibling} is not a directory beside {directory}")
+    try:
+        info = (directory / name).lstat()
+    except FileNotFoundError:
+        raise CodecError(f"{where}: {directory / name} does not exist") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+        raise CodecError(f"{where}: {directory / name} is {kind}; vectors are read only as files inside their "
+                         "directory")
+    if info.st_size > MAX_MEMBER_BYTES:
+        raise CodecError(f"{where}: {directory / name} is larger than {MAX_MEMBER_BYTES} bytes")
+
+
+def read_member(directory: Path, name: str) -> bytes:
+    """H-4.7: a file the manifest names (checked by :func:`load_manifest`), read with its size bounded."""
+    from cfc_ref.configfile import read_bounded
+
+    _check_member(directory, name, str(directory / "manifest.json"))
+    return read_bounded(directory / name, MAX_MEMBER_BYTES)
 
 
 def check_directory(directory: str | Path, decoders: list[str] | None = None, encode: bool | None = None,
@@ -182,26 +235,32 @@ def check_directory(directory: str | Path, decoders: list[str] | None = None, en
     manifest = load_manifest(directory)
     required = list(required or [])
     for name in [*(decoders or []), *required]:
-        if name != "auto" and name not in DECODERS:
-            raise CodecError(f"unknown decoder {name!r}; choose from auto, {', '.join(DECODER_ORDER)}")
+        if name not in ("auto", "fast") and name not in DECODERS:
+            raise CodecError(f"unknown decoder {name!r}; choose from auto, fast, {', '.join(DECODER_ORDER)}")
+    if any(name in ("auto", "fast") for name in required):
+        raise CodecError("--require-decoder names an installed decoder, not a policy (auto, fast)")
     chosen = [(name, True) for name in decoders] if decoders else [("auto", True)] + [
         (name, False) for name in available_decoders()]
     for name in required:
         chosen = [(n, c or n == name) for n, c in chosen]
         if name not in [n for n, _ in chosen]:
             chosen.append((name, True))
-    rows = [Row(name, "first conforming of " + ", ".join(available_decoders()) if name == "auto"
+    policies = {"auto": "first conforming of ", "fast": "first conforming, in process first, of "}
+    rows = [Row(name, policies[name] + ", ".join(available_decoders()) if name in policies
                 else DECODERS[name].describe() if DECODERS[name].available() else "not installed", checked)
             for name, checked in chosen]
+    # H-4.5: the encode row covers the vectors that name an encoder's settings; decode-only vectors are not in it
+    encodable = [v for v in manifest["vectors"] if "bitstream_sha256" in v and "input" in v
+                 and ("hm_options" in v or "x265_params" in manifest)]
     encode_row = None
-    if encode is not False:
+    if encode is not False and encodable:
         present = "x265_params" in manifest or hm_encoder() is not None
         if encode or present:
             encode_row = Row("encode", _encoder_version(manifest), checked=bool(encode) or present)
     for v in manifest["vectors"]:
         for row in rows:
             row.outcomes[v["id"]] = decode_outcome(directory, v, row.name)
-        if encode_row is not None:
+        if encode_row is not None and v in encodable:
             encode_row.outcomes[v["id"]] = encode_outcome(directory, manifest, v)
     missing = [name for name in required if not DECODERS[name].available()]
     return CheckReport(str(directory), [v["id"] for v in manifest["vectors"]],

@@ -36,8 +36,15 @@ def encode_with_params(picture: np.ndarray, coded_depth: int, params: str) -> by
     return b"".join(bytes(p) for p in packets)
 
 
+X265_MIN_SIDE = 16  # H-3.4: x265 opens no encoder for a picture side below its CTU (16 with the H-3.1 settings)
+
+
 def encode_x265(picture: np.ndarray, coded_depth: int, quality: Quality) -> bytes:
     """One 4:0:0 picture → HEVC Annex B bytes, with the H-3.1 settings."""
+    if min(picture.shape) < X265_MIN_SIDE:
+        raise CodecError(f"x265 codes pictures of at least {X265_MIN_SIDE}×{X265_MIN_SIDE} samples (its CTU); this "
+                         f"one is {picture.shape[0]}×{picture.shape[1]}: encode it with HM (encoder hm), or tile "
+                         "with alignment 16 (spec H-3.4)")
     return encode_with_params(picture, coded_depth, x265_params(quality))
 
 

@@ -1,0 +1,87 @@
+"""Worker processes that behave (spec E-3.1): started from a fork server, so they inherit none of the parent's open
+files (a run's lock, its results store); ended when the process that made them ends, however it ends; deaf to
+Ctrl-C, which their parent handles; and a worker that cannot start says why in one line.
+
+    pool = worker_pool(2, initializer, initargs)      # a concurrent.futures.ProcessPoolExecutor
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+PRELOAD = ["cfc_ref.experiment.runner"]  # imported once by the fork server, not by every worker
+
+
+def worker_pool(workers: int, initializer: Callable | None = None, initargs: tuple = (),
+                error_file: Path | None = None) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes as described above; ``error_file`` receives the one-line reason a worker's
+    initializer failed (read it with :func:`start_error`)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                               initargs=(initializer, initargs, os.getpid(), str(error_file or "")))
+
+
+def kill_pool(pool: ProcessPoolExecutor) -> None:
+    """End every worker at once (an interrupted or failed sweep leaves nothing running)."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start_error(error_file: Path) -> str | None:
+    try:
+        return error_file.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def _start_worker(initializer: Callable | None, initargs: tuple, parent: int, error_file: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    end_with(parent)
+    if initializer is None:
+        return
+    try:
+        initializer(*initargs)
+    except Exception as err:  # E-6.1: the cause of a worker that cannot start, for the parent to name in one line
+        from cfc_ref.errors import CfcError
+
+        message = str(err) if isinstance(err, CfcError) else f"a worker could not start: {type(err).__name__}: {err}"
+        try:
+            if error_file:
+                Path(error_file).write_text(message, encoding="utf-8")
+        finally:
+            os._exit(1)  # no traceback: the parent says why
+
+
+def end_with(pid: int) -> None:
+    """A daemon thread that ends this process when process ``pid`` ends. A worker's parent is the fork server, which
+    itself lives as long as any worker does, so the process that made the pool is watched directly (a pidfd where
+    the kernel has them, else a poll)."""
+
+    def watch() -> None:
+        try:
+            import select
+
+            fd = os.pidfd_open(pid)
+            select.select([fd], [], [])  # readable when the process has ended
+        except (AttributeError, OSError):
+            while True:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:
+                    pass
+                time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="cfc-ref parent watch", daemon=True).start()
