@@ -134,7 +134,8 @@ def _cmd_conformance(args: argparse.Namespace) -> int:
 
     from cfc_ref.conformance.runner import format_table, run_suite
 
-    outcome = run_suite(args.impl, args.impl_cmd, args.profile, args.xfail)
+    outcome = run_suite(args.impl, args.impl_cmd, args.profile, args.xfail, args.timeout, args.deadline,
+                        progress=sys.stderr.isatty() and not args.json == "-")
     print(format_table(outcome))
     if args.json:
         from cfc_ref.fileio import write_atomic
@@ -385,6 +386,10 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("--profile", action="append", help="run only this profile (repeatable): wire, metrics, "
                                                          "metrics.ap, metrics.bd, detector, …, codec, codec.encode")
     conf.add_argument("--xfail", help="file of vector ids expected to fail (one per line)")
+    conf.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                      help="seconds an --impl-cmd adapter has for one answer (default 60; spec C-2.5)")
+    conf.add_argument("--deadline", type=float, default=None, metavar="SECONDS",
+                      help="seconds an --impl-cmd adapter has for the whole run (default 3600)")
     conf.add_argument("--json", help="write the report (every test, its profile, clauses, outcome) here")
     conf.set_defaults(func=_cmd_conformance)
     return parser

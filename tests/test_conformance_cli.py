@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
+from cfc_ref.conformance.adapters import load_adapter
 from cfc_ref.conformance.process import (
     ProcessAdapter,
     ProcessFailure,
@@ -20,7 +22,7 @@ from cfc_ref.conformance.process import (
     decode_value,
     encode_value,
 )
-from cfc_ref.conformance.protocol import AdapterError, load_adapter
+from cfc_ref.conformance.protocol import AdapterError
 
 from cfc_testing import ROOT
 
@@ -141,7 +143,7 @@ def test_process_rejections_carry_the_category_and_protocol_breaks_are_not_rejec
                     "else 'not json', flush=True)\n")
     adapter = ProcessAdapter(f"{sys.executable} {liar}")
     try:
-        with pytest.raises(ProcessFailure, match="not a JSON response"):
+        with pytest.raises(ProcessFailure, match="not JSON"):
             adapter.parse(b"CFCR")
         assert not issubclass(ProcessFailure, ValueError)  # so an invalid vector cannot pass by a crash
     finally:
@@ -169,3 +171,134 @@ def test_every_peer_disagreement_is_explained():
         assert not result.unexplained, result.unexplained
         assert all(clause[0] in "CDHMQTW" for _, _, clause, _, _ in result.disagreements)
     assert matrix.explain("ffmpeg_pyav", "blobs416x416_8bit_qp22")[0] == "UNEXPLAINED"  # a lossy miss would show
+
+
+# ------------------------------------------------------------------ a harness that always ends (issue 19, C-2.5)
+
+MISBEHAVING = ROOT / "tests" / "process_example" / "misbehaving.py"
+NODE_EXAMPLE = ROOT / "tests" / "process_example" / "wire_server.js"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return False
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]), []).append(
+                    int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+@spec("C-2.5")
+@pytest.mark.parametrize("mode, words", [
+    ("hang", "no answer to 'tile' (request 3) within 2 s"),
+    ("stray-line", "not the answer to request"),
+    ("huge-line", "longer than 1048576 bytes"),
+    ("no-newline", "longer than 1048576 bytes"),
+    ("crash", "closed its output"),
+    ("wrong-id", "not the answer to request 3"),
+    ("child-hangs", "within 2 s"),
+    ("ignore-input", "within 2 s"),
+])
+def test_a_misbehaving_adapter_fails_its_test_in_bounded_time_and_leaves_nothing(mode, words):
+    import time
+
+    q = np.arange(64, dtype=np.uint8).reshape(1, 8, 8)
+    adapter = ProcessAdapter(f"{sys.executable} {MISBEHAVING} {mode}", timeout=2, max_answer=1 << 20)
+    first = adapter._process.pid  # noqa: SLF001 - the process to watch
+    began = time.monotonic()
+    try:
+        adapter.tile(q, "tile", 8)  # request 2 (profiles was 1)
+        with pytest.raises(ProcessFailure) as caught:
+            adapter.tile(q, "tile", 8)
+            adapter.tile(q, "tile", 8)
+        assert words in str(caught.value), caught.value
+        assert time.monotonic() - began < 15
+        if mode in ("hang", "child-hangs", "crash"):
+            assert "standard error ends:" in str(caught.value)  # the adapter's own words come with the failure
+        assert not _alive(first) and not [p for p in _descendants(first) if _alive(p)]
+        assert np.asarray(adapter.tile(q, "tile", 8)).shape == (8, 8)  # a fresh adapter answers the next request
+    finally:
+        adapter.close()
+    assert adapter._process is None  # noqa: SLF001
+
+
+@spec("C-2.5")
+def test_an_adapter_that_never_answers_profiles_is_a_usage_error_in_bounded_time():
+    import time
+
+    began = time.monotonic()
+    with pytest.raises(AdapterError, match=r"did not answer 'profiles'.*within 1 s.*about to hang"):
+        ProcessAdapter(f"{sys.executable} {MISBEHAVING} hang-profiles", timeout=1)
+    assert time.monotonic() - began < 10
+    slow = ProcessAdapter(f"{sys.executable} {MISBEHAVING} slow-start", timeout=10)  # slow, not broken
+    slow.close()
+
+
+@spec("C-2.5", "C-2.8")
+def test_the_command_ends_by_itself_and_shows_why(tmp_path):
+    import time
+
+    began = time.monotonic()
+    done, report = conformance(tmp_path, "--impl-cmd", f"{sys.executable} {MISBEHAVING} hang 40", "--profile",
+                               "wire", "--timeout", "2")
+    assert done.returncode == 1 and time.monotonic() - began < 120
+    failed = [r for r in report["results"] if r["outcome"] == "failed"]
+    assert failed and "within 2 s" in failed[0]["reason"] and "stuck on request 40" in failed[0]["reason"]
+    assert sum(r["outcome"] == "passed" for r in report["results"]) > 80  # restarted: the rest still ran
+    done, _ = conformance(tmp_path, "--impl-cmd", f"{sys.executable} {MISBEHAVING} hang 40", "--profile", "wire",
+                          "--timeout", "2", "--deadline", "3")
+    assert done.returncode == 1 and "deadline" in done.stdout
+
+
+@spec("C-2.5", "C-2.8")
+def test_the_node_example_passes_wire_with_its_standard_json():
+    import shutil
+
+    if not shutil.which("node"):
+        pytest.skip("Node.js is not installed")
+    done, report = conformance(Path(str(ROOT)), "--impl-cmd", f"node {NODE_EXAMPLE}", "--profile", "wire")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert verdicts(done.stdout)["wire"] == "pass"
+    skipped = [r for r in report["results"] if r["outcome"] == "skipped" and r["profile"] == "wire"]
+    assert [r["test"] for r in skipped] == ["test_golden_vector[q_reject_bit_depth_float]"]
+    assert "JSON cannot tell 8.0 from 8" in skipped[0]["reason"]
+
+
+@spec("C-2.8")
+def test_adapters_come_from_the_callers_directory(tmp_path):
+    (tmp_path / "mymod.py").write_text("from cfc_ref.conformance.reference import *  # noqa\nPROFILES = ('wire',)\n")
+    (tmp_path / "srv.py").write_text((ROOT / "tests" / "process_example" / "wire_server.py").read_text())
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for args in (["--impl", "mymod"], ["--impl-cmd", f"{sys.executable} ./srv.py"]):
+        done = subprocess.run([sys.executable, "-m", "cfc_ref.cli", "conformance", *args, "--profile", "wire"],
+                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+        assert done.returncode == 0 and "wire               pass" in done.stdout, done.stderr[-2000:]
+
+
+@spec("C-2.8")
+def test_a_missing_extra_or_a_broken_suite_is_one_line(tmp_path, monkeypatch):
+    from cfc_ref.conformance import runner
+
+    monkeypatch.setattr(runner, "NEEDS", ("pytest", "no_such_package_xyz"))
+    with pytest.raises(runner.ConformanceUsageError, match=r"pip install 'cfc-ref\[conformance\]' \(missing: "
+                                                           r"no_such_package_xyz\)"):
+        runner.run_suite()
+    monkeypatch.undo()
+    (tmp_path / "broken.py").write_text("import no_such_module_abc\n")
+    done, _ = conformance(tmp_path, "--impl", "broken")
+    assert done.returncode == 2 and "no_such_module_abc" in done.stderr and done.stderr.count("\n") == 1

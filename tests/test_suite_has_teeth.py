@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from cfc_ref.conformance.protocol import AdapterError, declared_profiles, load_adapter
+from cfc_ref.conformance.adapters import load_adapter
+from cfc_ref.conformance.protocol import AdapterError, declared_profiles
 from cfc_ref.conformance.vectors import failing_vectors
 
 from cfc_testing import GOLDEN, ROOT

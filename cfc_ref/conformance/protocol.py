@@ -54,10 +54,6 @@ Group names expand: ``metrics`` = metrics.ap + metrics.bd; ``detector`` = detect
 
 from __future__ import annotations
 
-import importlib
-import os
-from types import ModuleType
-
 PROFILE_FUNCTIONS: dict[str, tuple[str, ...]] = {
     "wire": ("quantize", "dequantize", "tile", "untile", "pack", "parse"),
     "metrics.ap": ("voc_eval",),
@@ -73,8 +69,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "codec": ("codec.decode",),
 }
 REQUIRED = PROFILE_FUNCTIONS["wire"]  # what a module without PROFILES provides
-DEFAULT_IMPL = "cfc_ref.conformance.reference"
-ENV_VAR = "CFC_IMPL"
 
 
 class AdapterError(Exception):
@@ -110,18 +104,3 @@ def check_adapter(adapter: object, name: str) -> object:
     if missing:
         raise AdapterError(f"adapter {name!r} lacks {', '.join(missing)} (see cfc_ref/conformance/protocol.py)")
     return adapter
-
-
-def load_adapter(name: str | None = None, command: str | None = None) -> ModuleType:
-    """Import the adapter named by ``name``, else ``$CFC_IMPL``, else the reference — or start the executable
-    ``command`` (a process adapter, C-2.5); check that it is complete."""
-    if command:
-        from cfc_ref.conformance.process import ProcessAdapter
-
-        return check_adapter(ProcessAdapter(command), command)  # type: ignore[return-value]
-    module_name = name or os.environ.get(ENV_VAR) or DEFAULT_IMPL
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise AdapterError(f"cannot import adapter module {module_name!r}: {err}") from err
-    return check_adapter(module, module_name)  # type: ignore[return-value]

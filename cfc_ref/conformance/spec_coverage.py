@@ -49,13 +49,16 @@ def _spec_calls(node: ast.AST) -> list[str]:
 def citations(tests_dir: Path, golden_dir: Path | None = None) -> dict[str, list[str]]:
     """Clause id → tests citing it."""
     cited: dict[str, list[str]] = defaultdict(list)
-    for path in sorted(tests_dir.rglob("test_*.py")):
+    suite = Path(__file__).resolve().parent / "suite"  # the conformance suite ships inside the package
+    for path in [*sorted(tests_dir.rglob("test_*.py")), *sorted(suite.glob("test_*.py"))]:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name.lower().startswith("test"):
                 # ast.walk inside each decorator also finds pytest.param(..., marks=spec(...)) in a parametrize
                 for clause in {c for d in node.decorator_list for c in _spec_calls(d)}:
-                    cited[clause].append(f"{path.relative_to(tests_dir.parent)}::{node.name}")
+                    where = path.relative_to(suite.parents[2]) if path.is_relative_to(suite) else \
+                        path.relative_to(tests_dir.parent)
+                    cited[clause].append(f"{where}::{node.name}")
     if golden_dir is not None:
         for manifest in sorted(golden_dir.glob("*/vectors.json")):
             for vector in json.loads(manifest.read_text())["vectors"]:

@@ -332,6 +332,25 @@ _CHECKS = {"qlayer": _check_qlayer, "tiling": _check_tiling, "container": _check
            "metrics": _check_metrics, "detector": _check_detector, HM_VECTORS: _check_codec}
 
 
+def not_for_json(vector: Vector) -> str | None:
+    """C-2.5: why a vector is not sent through the process protocol, or None. JSON has one number type: many
+    languages' JSON parsers read ``8.0`` as ``8``, so a vector probing that a float bit depth is refused (Q-1.3)
+    cannot be sent; non-finite numbers have no JSON form at all (arrays carry them, in binary)."""
+    def non_finite(value: Any) -> bool:
+        if isinstance(value, float):
+            return value != value or value in (float("inf"), float("-inf"))
+        if isinstance(value, dict):
+            return any(non_finite(v) for v in value.values())
+        return isinstance(value, list) and any(non_finite(v) for v in value)
+
+    f = vector.fields
+    if "bit-depth-type" in f.get("flags", ()) and isinstance(f.get("bit_depth"), float):
+        return "a float bit depth that is a whole number: JSON cannot tell 8.0 from 8 in every language (C-2.5)"
+    if non_finite({k: v for k, v in f.items() if k not in ("expected",)}):
+        return "a non-finite number outside an array: JSON has no form for it (C-2.5)"
+    return None
+
+
 def check_vector(impl: ModuleType, vector: Vector) -> None:
     """Run one golden vector against an adapter; raises :class:`VectorMismatch` on any difference (spec C-1.3)."""
     _CHECKS[vector.component](impl, vector)

@@ -50,6 +50,7 @@ def answer(request):
         return {"error": {"category": type(err).__name__, "message": str(err)}}
 
 
-for line in sys.stdin:
-    request = json.loads(line)
-    print(json.dumps({"id": request["id"], **answer(request)}), flush=True)
+if __name__ == "__main__":
+    for line in sys.stdin:
+        request = json.loads(line)
+        print(json.dumps({"id": request["id"], **answer(request)}), flush=True)

@@ -1,0 +1,78 @@
+"""The suite's pytest options and fixtures (spec C-2): ``--cfc-impl`` or ``--cfc-impl-cmd`` picks the implementation
+under test, ``--cfc-profile`` narrows the profiles run, ``--cfc-xfail`` lists its known deviations,
+``--cfc-timeout`` and ``--cfc-deadline`` bound a process adapter (C-2.5). The suite's ``conftest.py`` (in the package
+and in the checkout's ``tests/``) takes them from here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cfc_ref.conformance.adapters import load_adapter
+from cfc_ref.conformance.protocol import AdapterError, expand_profiles
+
+ADAPTER = pytest.StashKey[object]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from cfc_ref.conformance.process import DEFAULT_DEADLINE, DEFAULT_TIMEOUT
+
+    group = parser.getgroup("cfc-ref conformance")
+    group.addoption("--cfc-impl", default=None,
+                    help="adapter module of the implementation under test (default: $CFC_IMPL, else the reference)")
+    group.addoption("--cfc-impl-cmd", default=None,
+                    help="an executable answering the JSON-lines process protocol (spec C-2.5), instead of a module")
+    group.addoption("--cfc-profile", action="append", default=None,
+                    help="run only these profiles (repeatable; default: every profile the adapter declares)")
+    group.addoption("--cfc-xfail", default=None, help="file of vector ids expected to fail (one per line)")
+    group.addoption("--cfc-timeout", type=float, default=DEFAULT_TIMEOUT,
+                    help=f"seconds a process adapter has for one answer (default {DEFAULT_TIMEOUT:g})")
+    group.addoption("--cfc-deadline", type=float, default=DEFAULT_DEADLINE,
+                    help=f"seconds a process adapter has for the whole run (default {DEFAULT_DEADLINE:g})")
+
+
+def _load(config: pytest.Config):  # type: ignore[no-untyped-def]
+    try:
+        adapter = load_adapter(config.getoption("--cfc-impl"), config.getoption("--cfc-impl-cmd"),
+                               config.getoption("--cfc-timeout"), config.getoption("--cfc-deadline"), os.getcwd())
+        expand_profiles(config.getoption("--cfc-profile") or (), "--cfc-profile")
+    except AdapterError as err:
+        raise pytest.UsageError(str(err)) from err
+    return adapter
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A bad choice of implementation or profile stops the run at once with one usage error (C-2.1), instead of
+    failing every test."""
+    if any(config.getoption(o) for o in ("--cfc-impl", "--cfc-impl-cmd", "--cfc-profile")):
+        config.stash[ADAPTER] = _load(config)
+
+
+@pytest.fixture(scope="session")
+def impl(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    config = request.config
+    adapter = config.stash[ADAPTER] if ADAPTER in config.stash else _load(config)
+    yield adapter
+    close = getattr(adapter, "close", None)
+    if callable(close):
+        close()
+
+
+@pytest.fixture(scope="session")
+def selected_profiles(request: pytest.FixtureRequest) -> tuple[str, ...] | None:
+    names = request.config.getoption("--cfc-profile")
+    try:
+        return expand_profiles(names, "--cfc-profile") if names else None
+    except AdapterError as err:
+        raise pytest.UsageError(str(err)) from err
+
+
+def expected_failures(config: pytest.Config) -> set[str]:
+    """Vector ids listed in ``--cfc-xfail`` (spec C-2.2): one per line, ``#`` starts a comment."""
+    path = config.getoption("--cfc-xfail")
+    if not path:
+        return set()
+    lines = Path(path).read_text().splitlines()
+    return {line.split("#", 1)[0].strip() for line in lines} - {""}

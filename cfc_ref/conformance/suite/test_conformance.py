@@ -1,0 +1,228 @@
+"""The conformance suite: every golden vector of every profile, and property tests, run through the implementation
+under test (spec C-1.3, C-2). ``--cfc-impl`` / ``--cfc-impl-cmd`` pick it; profiles it does not declare are skipped
+with the reason. ``cfc-ref conformance`` runs this module (from a checkout or an installed wheel) and prints a
+per-profile, per-clause table; a checkout's ``tests/test_conformance.py`` collects the same tests."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cfc_ref.conformance.paths import golden_root
+from cfc_ref.conformance.plugin import expected_failures
+from cfc_ref.conformance.process import ProcessAdapter
+from cfc_ref.conformance.protocol import PROFILE_FUNCTIONS, declared_profiles
+from cfc_ref.conformance.vectors import (
+    COMPONENTS,
+    TENSOR_TOLERANCE,
+    check_vector,
+    load_manifest,
+    not_for_json,
+    profile_vectors,
+)
+
+GOLDEN = golden_root()
+
+spec = pytest.mark.spec
+pytestmark = pytest.mark.conformance
+ALL_VECTORS = [v for p in PROFILE_FUNCTIONS for v in profile_vectors(GOLDEN, p)]
+PROPERTY_SETTINGS = settings(max_examples=40, deadline=None,
+                             suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def enter(request, impl, selected, profile: str, *clauses: str) -> None:
+    """Record what this test checks (for the report) and skip a profile the adapter does not declare (C-2.1)."""
+    request.node.user_properties.extend([("profile", profile), ("clauses", ",".join(clauses))])
+    if profile not in declared_profiles(impl):
+        pytest.skip(f"profile {profile} is not declared by the adapter")
+    if selected is not None and profile not in selected:
+        pytest.skip(f"profile {profile} is not selected (--cfc-profile)")
+
+
+@spec("C-1.3", "C-2.1")
+@pytest.mark.parametrize("vector", ALL_VECTORS, ids=[v.id for v in ALL_VECTORS])
+def test_golden_vector(impl, selected_profiles, vector, request):
+    enter(request, impl, selected_profiles, vector.profile, vector.section)
+    if isinstance(impl, ProcessAdapter) and not_for_json(vector):
+        pytest.skip(f"not sent to a process adapter: {not_for_json(vector)}")
+    if vector.id in expected_failures(request.config):
+        request.applymarker(pytest.mark.xfail(reason="listed in --cfc-xfail", strict=True))
+    check_vector(impl, vector)
+
+
+@spec("C-1.1")
+@pytest.mark.parametrize("component", [*COMPONENTS, "metrics", "detector"])
+def test_manifest_schema(component):
+    manifest = load_manifest(GOLDEN, component)
+    assert {"schema", "version", "component", "spec", "vectors"} <= manifest.keys()
+    ids = [v["id"] for v in manifest["vectors"]]
+    assert len(ids) == len(set(ids)), "vector ids must be unique"
+    for vector in manifest["vectors"]:
+        assert {"id", "section", "comment", "flags", "result"} <= vector.keys(), vector["id"]
+        assert vector["result"] in ("valid", "invalid")
+        assert vector["result"] == "valid" or vector["error"].endswith("Error")
+        assert vector["section"].split("-")[0] in "QTWCMDH"
+    assert any(v["result"] == "invalid" for v in manifest["vectors"]), "invalid vectors matter too"
+
+
+@spec("C-1.1")
+def test_vector_ids_are_unique_across_profiles():
+    ids = [v.id for v in ALL_VECTORS]
+    assert len(ids) == len(set(ids))
+
+
+# --- property tests through the adapter (spec C-2.7) ----------------------------------------------------------------
+
+@st.composite
+def quantized(draw):
+    n = draw(st.integers(1, 16))
+    shape = (draw(st.integers(1, 9)), draw(st.integers(1, 7)), draw(st.integers(1, 7)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    q = np.random.default_rng(seed).integers(0, 2**n, shape)
+    return q.astype(np.uint8 if n <= 8 else np.uint16), n
+
+
+@spec("T-5.1", "C-2.7")
+@PROPERTY_SETTINGS
+@given(case=quantized(), layout=st.sampled_from(["tile", "quilt"]), align=st.sampled_from([1, 2, 8, 16, 64]))
+def test_untile_inverts_tile(impl, selected_profiles, request, case, layout, align):
+    enter(request, impl, selected_profiles, "wire", "T-5.1")
+    q, _ = case
+    picture = np.asarray(impl.tile(q, layout, align))
+    assert picture.shape[0] % align == 0 and picture.shape[1] % align == 0
+    assert np.array_equal(np.asarray(impl.untile(picture, q.shape, layout, align)), q)
+
+
+@spec("Q-4.2", "C-2.7")
+@PROPERTY_SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 16), mode=st.sampled_from(["minmax", "relu"]),
+       scale=st.sampled_from([1e-3, 1.0, 1e3]))
+def test_quantization_error_is_bounded(impl, selected_profiles, request, seed, n, mode, scale):
+    enter(request, impl, selected_profiles, "wire", "Q-4.2")
+    v = (np.random.default_rng(seed).standard_normal((3, 5, 4)) * scale).astype(np.float32)
+    if mode == "relu":
+        v = np.maximum(v, 0)
+    q, side = impl.quantize(v, n, mode)
+    back = np.asarray(impl.dequantize(q, side, n, mode)).astype(np.float64)
+    lo = 0.0 if mode == "relu" else float(v.min())
+    step = (float(v.max()) - lo) / (2**n - 1)
+    assert np.abs(back - v).max() <= step / 2 * (1 + 1e-5) + 1e-6 * scale
+
+
+@spec("W-4.1", "C-2.7")
+@PROPERTY_SETTINGS
+@given(case=quantized(), layout=st.sampled_from(["tile", "quilt"]), name=st.from_regex(r"[a-z]{1,8}_[0-9]{1,2}",
+                                                                                         fullmatch=True))
+def test_parse_inverts_pack(impl, selected_profiles, request, case, layout, name):
+    enter(request, impl, selected_profiles, "wire", "W-4.1")
+    q, n = case
+    v = q.astype(np.float32)
+    _, side = impl.quantize(v, n, "minmax")
+    payload = np.asarray(impl.tile(q, layout, 8)).astype("<u2" if n > 8 else "u1").tobytes()
+    record = {"name": name, "shape": list(q.shape), "bit_depth": n, "mode": "minmax", "layout": layout, "align": 8,
+              "codec": "raw", "side_info": bytes(side), "payload": payload}
+    parsed = impl.parse(bytes(impl.pack([record])))
+    assert [dict(r, side_info=bytes(r["side_info"]), payload=bytes(r["payload"]), shape=list(r["shape"]))
+            for r in parsed] == [record]
+
+
+@st.composite
+def voc_case(draw):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    truths, dets = [], []
+    for image in range(draw(st.integers(1, 6))):
+        for _ in range(int(rng.integers(0, 4))):
+            x, y = rng.uniform(0, 200, 2).round()
+            box = [float(x), float(y), float(x + rng.integers(1, 60)), float(y + rng.integers(1, 60))]
+            cls = ["car", "dog"][int(rng.integers(0, 2))]
+            truths.append({"image": f"i{image}", "class": cls, "box": box, "difficult": bool(rng.random() < 0.2)})
+            if rng.random() < 0.8:  # a detection near it
+                x0, y0, x1, y1 = (float(b) for b in np.array(box) + rng.normal(0, 4, 4).round())
+                dets.append({"image": f"i{image}", "class": cls, "score": float(rng.random()),
+                             "box": [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]})
+    truths.append({"image": "i0", "class": "car", "box": [0.0, 0.0, 10.0, 10.0], "difficult": False})
+    return truths, dets
+
+
+@spec("M-2.1", "M-2.2", "C-2.7")
+@PROPERTY_SETTINGS
+@given(case=voc_case(), method=st.sampled_from(["voc07", "all"]))
+def test_ap_is_bounded_and_perfect_detections_score_one(impl, selected_profiles, request, case, method):
+    enter(request, impl, selected_profiles, "metrics.ap", "M-2.1", "M-2.2")
+    truths, dets = case
+    result = impl.voc_eval(truths, dets, ["car", "dog"], method)
+    assert all(ap is None or 0.0 <= ap <= 1.0 for ap in result["ap"].values())
+    perfect = [{"image": t["image"], "class": t["class"], "score": 1.0 - i * 1e-3, "box": t["box"]}
+               for i, t in enumerate(truths) if not t["difficult"]]
+    ideal = impl.voc_eval(truths, perfect, ["car", "dog"], method)
+    assert ideal["map"] == pytest.approx(1.0, abs=1e-12)
+
+
+@spec("M-2.3", "C-2.7")
+@PROPERTY_SETTINGS
+@given(case=voc_case(), seed=st.integers(0, 2**32 - 1))
+def test_ap_ignores_the_order_of_distinct_scores(impl, selected_profiles, request, case, seed):
+    enter(request, impl, selected_profiles, "metrics.ap", "M-1.2")
+    truths, dets = case
+    dets = [dict(d, score=(i + 1) / (len(dets) + 1)) for i, d in enumerate(dets)]  # distinct scores
+    shuffled = [dets[i] for i in np.random.default_rng(seed).permutation(len(dets))]
+    a, b = (impl.voc_eval(truths, d, ["car", "dog"], "all") for d in (dets, shuffled))
+    assert a == b
+
+
+@st.composite
+def curve(draw):
+    rates = sorted(draw(st.lists(st.floats(5, 2000), min_size=4, max_size=6, unique=True)))
+    gains = draw(st.lists(st.floats(0.01, 0.1), min_size=len(rates), max_size=len(rates)))
+    return [[r, 0.3 + sum(gains[:i + 1])] for i, r in enumerate(rates)]
+
+
+@spec("M-5.2", "M-5.5", "C-2.7")
+@PROPERTY_SETTINGS
+@given(points=curve(), factor=st.floats(0.25, 4.0), shift=st.floats(-0.02, 0.02),
+       method=st.sampled_from(["cubic", "pchip"]))
+def test_bd_of_a_scaled_or_shifted_curve(impl, selected_profiles, request, points, factor, shift, method):
+    enter(request, impl, selected_profiles, "metrics.bd", "M-5.2", "M-5.5")
+    rates = [p[0] for p in points]
+    if len({round(r * factor, 9) for r in rates}) < len(rates):
+        return
+    assert impl.bd_rate(points, [[r * factor, q] for r, q in points], method) == pytest.approx(
+        (factor - 1) * 100, rel=1e-6, abs=1e-6)
+    assert impl.bd_metric(points, [[r, q + shift] for r, q in points], method) == pytest.approx(shift, abs=1e-9)
+    assert impl.bd_metric(points, points, method) == pytest.approx(0.0, abs=1e-12)
+
+
+def _detector_files() -> tuple[str, str, list[str]]:
+    manifest = json.loads((GOLDEN / "detector" / "vectors.json").read_text())
+    splits = sorted({v["split"] for v in manifest["vectors"] if v["result"] == "valid" and "split" in v})
+    return str(GOLDEN / "detector" / manifest["cfg"]), str(GOLDEN / "detector" / manifest["weights"]), splits
+
+
+@spec("D-5.1", "C-2.7")
+@PROPERTY_SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), pair=st.permutations(_detector_files()[2]))
+def test_every_split_gives_the_same_region_input(impl, selected_profiles, request, seed, pair):
+    enter(request, impl, selected_profiles, "detector.network", "D-5.1")
+    cfg, weights, _ = _detector_files()
+    image = np.random.default_rng(seed).uniform(0, 1, (3, 32, 32)).astype(np.float32)
+    outputs = [np.asarray(impl.back_forward(cfg, weights, s, impl.split_forward(cfg, weights, image, s)))
+               for s in pair[:2]]
+    bound = TENSOR_TOLERANCE * max(1.0, float(np.abs(outputs[0]).max()))
+    assert outputs[0].shape == outputs[1].shape and float(np.abs(outputs[0] - outputs[1]).max()) <= bound
+
+
+@spec("D-4.2", "C-2.7")
+@PROPERTY_SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), width=st.integers(1, 900), height=st.integers(1, 900))
+def test_detections_are_thresholded_and_inside_the_image(impl, selected_profiles, request, seed, width, height):
+    enter(request, impl, selected_profiles, "detector.region", "D-4.2")
+    cfg, _, _ = _detector_files()
+    output = (np.random.default_rng(seed).standard_normal((16, 4, 4)) * 2).astype(np.float32)
+    for d in impl.region_detections(cfg, output, width, height):
+        assert 0.005 < d["score"] <= 1.0 and d["class"] in range(3)
+        x0, y0, x1, y1 = d["box"]
+        assert 0 <= x0 <= x1 <= width - 1 and 0 <= y0 <= y1 <= height - 1
