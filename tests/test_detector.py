@@ -49,7 +49,7 @@ def small_model():
 @pytest.mark.parametrize("text,message", [
     ("[convolutional]\nfilters=1\nsize=1\n", "first section must be \\[net\\]"),
     ("[net]\nwidth=32\nheight=32\n[shortcut]\nfrom=-3\n", "unknown layer type \\[shortcut\\]"),
-    ("[net]\nwidth=32\nheight=32\n[convolutional]\nsize=3\n", "line 4: missing required key 'filters'"),
+    ("[net]\nwidth=32\nheight=32\n[convolutional]\nsize=3\n[route]\n", "line 6: missing required key 'layers'"),
     ("[net]\nwidth=32\nheight=32\n[convolutional]\nfilters=a\nsize=3\n", "line 5: filters='a' is not an integer"),
     ("[net]\nwidth=32\nheight=32\n[route]\nlayers=-1\n", "route to a layer that does not exist"),
     ("[net]\nwidth=32\nheight=32\n[maxpool]\n[route]\nlayers=x\n", "not a list of ints"),
@@ -176,7 +176,7 @@ def _conv(filters: int, size: int, stride: int = 1) -> str:
     (_conv(4096, 15) + _conv(65536, 15), "line 10: parameters so far .* exceeds the bound"),
     (_conv(16, 3, 2) + "[reorg]\nstride=3\n", "line 10: reorg stride 3 needs H, W divisible by 3 and C by 9, "
                                                "its input is 16×15×15"),
-    (_conv(8, 1) + "[maxpool]\n[route]\nlayers=-1,-2\n", "line 11: route joins outputs of different sizes"),
+    (_conv(8, 1) + "[maxpool]\nstride=2\n[route]\nlayers=-1,-2\n", "line 12: route joins outputs of different sizes"),
     (_conv(8, 15) + _conv(8, 15) + _conv(8, 15), "line 15: the output would be empty"),
 ])
 def test_cfg_bounds_and_geometry(body, message):
@@ -459,3 +459,22 @@ def test_model_rejects_bad_input(small_model):
 
 
 CFG_DIR = __import__("pathlib").Path(__import__("cfc_ref.detector", fromlist=["x"]).__file__).parent / "cfg"
+
+
+@spec("D-1.5", "D-2.1")
+def test_cfg_defaults_are_darknets():
+    config = parse_cfg("[net]\nwidth=16\nheight=16\nchannels=3\n[convolutional]\n[maxpool]\nsize=2\n[maxpool]\n"
+                       "[reorg]\n[region]\nclasses=1\n")
+    conv, pool, bare, reorg, region = config.layers
+    assert (conv.filters, conv.size, conv.stride, conv.padding, conv.batch_normalize, conv.activation) == (
+        1, 1, 1, 0, False, "logistic")
+    assert (pool.size, pool.stride) == (2, 1) and (bare.size, bare.stride) == (1, 1) and reorg.stride == 1
+    assert (region.num, region.coords, region.anchors, region.softmax) == (1, 4, (0.5, 0.5), False)
+    with pytest.raises(DarknetError, match="activation 'relu' is not supported"):
+        parse_cfg("[net]\nwidth=16\nheight=16\n[convolutional]\nactivation=relu\n")
+    model = DarknetModel(parse_cfg("[net]\nwidth=8\nheight=8\nchannels=1\n[convolutional]\nfilters=6\n"
+                                   "[region]\nclasses=1\n")).eval()
+    x = torch.randn(1, 1, 8, 8)
+    with torch.no_grad():
+        expected = torch.sigmoid(model.layers[0].conv(x))
+        assert torch.equal(model(x), expected)  # the default activation is logistic

@@ -134,10 +134,44 @@ def _run_suite(*args: str) -> subprocess.CompletedProcess:
 @spec("C-2.1", "C-2.2")
 def test_command_line_option_and_xfail_file(tmp_path):
     wrong = _run_suite("--cfc-impl=wrong_adapters.ties_to_even", "-k", "ties")
-    assert wrong.returncode == 1 and "3 failed" in wrong.stdout, wrong.stdout[-2000:]
+    assert wrong.returncode == 1 and "4 failed" in wrong.stdout, wrong.stdout[-2000:]
     xfail = tmp_path / "known.txt"
-    xfail.write_text("# our known deviation\nq_ties_8bit\nq_ties_1bit\nq_ties_2bit  # all three\n")
+    xfail.write_text("# our known deviation\nq_ties_8bit\nq_ties_1bit\nq_ties_2bit\nq_relu_ties  # all four\n")
     tracked = _run_suite("--cfc-impl=wrong_adapters.ties_to_even", f"--cfc-xfail={xfail}", "-k", "ties")
-    assert tracked.returncode == 0 and "3 xfailed" in tracked.stdout, tracked.stdout[-2000:]
+    assert tracked.returncode == 0 and "4 xfailed" in tracked.stdout, tracked.stdout[-2000:]
     missing = _run_suite("--cfc-impl=wrong_adapters.incomplete", "-k", "ties")
     assert missing.returncode != 0 and "lacks" in (missing.stdout + missing.stderr)
+
+
+# ------------------------------------------------------------------ faults a from-spec implementation found (issue 19)
+
+
+@spec("C-2.3", "Q-3.2")
+def test_floor_of_t_plus_half_is_caught():
+    failures = _caught("floor_plus_half")
+    assert "q_round_half_up_not_floor_plus_half" in failures and "q_leaky_8bit" not in failures
+
+
+@spec("C-2.3", "M-2.1")
+def test_exact_decimal_thresholds_are_caught():
+    failures = _caught("voc_exact_decimal_thresholds")
+    assert {f for f in failures if not f.startswith("ap_reject")} == {"ap_thresholds_as_the_devkit"}, failures
+
+
+@spec("C-2.3", "D-2.2")
+def test_spec_literal_pool_windows_are_caught():
+    failures = _caught("spec_literal_pool")
+    assert {"net_pools_front_max_0", "net_pools_front_max_1"} <= failures.keys()
+    assert "net_front_max_5" not in failures  # 2×2 windows agree: only the 3×3 vectors tell
+
+
+@spec("C-2.3", "D-1.5")
+def test_a_maxpool_stride_defaulting_to_its_size_is_caught():
+    failures = _caught("pool_stride_is_size")
+    assert set(failures) == {"net_pools_front_max_2"}, failures
+
+
+@spec("C-2.3", "D-4.2")
+def test_clipping_before_nms_is_caught():
+    failures = _caught("clipped_nms")
+    assert "region_nms_unclipped" in failures, failures

@@ -106,10 +106,11 @@ def qlayer_vectors(out: Path) -> list[dict]:
                  ["constant", "signed-zero"], np.array([0.0, -0.0, 0.0, -0.0], dtype="<f4").reshape(1, 2, 2), 10)
     add_quantize("q_negative_zero_min", "Q-2.4", "minimum is a signed zero, serialised as +0.0", ["signed-zero"],
                  np.array([-0.0, 1.0, 2.0, 0.25], dtype="<f4").reshape(1, 2, 2), 8)
-    add_quantize("q_relu", "Q-2.2", "relu mode: only max is sent (4 bytes), lo = 0 implied", ["relu"],
-                 np.maximum(leaky((3, 4, 5)), 0).astype("<f4") + np.float32(0.125), 8)
+    add_quantize("q_relu", "Q-2.2", "relu mode: only max is sent (4 bytes), lo = 0 implied (min(V) = 0.125 here, "
+                 "so minmax would give other samples)", ["relu"],
+                 np.maximum(leaky((3, 4, 5)), 0).astype("<f4") + np.float32(0.125), 8, "relu")
     add_quantize("q_relu_all_zero", "Q-2.2", "relu mode on an all-zero tensor", ["relu", "constant"],
-                 np.zeros((2, 2, 2), dtype="<f4"), 12)
+                 np.zeros((2, 2, 2), dtype="<f4"), 12, "relu")
     add_quantize("q_relu_negative", "Q-2.2", "relu mode with a negative element must be rejected", ["relu"],
                  np.array([0.5, -0.25, 1.0], dtype="<f4").reshape(1, 1, 3), 8, "relu")
     add_quantize("q_wide_range", "Q-5.1", "values near ±3e38: binary64 arithmetic cannot overflow", ["extreme"],
@@ -161,6 +162,15 @@ def qlayer_vectors(out: Path) -> list[dict]:
         vectors.append({"id": vid, "section": section, "comment": comment, "flags": flags, "operation": "quantize",
                         "bit_depth": n, "mode": "minmax", "input": f"{vid}_input.npy", "result": "invalid",
                         "error": "QLayerError"})
+    # faults an implementation written from the spec alone showed the vectors above let through (issue 19)
+    add_quantize("q_round_half_up_not_floor_plus_half", "Q-3.2", "the middle element gives t = 0.49999999999999994: "
+                 "floor(t) plus (t - floor(t) >= 0.5) is 0, but floor(t + 0.5) is 1 (t + 0.5 rounds to 1.0)", ["ties"],
+                 np.array([0.0, 0.0025670528411865234, 1.309196949005127], dtype="<f4").reshape(1, 1, 3), 8)
+    add_quantize("q_relu_ties", "Q-2.2", "relu mode, range [0, 6] at 2 bits: lo = 0 is implied although min(V) = 1, "
+                 "and t = 0.5, 1.5, 2.5 round up", ["relu", "ties"], np.arange(1, 7, dtype="<f4").reshape(1, 2, 3), 2,
+                 "relu")
+    add_quantize("q_relu_16bit", "Q-2.2", "relu mode at 16 bits: 4 bytes of side info, uint16 samples",
+                 ["relu", "bit-depth-edge"], np.maximum(leaky((2, 3, 4)), 0).astype("<f4"), 16, "relu")
     return vectors
 
 

@@ -183,9 +183,18 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def detections(table: np.ndarray, width: int, height: int) -> tuple[list[dict], float]:
-    """Returns the detections and the smallest distance of any decision to its threshold (the vector's margin)."""
+def clipped(box: np.ndarray) -> np.ndarray:
+    """A box (x, y, w, h) cut to the network input [0, 1]² (what NMS must not use, D-4.2)."""
+    left, right = min(max(box[0] - box[2] / 2, 0.0), 1.0), min(max(box[0] + box[2] / 2, 0.0), 1.0)
+    top, bottom = min(max(box[1] - box[3] / 2, 0.0), 1.0), min(max(box[1] + box[3] / 2, 0.0), 1.0)
+    return np.array([(left + right) / 2, (top + bottom) / 2, right - left, bottom - top])
+
+
+def detections(table: np.ndarray, width: int, height: int, clip_first: bool = False) -> tuple[list[dict], float]:
+    """Returns the detections and the smallest distance of any decision to its threshold (the vector's margin).
+    ``clip_first``: the wrong reading of D-4.2 (boxes cut to the image before NMS), to find a vector that tells."""
     margin = math.inf
+    boxes = np.array([clipped(row[:4]) for row in table]) if clip_first else table[:, :4]
     scores = table[:, 4:5] * table[:, 5:]
     margin = min(margin, float(np.abs(scores - 0.005).min()))
     scores = np.where(scores > 0.005, scores, 0.0)
@@ -197,7 +206,7 @@ def detections(table: np.ndarray, width: int, height: int) -> tuple[list[dict], 
                 continue
             for j in order[rank + 1:]:
                 if scores[j, c] > 0:
-                    value = iou(table[i], table[j])
+                    value = iou(boxes[i], boxes[j])
                     margin = min(margin, abs(value - 0.45))
                     if value > 0.45:
                         scores[j, c] = 0.0
@@ -294,6 +303,96 @@ def region_vectors(rng: np.random.Generator) -> list[dict]:
     return out
 
 
+def clipping_vector(rng: np.random.Generator) -> dict:
+    """D-4.2: a region input whose detections differ when boxes are clipped before NMS; every decision of both
+    readings at least 1e-4 from its threshold."""
+    width, height = 320, 240
+    for _attempt in range(20000):
+        raw = rng.normal(0, 1.5, (NUM * (5 + CLASSES), 4, 4))
+        for _ in range(4):  # confident, large objects at the border: clipping changes their overlaps
+            a, r, c = rng.integers(0, NUM), rng.choice([0, 3]), rng.choice([0, 3])
+            raw[a * (5 + CLASSES) + 2: a * (5 + CLASSES) + 4, r, c] = rng.uniform(0.5, 1.6, 2)
+            raw[a * (5 + CLASSES) + 4, r, c] = rng.uniform(2, 5)
+            raw[a * (5 + CLASSES) + 5 + rng.integers(0, CLASSES), r, c] += 4
+        raw = raw.astype(np.float32)
+        table = region_table(raw.astype(np.float64))
+        found, margin = detections(table, width, height)
+        wrong, wrong_margin = detections(table, width, height, clip_first=True)
+        if found != wrong and min(margin, wrong_margin) > 1e-4:
+            break
+    else:
+        raise SystemExit("no region input that tells clipped from unclipped NMS found")
+    return {"id": "region_nms_unclipped", "section": "D-4.2", "flags": ["region", "nms", "clipping"],
+            "result": "valid", "operation": "region_detections", "output": save("region_clip.npy", raw),
+            "width": width, "height": height,
+            "comment": f"{len(found)} detections: NMS on the unclipped boxes; clipping them to the image first gives "
+                       f"{len(wrong)} other ones; every decision of both at least {min(margin, wrong_margin):.1e} "
+                       "from its threshold", "expected": found}
+
+
+# ------------------------------------------------------------------ a second network: pools and cfg defaults (D-1.5)
+POOLS_CFG = """# golden/detector/pools.cfg: Darknet's max-pool windows and its cfg defaults (spec D-1.5, D-2.2)
+[net]
+width=9
+height=9
+channels=2
+
+# 0: a 3x3 window at stride 1: Darknet centres it (offset -1)
+[maxpool]
+size=3
+stride=1
+
+# 1: a 3x3 window at stride 2
+[maxpool]
+size=3
+stride=2
+
+# 2: size=2 and no stride: Darknet's stride defaults to 1 (D-1.5)
+[maxpool]
+size=2
+
+# 3: no size, stride, pad or activation: 1x1, stride 1, no padding, logistic (D-1.5)
+[convolutional]
+filters=6
+
+[region]
+anchors=1,1
+classes=1
+num=1
+"""
+
+
+def pools_vectors(rng: np.random.Generator) -> list[dict]:
+    bias, w = rng.normal(0, 0.1, 6), rng.normal(0, 0.7, (6, 2, 1, 1))
+    bias, w = bias.astype(np.float32).astype(np.float64), w.astype(np.float32).astype(np.float64)
+    (OUT / "pools.cfg").write_text(POOLS_CFG)
+    (OUT / "pools.weights").write_bytes(struct.pack("<iiiq", 0, 2, 0, 0) + bias.astype("<f4").tobytes()
+                                        + w.astype("<f4").tobytes())
+    image = rng.uniform(0, 1, (2, 9, 9)).astype(np.float32)
+    np.save(OUT / "pools_image.npy", image)
+    x0 = maxpool(image.astype(np.float64), 3, 1)
+    x1 = maxpool(x0, 3, 2)
+    x2 = maxpool(x1, 2, 1)
+    conv_out = np.einsum("chw,fc->fhw", x2, w[:, :, 0, 0]) + bias[:, None, None]
+    region_input = 1.0 / (1.0 + np.exp(-conv_out))
+    files = {"cfg": "pools.cfg", "weights": "pools.weights", "image": "pools_image.npy"}
+    out = []
+    for index, tensor, note in ((0, x0, "a 3x3 window at stride 1, centred (Darknet's -pad/2 offset)"),
+                                (1, x1, "a 3x3 window at stride 2, output side (9 + 2 - 3) // 2 + 1 = 5"),
+                                (2, x2, "[maxpool] size=2 with no stride: stride 1 (Darknet's default), 5x5 out")):
+        name = f"max_{index}"
+        out.append({"id": f"net_pools_front_{name}", "section": "D-2.2" if index < 2 else "D-1.5",
+                    "flags": ["front", "darknet-maxpool"] + (["cfg-defaults"] if index == 2 else []),
+                    "result": "valid", "operation": "split_forward", "comment": note, "split": name, **files,
+                    "expected": {name: save(f"pools_front_{name}.npy", tensor)}})
+    out.append({"id": "net_pools_back_max_2", "section": "D-1.5", "flags": ["back", "cfg-defaults"],
+                "result": "valid", "operation": "back_forward", "split": "max_2", "cfg": "pools.cfg",
+                "weights": "pools.weights", "tensors": {"max_2": "pools_front_max_2.npy"},
+                "comment": "a [convolutional] with only filters=6: 1x1, stride 1, no padding, logistic activation",
+                "expected": save("pools_back_max_2.npy", region_input)})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regenerate", action="store_true", help="overwrite the existing vectors")
@@ -315,6 +414,7 @@ def main() -> None:
             "generator": "tools/make_golden_detector.py (numpy in binary64 from the spec text, independent of "
                          "cfc_ref/)", "cfg": "tiny.cfg", "weights": "tiny.weights",
             "vectors": vectors(rng, params) + region_vectors(rng)}
+    body["vectors"] += [clipping_vector(rng)] + pools_vectors(rng)  # after the others: their draws are unchanged
     ids = [v["id"] for v in body["vectors"]]
     assert len(ids) == len(set(ids)), "duplicate vector ids"
     manifest.write_text(json.dumps(body, indent=1) + "\n")

@@ -7,6 +7,8 @@ the fraction derived in the vector's comment. BD-KBPI-mAP and BD-mAP values come
 
     python tools/make_golden_metrics.py                 # refuses if the manifest exists
     python tools/make_golden_metrics.py --regenerate    # overwrite; say why in the commit message (spec C-1.2)
+    python tools/make_golden_metrics.py --extend        # add the vectors the tool has gained; pinned ones stay as
+                                                        # they are (BD values move in the 13th digit with numpy)
 """
 
 from __future__ import annotations
@@ -89,6 +91,20 @@ def ap_vectors() -> list[dict]:
         "detections": [det("A", "dog", 0.7, [0, 0, 9, 9])],
         "expected": expected({"car": F(0), "dog": F(1)}, {"car": F(0), "dog": F(1)}),
     }]
+    vectors.append({
+        "id": "ap_thresholds_as_the_devkit", "section": "M-2.1", "flags": ["thresholds"],
+        "comment": "npos 5; detections TP, TP, TP, FP, FP, TP: recall 1/5, 2/5, 3/5, 3/5, 3/5, 4/5, precision 1, 1, 1, "
+                   "3/4, 3/5, 2/3. The thresholds are the devkit's np.arange(0, 1.1, 0.1): t_6 = 0.6000000000000001 "
+                   "lies above the binary64 3/5 (0.59999999999999998), so t_6 and t_7 take 2/3 and t_8 = 0.8 "
+                   "(equal to the binary64 4/5) takes 2/3: VOC07 (6·1 + 3·2/3)/11 = 8/11. Exact decimal thresholds "
+                   "would give 25/33. All-point: 3·1/5 + 1/5·2/3 = 11/15.",
+        "classes": ["car"],
+        "ground_truth": [gt("A", "car", [100 * k, 0, 100 * k + 9, 9]) for k in range(5)],
+        "detections": [det("A", "car", 0.9, [0, 0, 9, 9]), det("A", "car", 0.8, [100, 0, 109, 9]),
+                       det("A", "car", 0.7, [200, 0, 209, 9]), det("A", "car", 0.6, [50, 50, 59, 59]),
+                       det("A", "car", 0.5, [60, 60, 69, 69]), det("A", "car", 0.4, [300, 0, 309, 9])],
+        "expected": expected({"car": F(8, 11)}, {"car": F(11, 15)}),
+    })
     for v in vectors:
         v["result"] = "valid"
     invalid = [
@@ -98,6 +114,10 @@ def ap_vectors() -> list[dict]:
          ["car"], [gt("A", "car", [0, 0, 9, 9], True)], [det("A", "car", 0.5, [0, 0, 9, 9])]),
         ("ap_reject_inverted_box", "M-2.3", "a detection box with xmax < xmin",
          ["car"], [gt("A", "car", [0, 0, 9, 9])], [det("A", "car", 0.5, [5, 0, 1, 1])]),
+        ("ap_reject_inverted_ground_truth", "M-2.3", "a ground-truth box with xmax < xmin",
+         ["car"], [gt("A", "car", [9, 0, 0, 9])], [det("A", "car", 0.5, [0, 0, 9, 9])]),
+        ("ap_reject_ground_truth_of_unknown_class", "M-2.3", "ground truth of a class not in the list",
+         ["car"], [gt("A", "car", [0, 0, 9, 9]), gt("A", "bus", [0, 0, 9, 9])], [det("A", "car", 0.5, [0, 0, 9, 9])]),
     ]
     for vid, section, comment, classes, truths, dets in invalid:
         vectors.append({"id": vid, "section": section, "flags": ["invalid"], "result": "invalid",
@@ -144,6 +164,16 @@ def bd_vectors() -> list[dict]:
         ("bd_metric", "bd_metric_reject_repeated_rate", "M-5.5", "two points with the same KBPI",
          [[30, 0.55], [55, 0.66], [55, 0.7], [240, 0.744]]),
         ("bd_metric", "bd_metric_reject_3_points", "M-5.5", "fewer than 4 points", ANCHOR[:3]),
+        ("bd_rate", "bd_reject_repeated_rate", "M-5.3", "two points with the same rate (mAP still rises)",
+         [[30, 0.55], [55, 0.66], [55, 0.7], [240, 0.744]]),
+        ("bd_rate", "bd_reject_single_point_overlap", "M-5.3", "the mAP ranges meet in one point (0.6)",
+         [[10, 0.4], [20, 0.5], [30, 0.55], [40, 0.6]]),
+        ("bd_rate", "bd_reject_map_above_one", "M-5.3", "an mAP of 7", [[30, 0.55], [55, 0.66], [110, 0.71],
+                                                                       [240, 7.0]]),
+        ("bd_metric", "bd_metric_reject_single_point_overlap", "M-5.5", "the KBPI ranges meet in one point (420)",
+         [[420, 0.5], [500, 0.55], [600, 0.58], [900, 0.6]]),
+        ("bd_metric", "bd_metric_reject_map_below_zero", "M-5.5", "an mAP of -0.5",
+         [[30, -0.5], [55, 0.66], [110, 0.71], [240, 0.744]]),
     ]
     for operation, vid, section, comment, test in refusals:
         vectors.append({"id": vid, "section": section, "flags": ["invalid"], "operation": operation,
@@ -154,10 +184,12 @@ def bd_vectors() -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--regenerate", action="store_true", help="overwrite the existing manifest")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--regenerate", action="store_true", help="overwrite the existing manifest")
+    mode.add_argument("--extend", action="store_true", help="keep every pinned vector, add the new ones")
     args = parser.parse_args()
-    if OUT.exists() and not args.regenerate:
-        sys.exit(f"{OUT} exists; pass --regenerate (and say why in the commit message)")
+    if OUT.exists() and not (args.regenerate or args.extend):
+        sys.exit(f"{OUT} exists; pass --regenerate or --extend (and say why in the commit message)")
     import bjontegaard
 
     version = getattr(bjontegaard, "__version__", None)
@@ -168,6 +200,12 @@ def main() -> None:
             "generator": f"tools/make_golden_metrics.py: AP derived by hand (fractions in the tool and the comments), "
                          f"BD from the bjontegaard package {version} (bd_rate, bd_psnr), independent of cfc_ref/",
             "vectors": ap_vectors() + bd_vectors()}
+    if args.extend:
+        pinned = json.loads(OUT.read_text())
+        kept = {v["id"]: v for v in pinned["vectors"]}
+        fresh = [v for v in body["vectors"] if v["id"] not in kept]
+        body = dict(pinned, vectors=pinned["vectors"] + fresh)
+        print(f"keeping {len(kept)} pinned vectors, adding {len(fresh)}: {', '.join(v['id'] for v in fresh)}")
     ids = [v["id"] for v in body["vectors"]]
     assert len(ids) == len(set(ids)), "duplicate vector ids"
     OUT.write_text(json.dumps(body, indent=1, ensure_ascii=False) + "\n")

@@ -113,6 +113,9 @@ class _Options:
     def __init__(self, options: dict[str, tuple[str, int]], where: int) -> None:
         self.options, self.where = options, where
 
+    def has(self, key: str) -> bool:
+        return key in self.options
+
     def _raw(self, key: str, required: bool) -> tuple[str, int] | None:
         if key not in self.options:
             if required:
@@ -154,21 +157,25 @@ class _Options:
             raise DarknetError(f"line {number}: {key}={value!r} is not a list of {kind.__name__}s") from None
 
 
+ACTIVATIONS = ("leaky", "linear", "logistic")  # D-2.1
+
+
 def _layer(kind: str, section: _Options, index: int) -> Layer:
     where = section.where
     if kind in ("convolutional", "conv"):
-        filters, size = section.get_int("filters"), section.get_int("size")
+        filters, size = section.get_int("filters", 1), section.get_int("size", 1)  # D-1.5: Darknet's defaults
         padding = size // 2 if section.get_int("pad", 0) else section.get_int("padding", 0)
         activation = section.get_str("activation", "logistic")
-        if activation not in ("leaky", "linear"):
-            raise DarknetError(f"line {where}: activation {activation!r} is not supported (leaky, linear)")
+        if activation not in ACTIVATIONS:
+            raise DarknetError(f"line {where}: activation {activation!r} is not supported ({', '.join(ACTIVATIONS)})")
         conv = Conv(filters, size, section.get_int("stride", 1), padding,
                     bool(section.get_int("batch_normalize", 0)), activation)
         if conv.filters < 1 or conv.size < 1 or conv.stride < 1 or conv.padding < 0:
             raise DarknetError(f"line {where}: filters, size and stride must be >= 1, padding >= 0")
         return conv
     if kind in ("maxpool", "max"):
-        pool = MaxPool(section.get_int("size", 2), section.get_int("stride", 2))
+        stride = section.get_int("stride", 1)  # D-1.5: Darknet's parse_maxpool: stride 1, size = stride
+        pool = MaxPool(section.get_int("size", stride), stride)
         if pool.size < 1 or pool.stride < 1:
             raise DarknetError(f"line {where}: maxpool size and stride must be >= 1")
         return pool
@@ -179,13 +186,15 @@ def _layer(kind: str, section: _Options, index: int) -> Layer:
             raise DarknetError(f"line {where}: route to a layer that does not exist yet ({relative})")
         return Route(absolute)
     if kind == "reorg":
-        reorg = Reorg(section.get_int("stride", 2))
+        reorg = Reorg(section.get_int("stride", 1))
         if reorg.stride < 1:
             raise DarknetError(f"line {where}: reorg stride must be >= 1")
         return reorg
     if kind == "region":
-        region = Region(tuple(section.get_list("anchors", float)), section.get_int("classes", 20),
-                        section.get_int("coords", 4), section.get_int("num", 1), bool(section.get_int("softmax", 0)),
+        num = section.get_int("num", 1)
+        anchors = tuple(section.get_list("anchors", float)) if section.has("anchors") else (0.5,) * (2 * num)
+        region = Region(anchors, section.get_int("classes", 20),
+                        section.get_int("coords", 4), num, bool(section.get_int("softmax", 0)),
                         section.get_float("thresh", 0.5),
                         section.get_float("object_scale", 1.0), section.get_float("noobject_scale", 1.0),
                         section.get_float("class_scale", 1.0), section.get_float("coord_scale", 1.0),

@@ -52,7 +52,7 @@ def _in_place_ok(x: torch.Tensor) -> bool:
 
 
 class ConvLayer(nn.Module):
-    """D-2.1: convolution, optional Darknet batch norm, leaky (0.1) or linear activation."""
+    """D-2.1: convolution, optional Darknet batch norm, leaky (0.1), linear or logistic activation."""
 
     def __init__(self, spec: Conv, in_channels: int) -> None:
         super().__init__()
@@ -65,6 +65,8 @@ class ConvLayer(nn.Module):
         x = self.conv(x)
         if self.norm is not None:
             x = self.norm(x)
+        if self.spec.activation == "logistic":  # D-2.1: Darknet's default activation, 1 / (1 + exp(−x))
+            return torch.sigmoid(x)
         if self.spec.activation != "leaky":
             return x
         return F.leaky_relu_(x, 0.1) if _in_place_ok(x) else F.leaky_relu(x, 0.1)

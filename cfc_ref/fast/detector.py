@@ -46,11 +46,13 @@ class FusedConv(nn.Module):
         with torch.no_grad():
             self.conv.weight.copy_(weight.float())
             self.conv.bias.copy_(bias.float())  # type: ignore[union-attr]
-        self.leaky = layer.spec.activation == "leaky"
+        self.activation = layer.spec.activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(x)
-        return F.leaky_relu_(x, 0.1) if self.leaky else x
+        if self.activation == "logistic":
+            return torch.sigmoid(x)
+        return F.leaky_relu_(x, 0.1) if self.activation == "leaky" else x
 
 
 class FastMaxPool(nn.Module):

@@ -24,7 +24,7 @@ import numpy as np
 
 from cfc_ref.errors import MetricsError
 from cfc_ref.metrics.bootstrap import RESAMPLES, SEED, resample_counts
-from cfc_ref.metrics.voc import IOU_THRESHOLD, ClassResult, Evaluation, GroundTruth, class_result
+from cfc_ref.metrics.voc import IOU_THRESHOLD, ClassResult, Evaluation, GroundTruth, check_truth, class_result
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,7 @@ class TruthArrays:
         class_index = {name: i for i, name in enumerate(classes)}
         kept = [g for g in truths if g.image in image_index]
         for g in kept:
-            if g.cls not in class_index:
-                raise MetricsError(f"ground truth of unknown class {g.cls!r} in image {g.image!r}")
+            check_truth(g, classes)
         return cls(np.array([image_index[g.image] for g in kept], dtype=np.int64),
                    np.array([class_index[g.cls] for g in kept], dtype=np.int64),
                    np.array([g.box for g in kept], dtype=np.float64).reshape(-1, 4),

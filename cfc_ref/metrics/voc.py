@@ -102,6 +102,14 @@ def _check(detection: Detection, classes: tuple[str, ...]) -> None:
         raise MetricsError(f"detection box {detection.box} in image {detection.image!r} has max < min")
 
 
+def check_truth(gt: GroundTruth, classes: tuple[str, ...]) -> None:
+    """M-2.3: ground truth of a known class, with a finite box whose max is not below its min."""
+    if gt.cls not in classes:
+        raise MetricsError(f"ground truth of unknown class {gt.cls!r} in image {gt.image!r}")
+    if not all(math.isfinite(v) for v in gt.box) or gt.box[2] < gt.box[0] or gt.box[3] < gt.box[1]:
+        raise MetricsError(f"ground-truth box {gt.box} in image {gt.image!r} is not finite with max >= min")
+
+
 @dataclass(frozen=True)
 class ClassMatches:
     """M-1.2, M-1.3 for one class: the detections that count, in descending score order, each true or false
@@ -172,8 +180,7 @@ def evaluate(truths: list[GroundTruth], detections: list[Detection], classes: tu
         _check(det, classes)
     truths_by_class: dict[str, list[GroundTruth]] = defaultdict(list)
     for gt in truths:
-        if gt.cls not in classes:
-            raise MetricsError(f"ground truth of unknown class {gt.cls!r} in image {gt.image!r}")
+        check_truth(gt, classes)
         truths_by_class[gt.cls].append(gt)
     dets_by_class: dict[str, list[Detection]] = defaultdict(list)
     for det in detections:

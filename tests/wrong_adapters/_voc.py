@@ -3,7 +3,8 @@
 import numpy as np
 
 
-def voc_eval(ground_truth, detections, classes, method, *, at_least=False, difficult_is_fp=False):
+def voc_eval(ground_truth, detections, classes, method, *, at_least=False, difficult_is_fp=False,
+             thresholds=None):
     aps = {}
     for cls in classes:
         gts = [g for g in ground_truth if g["class"] == cls]
@@ -35,7 +36,7 @@ def voc_eval(ground_truth, detections, classes, method, *, at_least=False, diffi
         recall, precision = ctp / npos, ctp / np.maximum(np.arange(1, len(tp) + 1), 1)
         if method == "voc07":
             aps[cls] = float(np.mean([precision[recall >= t].max() if (recall >= t).any() else 0.0
-                                      for t in np.arange(0, 1.1, 0.1)]))
+                                      for t in (np.arange(0, 1.1, 0.1) if thresholds is None else thresholds)]))
         else:
             mrec, mpre = np.r_[0.0, recall, 1.0], np.r_[0.0, precision, 0.0]
             mpre = np.maximum.accumulate(mpre[::-1])[::-1]

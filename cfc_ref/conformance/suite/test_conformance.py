@@ -17,6 +17,7 @@ from cfc_ref.conformance.plugin import expected_failures
 from cfc_ref.conformance.process import ProcessAdapter
 from cfc_ref.conformance.protocol import PROFILE_FUNCTIONS, declared_profiles
 from cfc_ref.conformance.vectors import (
+    AP_TOLERANCE,
     COMPONENTS,
     TENSOR_TOLERANCE,
     check_vector,
@@ -155,11 +156,13 @@ def test_ap_is_bounded_and_perfect_detections_score_one(impl, selected_profiles,
     enter(request, impl, selected_profiles, "metrics.ap", "M-2.1", "M-2.2")
     truths, dets = case
     result = impl.voc_eval(truths, dets, ["car", "dog"], method)
-    assert all(ap is None or 0.0 <= ap <= 1.0 for ap in result["ap"].values())
+    slack = AP_TOLERANCE  # C-2.6: AP within 1e-9 (a devkit-style sum of p / 11 may end at 1 + 2e-16)
+    outside = {c: ap for c, ap in result["ap"].items() if not (ap is None or -slack <= ap <= 1.0 + slack)}
+    assert not outside, f"AP outside [0, 1] (C-2.6 tolerance {slack:g}): {outside}"
     perfect = [{"image": t["image"], "class": t["class"], "score": 1.0 - i * 1e-3, "box": t["box"]}
                for i, t in enumerate(truths) if not t["difficult"]]
     ideal = impl.voc_eval(truths, perfect, ["car", "dog"], method)
-    assert ideal["map"] == pytest.approx(1.0, abs=1e-12)
+    assert ideal["map"] == pytest.approx(1.0, abs=slack), f"perfect detections scored mAP {ideal['map']!r}"
 
 
 @spec("M-2.3", "C-2.7")
@@ -198,7 +201,8 @@ def test_bd_of_a_scaled_or_shifted_curve(impl, selected_profiles, request, point
 
 def _detector_files() -> tuple[str, str, list[str]]:
     manifest = json.loads((GOLDEN / "detector" / "vectors.json").read_text())
-    splits = sorted({v["split"] for v in manifest["vectors"] if v["result"] == "valid" and "split" in v})
+    splits = sorted({v["split"] for v in manifest["vectors"] if v["result"] == "valid" and "split" in v
+                     and "cfg" not in v})  # the manifest's own network (not pools.cfg)
     return str(GOLDEN / "detector" / manifest["cfg"]), str(GOLDEN / "detector" / manifest["weights"]), splits
 
 
