@@ -25,6 +25,46 @@ from cfc_ref.errors import CfcError
 if TYPE_CHECKING:  # importing the HEVC package loads PyAV; the CLI does that only when a codec command runs
     from cfc_ref.codecs.hevc.settings import Quality
 
+EPILOG = """\
+Without a command, cfc-ref runs the main job: `cfc-ref run` on the embedded default (the paper's experiment on a
+synthetic stand-in, a few minutes on 2 cores; resumable).
+
+Every command that produces results takes --json [FILE] (spec E-6.3): --json alone prints the results as one JSON
+document on standard output and nothing else there; --json FILE writes it to FILE and prints the usual text.
+
+Exit status (spec E-6.2): 0 success; 1 a check found a failure (a vector not reproduced, a conformance test
+failed); 2 an error you can fix (bad input, one line); 3 an internal error (a bug: one line, CFC_DEBUG=1 shows the
+traceback); 130 interrupted (finished results are kept).
+"""
+
+
+def _add_json(parser: argparse.ArgumentParser, what: str) -> None:
+    """E-6.3: one --json convention for every command that produces results."""
+    parser.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
+                        help=f"{what} as JSON: alone, on standard output instead of the text; with FILE, written "
+                        "there as well as the text")
+
+
+def _emit(args: argparse.Namespace, document: object, text: str | None) -> None:
+    """Print ``text`` and/or write ``document`` as JSON, per --json (E-6.3)."""
+    import json
+
+    payload = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    if args.json == "-":
+        sys.stdout.write(payload)
+        return
+    if text is not None:
+        print(text)
+    if args.json:
+        from cfc_ref.fileio import write_atomic
+
+        write_atomic(Path(args.json), payload.encode())
+
+
+def _note(args: argparse.Namespace, text: str) -> None:
+    """A line that is not the results: on standard error under --json alone (E-6.3), else standard output."""
+    print(text, file=sys.stderr if getattr(args, "json", None) == "-" else sys.stdout)
+
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from cfc_ref.demo import round_trip
@@ -111,36 +151,19 @@ def _cmd_codec_decode(args: argparse.Namespace) -> int:
 
 
 def _cmd_codec_check(args: argparse.Namespace) -> int:
-    import json
-
     from cfc_ref.codecs.hevc.check import check_directory, format_report
 
     report = check_directory(args.directory, args.decoder or None, args.encode, args.require_decoder)
-    if args.json != "-":
-        print(format_report(report, args.strict, args.verbose))
-    if args.json:
-        text = json.dumps(report.to_json(args.strict), indent=1)
-        if args.json == "-":
-            print(text)
-        else:
-            from cfc_ref.fileio import write_atomic
-
-            write_atomic(Path(args.json), (text + "\n").encode())
+    _emit(args, report.to_json(args.strict), format_report(report, args.strict, args.verbose))
     return 1 if report.problems(args.strict) else 0
 
 
 def _cmd_conformance(args: argparse.Namespace) -> int:
-    import json
-
     from cfc_ref.conformance.runner import format_table, run_suite
 
     outcome = run_suite(args.impl, args.impl_cmd, args.profile, args.xfail, args.timeout, args.deadline,
                         progress=sys.stderr.isatty() and not args.json == "-")
-    print(format_table(outcome))
-    if args.json:
-        from cfc_ref.fileio import write_atomic
-
-        write_atomic(Path(args.json), (json.dumps(outcome, indent=1) + "\n").encode())
+    _emit(args, outcome, format_table(outcome))
     return 0 if outcome["exit"] in (0, 5) and not any(r["outcome"] == "failed" for r in outcome["results"]) else 1
 
 
@@ -150,7 +173,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
     from cfc_ref.detector.cfg import BUILTIN, builtin_cfg, load_cfg, scale_width, with_input_size
     from cfc_ref.detector.model import DarknetModel
-    from cfc_ref.detector.profile import format_table, layer_profile, plot_profile
+    from cfc_ref.detector.profile import format_table, layer_profile, plot_profile, profile_points
     from cfc_ref.detector.weights import randomize
     from cfc_ref.device import check_device
 
@@ -164,28 +187,39 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     if args.width_factor != 1.0:
         config = scale_width(config, args.width_factor)
     rows = layer_profile(randomize(DarknetModel(config)), args.width, args.height, args.device, args.repeats)
-    print(f"{args.cfg} at {args.width}×{args.height}, width ×{args.width_factor}, measured on {args.device} "
-          f"(random weights: time does not depend on them)")
-    print(format_table(rows))
+    text = [f"{args.cfg} at {args.width}×{args.height}, width ×{args.width_factor}, measured on {args.device} "
+            f"(random weights: time does not depend on them)", format_table(rows)]
     if args.png:
         title = (f"{_Path(args.cfg).name} {args.width}×{args.height} on {args.device}: "
                  "samples per layer, cumulative cost")
         plot_profile(rows, args.png, title)
-        print(f"figure: {args.png}")
+        text.append(f"figure: {args.png}")
+    _emit(args, {"cfg": args.cfg, "width": args.width, "height": args.height, "width_factor": args.width_factor,
+                 "device": args.device, "repeats": args.repeats, "png": args.png or None,
+                 "layers": profile_points(rows)}, "\n".join(text))
     return 0
 
 
 def _cmd_metrics_map(args: argparse.Namespace) -> int:
-    from cfc_ref.metrics.files import read_detections, read_voc_annotations
+    from cfc_ref.data.source import open_voc, read_truths
+    from cfc_ref.metrics.files import read_detections
     from cfc_ref.metrics.voc import VOC_CLASSES, evaluate
 
-    classes = tuple(args.classes.split(",")) if args.classes else VOC_CLASSES
-    truths = read_voc_annotations(args.voc_root, args.image_set)
+    source = open_voc(args.voc_root)
+    found = None if args.classes else source.classes()
+    classes = tuple(args.classes.split(",")) if args.classes else found or VOC_CLASSES
+    where = ("--classes" if args.classes else f"{source.name}'s classes.txt" if found else
+             "the 20 VOC classes (no --classes, no classes.txt in the dataset)")
+    truths = read_truths(source, source.ids(args.image_set))
     result = evaluate(truths, read_detections(args.detections, classes), classes)
-    print(f"{'class':14} {'npos':>6} {'AP VOC07':>9} {'AP all':>9}")
-    for r in result.per_class.values():
-        print(f"{r.cls:14} {r.npos:6d} {_ap(r.ap_voc07)} {_ap(r.ap_all)}")
-    print(f"{'mAP':14} {'':6} {result.map_voc07:9.4f} {result.map_all:9.4f}")
+    lines = [f"classes: {where}", f"{'class':14} {'npos':>6} {'AP VOC07':>9} {'AP all':>9}"]
+    lines += [f"{r.cls:14} {r.npos:6d} {_ap(r.ap_voc07)} {_ap(r.ap_all)}" for r in result.per_class.values()]
+    lines.append(f"{'mAP':14} {'':6} {result.map_voc07:9.4f} {result.map_all:9.4f}")
+    document = {"classes_from": where, "image_set": args.image_set, "map_voc07": result.map_voc07,
+                "map_all": result.map_all,
+                "classes": [{"class": r.cls, "npos": r.npos, "ap_voc07": r.ap_voc07, "ap_all": r.ap_all}
+                            for r in result.per_class.values()]}
+    _emit(args, document, "\n".join(lines))
     return 0
 
 
@@ -194,39 +228,64 @@ def _ap(value: float | None) -> str:
 
 
 def _cmd_metrics_bd(args: argparse.Namespace) -> int:
-    import json
-
+    from cfc_ref.experiment.curves import read_curve_file
     from cfc_ref.metrics.bd import bd_summary
-    from cfc_ref.metrics.files import read_curve
 
-    summary = bd_summary(read_curve(args.anchor), read_curve(args.test), args.method)
-    if args.json:
-        print(json.dumps(summary, indent=1))
-        return 0
+    anchor = read_curve_file(args.anchor, args.anchor_curve, args.pareto)
+    test = read_curve_file(args.test, args.test_curve, args.pareto)
+    summary = bd_summary(anchor, test, args.method)
+    lines = [f"anchor: {len(anchor)} points, test: {len(test)} points"
+             + (" (Pareto-optimal, M-5.4)" if args.pareto else " (as given)")]
     for method, cell in summary.items():
+        if method == "read":
+            continue
         rate, metric = cell["bd_kbpi_percent"], cell["bd_map"]
-        print(f"BD-KBPI-mAP ({method}): " + (f"{rate:+.2f} %" if rate is not None else f"n/a ({cell['bd_kbpi_error']})")
-              + (f"   over mAP {cell['map_overlap'][0]:.4f}–{cell['map_overlap'][1]:.4f}" if rate is not None else ""))
-        print(f"BD-mAP ({method}): " + (f"{metric:+.4f}" if metric is not None else f"n/a ({cell['bd_map_error']})")
-              + (f"   over KBPI {cell['kbpi_overlap'][0]:.4g}–{cell['kbpi_overlap'][1]:.4g}"
-                 if metric is not None else ""))
+        lines.append(f"BD-KBPI-mAP ({method}): " + (f"{rate:+.2f} %" if rate is not None else
+                                                    f"n/a ({cell['bd_kbpi_error']})")
+                     + (f"   over mAP {cell['map_overlap'][0]:.4f}–{cell['map_overlap'][1]:.4f}"
+                        if rate is not None else ""))
+        lines.append(f"BD-mAP ({method}): " + (f"{metric:+.4f}" if metric is not None else
+                                               f"n/a ({cell['bd_map_error']})")
+                     + (f"   over KBPI {cell['kbpi_overlap'][0]:.4g}–{cell['kbpi_overlap'][1]:.4g}"
+                        if metric is not None else ""))
+    for key, name in (("bd_kbpi_percent", "BD-KBPI-mAP"), ("bd_map", "BD-mAP")):
+        reading = summary.get("read", {}).get(key)
+        if reading is None:
+            continue
+        value = reading["value"]
+        shown = "none" if value is None else (f"{value:+.2f} %" if key == "bd_kbpi_percent" else f"{value:+.4f}")
+        lines.append(f"read {name}: {shown}" + (f" ({reading['method']})" if reading["method"] else "")
+                     + "".join(f"\n  caveat: {c}" for c in reading["caveats"]))
+    _emit(args, summary, "\n".join(lines))
     return 0
 
 
 def _add_metrics_commands(sub: argparse._SubParsersAction) -> None:
+    from cfc_ref.experiment.curves import CURVE_HELP
+
     metrics = sub.add_parser("metrics", help="VOC mAP and BD-KBPI-mAP for your own numbers (spec/metrics.md)")
     metrics_sub = metrics.add_subparsers(dest="metrics_command", required=True)
     m = metrics_sub.add_parser("map", help="per-class AP and mAP, VOC07 11-point and all-point")
-    m.add_argument("voc_root", help="a VOCdevkit year directory (Annotations/, ImageSets/Main/)")
-    m.add_argument("detections", help="directory of comp4_det_<set>_<class>.txt files, or a .json file")
-    m.add_argument("--image-set", default="test")
-    m.add_argument("--classes", default="", help="comma-separated class names (default: the 20 VOC classes)")
+    m.add_argument("voc_root", help="a VOCdevkit year directory (Annotations/, ImageSets/Main/), or a .zip of one")
+    m.add_argument("detections", help="directory of comp4_det_<set>_<class>.txt files, or a .json file (spec M-3.2)")
+    m.add_argument("--image-set", default="test", help="the image set of ImageSets/Main/ to evaluate")
+    m.add_argument("--classes", default="", help="comma-separated class names (default: the dataset's classes.txt, "
+                                                 "else the 20 VOC classes)")
+    _add_json(m, "per-class AP and mAP")
     m.set_defaults(func=_cmd_metrics_map)
-    b = metrics_sub.add_parser("bd", help="BD-KBPI-mAP and BD-mAP of TEST against ANCHOR (CSV files of kbpi,map)")
-    b.add_argument("anchor")
-    b.add_argument("test")
-    b.add_argument("--method", choices=["cubic", "pchip", "both"], default="both")
-    b.add_argument("--json", action="store_true", help="print the results as JSON")
+    b = metrics_sub.add_parser("bd", help="BD-KBPI-mAP and BD-mAP of TEST against ANCHOR (spec M-5)",
+                               description="Each curve: a CSV of kbpi,map rows (a header naming the columns kbpi "
+                               "and map is honoured), or a cfc-ref results.csv with a curve name. Prints cubic and "
+                               "pchip, and the number to read with its caveats (spec M-5.6).")
+    b.add_argument("anchor", help="the anchor curve's CSV file")
+    b.add_argument("test", help="the test curve's CSV file")
+    b.add_argument("--anchor-curve", metavar="CURVE", help=f"the anchor's curve in a results.csv: {CURVE_HELP}")
+    b.add_argument("--test-curve", metavar="CURVE", help="the test's curve in a results.csv (as --anchor-curve)")
+    b.add_argument("--pareto", action="store_true", help="use each curve's Pareto-optimal points, as the report "
+                                                         "does (spec M-5.4)")
+    b.add_argument("--method", choices=["cubic", "pchip", "both"], default="both",
+                   help="the fit; both also gives the number to read (spec M-5.6)")
+    _add_json(b, "the BD numbers")
     b.set_defaults(func=_cmd_metrics_bd)
 
 
@@ -236,11 +295,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config, embedded = experiment_config(args.config, output=args.output, limit=args.limit, workers=args.workers,
                                          weights=args.weights, cfg=args.cfg, splits=args.splits,
                                          lossy_only=args.lossy_only, accounting=args.accounting)
-    print(f"cfc-ref {__version__}: {config.name} -> {config.output}")
+    _note(args, f"cfc-ref {__version__}: {config.name} -> {config.output}")
     outcome = run_protocol(config, with_retrained=embedded, progress=not args.quiet, engine=args.engine,
                            address=args.address)
-    print(outcome.summary)
-    print(f"results: {outcome.results}\nreport:  {outcome.report}")
+    _emit(args, {"results": str(outcome.results), **outcome.report.to_json(), "timing": outcome.timing},
+          f"{outcome.report.summary}\nResults: {outcome.results}")
     return 0
 
 
@@ -253,7 +312,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if not (sep and split and path):
             raise CfcError(f"--retrained {item!r}: expected SPLIT=RESULTS, e.g. max_11=runs/x/results.json")
         retrained[split] = path
-    print(write_report(args.results, layer_figure=not args.no_layers, retrained=retrained).read_text())
+    report = write_report(args.results, layer_figure=not args.no_layers, retrained=retrained)
+    _emit(args, report.to_json(), report.summary)
     return 0
 
 
@@ -274,10 +334,12 @@ def _add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="compression-augmented training (paper §3.3), resumable")
     train.add_argument("config", nargs="?", help="training JSON (default: the embedded default, split max_11)")
     train.add_argument("--split", help="split point whose features are coded in the loop, e.g. max_17")
-    train.add_argument("--mode", choices=["codec", "proxy", "none"])
-    train.add_argument("--iterations", type=int)
-    train.add_argument("--seed", type=int)
-    train.add_argument("--output")
+    train.add_argument("--mode", choices=["codec", "proxy", "none"],
+                       help="what the features go through in the loop: the codec (paper §3.3, spec R-1), uniform "
+                       "noise of the Q-layer's step (R-2), or nothing (default: the config's, codec)")
+    train.add_argument("--iterations", type=int, help="training iterations (default: the config's)")
+    train.add_argument("--seed", type=int, help="random seed (default: the config's)")
+    train.add_argument("--output", help="output directory (default: the config's, or runs/train-SPLIT with --split)")
     train.set_defaults(func=_cmd_train)
     run = sub.add_parser("run", help="the paper's sweep: splits × bit depths × QPs + cloud-only (resumable)")
     run.add_argument("config", nargs="?", help="experiment JSON (default: the embedded default)")
@@ -294,13 +356,16 @@ def _add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--address", help="Ray cluster address for --engine ray (default: start a local one)")
     run.add_argument("--accounting", choices=["deployable", "paper", "both"],
                      help="what a split sends and counts (spec E-7): every crossing tensor (deployable), only the "
-                     "split layer's own (paper), or both")
+                     "split layer's own (paper), or both (default: the config's)")
+    _add_json(run, "the paths written, Table 1 and the timing")
     run.set_defaults(func=_cmd_run)
     report = sub.add_parser("report", help="Table 1 and Figs. 1, 4, 5 from a results.json")
-    report.add_argument("results")
+    report.add_argument("results", help="a run's results.json; the report is written beside it")
     report.add_argument("--no-layers", action="store_true", help="skip Fig. 1 (layer profile)")
     report.add_argument("--retrained", action="append", default=[], metavar="SPLIT=RESULTS",
-                        help="results.json of a run with re-trained weights for SPLIT (Table 1 column, dashed curve)")
+                        help="results.json of a run with re-trained weights for SPLIT (Table 1 row, dashed curve); "
+                        "repeatable (default: retrained-SPLIT/results.json found beside RESULTS)")
+    _add_json(report, "the paths written and Table 1")
     report.set_defaults(func=_cmd_report)
 
 
@@ -311,17 +376,19 @@ def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
     codec_sub = codec.add_subparsers(dest="codec_command", required=True)
     enc = codec_sub.add_parser("encode", help="raw picture → HEVC bitstream")
     enc.add_argument("input", help="raw samples: uint8, or little-endian uint16 above 8 bits, row-major")
-    enc.add_argument("-o", "--output", required=True)
-    enc.add_argument("--width", type=int, required=True)
-    enc.add_argument("--height", type=int, required=True)
-    enc.add_argument("--bit-depth", type=int, required=True)
-    enc.add_argument("--qp", type=int)
-    enc.add_argument("--lossless", action="store_true")
-    enc.add_argument("--encoder", choices=["x265", "hm"], default="x265")
+    enc.add_argument("-o", "--output", required=True, help="the bitstream file to write")
+    enc.add_argument("--width", type=int, required=True, help="picture width in samples")
+    enc.add_argument("--height", type=int, required=True, help="picture height in samples")
+    enc.add_argument("--bit-depth", type=int, required=True, help="bits per sample, 1 to 16")
+    enc.add_argument("--qp", type=int, help="quantisation parameter (give --qp or --lossless)")
+    enc.add_argument("--lossless", action="store_true", help="lossless coding (transquant bypass, spec H-3)")
+    enc.add_argument("--encoder", choices=["x265", "hm"], default="x265",
+                     help="x265 through PyAV, or HM-16.12 if installed (tools/build_hm.sh)")
     enc.set_defaults(func=_cmd_codec_encode)
     dec = codec_sub.add_parser("decode", help="HEVC bitstream → raw samples, through a conforming decoder")
-    dec.add_argument("input")
-    dec.add_argument("-o", "--output", required=True)
+    dec.add_argument("input", help="an HEVC bitstream (Annex B)")
+    dec.add_argument("-o", "--output", required=True, help="the raw samples to write (uint8, or little-endian "
+                                                           "uint16 above 8 bits)")
     dec.add_argument("--width", type=int, help="expected width (default: from the SPS)")
     dec.add_argument("--height", type=int, help="expected height (default: from the SPS)")
     dec.add_argument("--bit-depth", type=int, help="expected bit depth (default: from the SPS)")
@@ -331,7 +398,7 @@ def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
                                description="Per decoder: vectors decoded exact / wrong / refused / skipped. "
                                "Exit 1 when a picture or bitstream is wrong, a required decoder is missing, or "
                                "(--strict) a checked row did not decode every vector exactly.")
-    chk.add_argument("directory")
+    chk.add_argument("directory", help="a directory with manifest.json (spec H-4.7)")
     chk.add_argument("--decoder", action="append", metavar="NAME",
                      help=f"a row to check: {decoders} (repeatable; default: auto, plus every installed decoder "
                      "for information)")
@@ -342,42 +409,61 @@ def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
     enc_group.add_argument("--encode", dest="encode", action="store_true", default=None,
                            help="require the bitstream checks (a missing encoder counts as skipped)")
     enc_group.add_argument("--no-encode", dest="encode", action="store_false", help="check decoding only")
-    chk.add_argument("--json", metavar="FILE", help="write the report as JSON ('-': to stdout, instead of the table)")
+    _add_json(chk, "the report")
     chk.add_argument("-v", "--verbose", action="store_true", help="one line per vector and row")
     chk.set_defaults(func=_cmd_codec_check)
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help that shows each option's default where it has one (E-6.3)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (action.default not in (None, False, "", [], argparse.SUPPRESS) and "default" not in text
+                and action.option_strings):
+            shown = " ".join(map(str, action.default)) if isinstance(action.default, list) else action.default
+            text += f" (default: {shown})"
+        return text
+
+
 class _Parser(argparse.ArgumentParser):
     """Argument errors as one line (spec E-6.1), pointing at --help instead of repeating the usage."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="cfc-ref", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="cfc-ref", description=__doc__.splitlines()[0], epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"cfc-ref {__version__}")
     parser.set_defaults(func=_cmd_run, config=None, output=None, limit=None, workers=None, quiet=False, weights=None,
-                        cfg=None, splits=None, lossy_only=False, accounting=None, engine="local", address=None)
+                        cfg=None, splits=None, lossy_only=False, accounting=None, engine="local", address=None,
+                        json=None)
     sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="Q-layer + tiling + wire-format round trip on built-in feature tensors")
-    demo.add_argument("--bits", type=int, nargs="+", default=[8, 10, 12])
-    demo.add_argument("--codec", default="raw")
+    demo.add_argument("--bits", type=int, nargs="+", default=[8, 10, 12], help="bit depths to round-trip")
+    demo.add_argument("--codec", default="raw", help="the wire format's codec: raw (uncompressed samples) or hevc "
+                                                     "(lossless, x265)")
     demo.set_defaults(func=_cmd_demo)
     inspect = sub.add_parser("inspect", help="parse a container strictly and list its records")
-    inspect.add_argument("file")
+    inspect.add_argument("file", help="a container file (spec/wire-format.md)")
     inspect.set_defaults(func=_cmd_inspect)
     _add_codec_commands(sub)
     _add_metrics_commands(sub)
     _add_experiment_commands(sub)
     layers = sub.add_parser("layers", help="per-layer profile of the detector (paper Fig. 1): table and PNG")
     layers.add_argument("--cfg", default="yolo-voc", help="yolo-voc, yolo-voc.2.0, or a .cfg path")
-    layers.add_argument("--width", type=int, default=416)
-    layers.add_argument("--height", type=int, default=416)
-    layers.add_argument("--width-factor", type=float, default=1.0)
-    layers.add_argument("--device", default="cpu")
-    layers.add_argument("--repeats", type=int, default=3)
+    layers.add_argument("--width", type=int, default=416, help="input width in pixels")
+    layers.add_argument("--height", type=int, default=416, help="input height in pixels")
+    layers.add_argument("--width-factor", type=float, default=1.0, help="scale every layer's filters by this")
+    layers.add_argument("--device", default="cpu", help="torch device to time on, e.g. cpu or cuda")
+    layers.add_argument("--repeats", type=int, default=3, help="timed forward passes (the median counts)")
     layers.add_argument("--png", default="layers.png", help="figure path ('' for none)")
+    _add_json(layers, "the per-layer table")
     layers.set_defaults(func=_cmd_layers)
     conf = sub.add_parser("conformance", help="the conformance suite against an implementation, per profile and "
                                               "clause (spec/conformance.md)")
@@ -390,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="seconds an --impl-cmd adapter has for one answer (default 60; spec C-2.5)")
     conf.add_argument("--deadline", type=float, default=None, metavar="SECONDS",
                       help="seconds an --impl-cmd adapter has for the whole run (default 3600)")
-    conf.add_argument("--json", help="write the report (every test, its profile, clauses, outcome) here")
+    _add_json(conf, "the report (every test, its profile, clauses, outcome)")
     conf.set_defaults(func=_cmd_conformance)
     return parser
 

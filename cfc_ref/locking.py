@@ -19,9 +19,16 @@ class RunLocked(CfcError):
 @contextmanager
 def run_lock(output: Path, what: str = "cfc-ref run") -> Iterator[None]:
     """E-3.1: one run per directory. The lock is held by this process only (workers come from a fork server and
-    inherit none of its files), so it vanishes with a killed run and never blocks the next one."""
+    inherit none of its files), so it vanishes with a killed run and never blocks the next one. A run that fails
+    removes the lock file it made, and the directories it made while they are empty (E-6.4)."""
+    created = []
+    missing = output
+    while not os.path.lexists(missing) and missing != missing.parent:
+        created.append(missing)
+        missing = missing.parent
     output.mkdir(parents=True, exist_ok=True)
     no_link(output / ".lock")
+    lock_created = not os.path.lexists(output / ".lock")
     fd = os.open(output / ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC, 0o644)
     try:
         try:
@@ -32,6 +39,21 @@ def run_lock(output: Path, what: str = "cfc-ref run") -> Iterator[None]:
                             "--output") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        try:
+            yield
+        except BaseException:
+            if lock_created:
+                _remove_created(output, created)
+            raise
     finally:
         os.close(fd)
+
+
+def _remove_created(output: Path, created: list[Path]) -> None:
+    """E-6.4: the lock file this run made, then each directory it made, deepest first, while it is empty."""
+    try:
+        (output / ".lock").unlink()
+        for directory in created:
+            directory.rmdir()
+    except OSError:
+        pass  # the directory holds something else: it stays

@@ -1,3 +1,20 @@
 """Suite options and fixtures (spec C-2), shared with the packaged suite: ``cfc_ref.conformance.plugin``."""
 
+import os
+from pathlib import Path
+
 from cfc_ref.conformance.plugin import impl, pytest_addoption, pytest_configure, selected_profiles  # noqa: F401
+
+_ROOT = Path(__file__).resolve().parent.parent
+_CACHES = {".tox", ".hypothesis", ".pytest_cache", "__pycache__", ".mypy_cache", ".ruff_cache", ".benchmarks", "build",
+           "dist", ".git"}
+_BEFORE = set(os.listdir(_ROOT))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """No test writes into the checkout (E-6.1: nothing outside the paths it was given): a new top-level entry fails
+    the run, named."""
+    stray = sorted(set(os.listdir(_ROOT)) - _BEFORE - _CACHES)
+    if stray:
+        print(f"\nERROR: the test run left {', '.join(stray)} in {_ROOT}")
+        session.exitstatus = 1

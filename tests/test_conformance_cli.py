@@ -266,12 +266,12 @@ def test_the_command_ends_by_itself_and_shows_why(tmp_path):
 
 
 @spec("C-2.5", "C-2.8")
-def test_the_node_example_passes_wire_with_its_standard_json():
+def test_the_node_example_passes_wire_with_its_standard_json(tmp_path):
     import shutil
 
     if not shutil.which("node"):
         pytest.skip("Node.js is not installed")
-    done, report = conformance(Path(str(ROOT)), "--impl-cmd", f"node {NODE_EXAMPLE}", "--profile", "wire")
+    done, report = conformance(tmp_path, "--impl-cmd", f"node {NODE_EXAMPLE}", "--profile", "wire")
     assert done.returncode == 0, done.stdout[-3000:]
     assert verdicts(done.stdout)["wire"] == "pass"
     skipped = [r for r in report["results"] if r["outcome"] == "skipped" and r["profile"] == "wire"]

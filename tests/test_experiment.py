@@ -133,7 +133,7 @@ def test_resume_after_sigkill(model_files, tmp_path, monkeypatch):
 def test_report_and_table1(model_files, tmp_path):
     path = run(small_config(model_files, tmp_path / "out"), progress=False)
     report = write_report(path, layer_figure=False)
-    text = report.read_text()
+    text = report.path.read_text()
     assert "## Table 1" in text and "| max 11 |" in text and "| max 17 |" in text
     assert (tmp_path / "out" / "fig4_lossless.png").exists() and (tmp_path / "out" / "fig5_lossy.png").exists()
     results = load_results(path)
@@ -149,8 +149,16 @@ def test_report_and_table1(model_files, tmp_path):
                                 quality=f"qp{50 - i}", qp=50 - i, jpeg_quality=None, kbpi=kbpi / 2,
                                 map_voc07=quality))
     results = replace(results, rows=rows)
-    lines, values = table1(results)
-    assert values == {"max_11 deployable": "-50.00 %", "max_17 deployable": "-50.00 %"}
+    table = table1(results, tmp_path / "out")
+    assert [(r.split, r.accounting, r.weights) for r in table] == [
+        ("max_11", "deployable", "default"), ("max_11", "deployable", "re-trained"),
+        ("max_17", "deployable", "default"), ("max_17", "deployable", "re-trained")]
+    for row in table:
+        if row.weights == "default":
+            assert row.read("bd_kbpi_percent") == {"method": "cubic", "value": pytest.approx(-50.0), "caveats": []}
+            assert row.bd["pchip"]["bd_kbpi_percent"] == pytest.approx(-50.0)
+        else:
+            assert row.status == "not run" and row.bd is None
 
 
 def test_pareto_front():
@@ -472,10 +480,10 @@ def test_report_shows_both_accountings_the_paper_and_fig4_splits(model_files, tm
     assert "max_3-10bit-qp27" not in rows  # lossless-only split points
     assert rows["conv_13-12bit-lossless"]["accounting"] == "both" and "conv_13-12bit-lossless-paper" not in rows
     assert all(r["map_voc07_std"] >= 0 for r in rows.values())
-    text = write_report(path, layer_figure=False).read_text()
+    text = write_report(path, layer_figure=False).path.read_text()
     table = text.split("## Table 1")[1].split("##")[0]
-    assert "| max 17 | deployable |" in table and "| max 17 | paper (not deployable) |" in table
-    assert "−60.30 % / −70.30 %" in table and "BD-mAP (cubic)" in table
+    assert "| max 17 | deployable | default |" in table and "| max 17 | paper (not deployable) | default |" in table
+    assert "| −60.30 % |" in table and "| −70.30 % |" in table and "BD-mAP cubic" in table
     assert "not deployable: conv_16 not sent" in text
     assert (tmp_path / "out" / "fig4_lossless.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -34,3 +34,19 @@ def test_the_embedded_main_job_fits_its_budget(tmp_path):
           f"{timing['ratio_to_codec']:.2f}")
     report = (out / "report.md").read_text()
     assert "## Where the time went" in report and "| max 11 | both (one tensor crosses) |" in report
+    # E-11.2 on the real job: every Table 1 row of table1.json is what its metrics bd command gives, bit for bit
+    import shlex
+
+    table = json.loads((out / "table1.json").read_text())
+    for row in table["rows"]:
+        if not row["command"]:
+            assert row["status"] == "not run"
+            continue
+        again = subprocess.run([sys.executable, "-m", "cfc_ref.cli", *shlex.split(row["command"])[1:]], cwd=out,
+                               capture_output=True, text=True, timeout=300)
+        if row["bd"] is None:
+            assert again.returncode == 2 and row["status"].removeprefix("no number: ") in again.stderr
+        else:
+            assert again.returncode == 0 and json.loads(again.stdout) == row["bd"], (row["command"], again.stderr)
+    summary = done.stdout
+    assert summary.startswith("cfc-ref ") and "Table 1 — the BD numbers to read" in summary and "|---" not in summary

@@ -80,3 +80,11 @@ def test_weights_checks(tmp_path):
 
 def test_bad_part(tmp_path):
     assert run(tmp_path, "everything").returncode == 2
+
+
+def test_a_file_placed_by_hand_is_checked_and_used_offline(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "yolo-voc.weights").write_bytes(weights_bytes(DarknetModel(builtin_cfg("yolo-voc"))))
+    result = run(tmp_path / "data", "weights")  # no URL reachable: the file by hand is what counts
+    assert result.returncode == 0, result.stderr
+    assert "load strictly into yolo-voc.cfg" in result.stdout and "weights ready" in result.stdout

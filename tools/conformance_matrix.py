@@ -59,8 +59,8 @@ EXPLAINED: dict[str, list[tuple[str, str, str]]] = {
                                                   "value, beyond C-2.6's 1e-9"),
     ],
     "opencv_darknet": [
-        (r"net_(pools_)?back_.*|net_reject_missing_passthrough", "D-5.1", "not supported: OpenCV's dnn cannot start a network "
-                                                                 "at an inner layer, so it has no back end"),
+        (r"net_(pools_)?back_.*|net_reject_missing_passthrough", "D-5.1",
+         "not supported: OpenCV's dnn cannot start a network at an inner layer, so it has no back end"),
         (r"net_reject_(short|long)_weights", "D-3.2", "a weights file of the wrong length is accepted (OpenCV reads "
                                                       "what the layers need and ignores the rest or reads short)"),
         (r"net_pools_front_.*", "D-1.5", "OpenCV's Darknet importer does not apply Darknet's cfg defaults: a "

@@ -45,6 +45,8 @@ class VocSource(Protocol):
 
     def describe(self, image: str, kind: str) -> str: ...
 
+    def classes(self) -> tuple[str, ...] | None: ...
+
 
 class DirectoryVoc:
     """The VOCdevkit year directory layout."""
@@ -83,6 +85,11 @@ class DirectoryVoc:
 
     def annotation_bytes(self, image: str) -> bytes:
         return self._read(_member(image, "annotation"))
+
+    def classes(self) -> tuple[str, ...] | None:
+        """The class list of ``classes.txt`` at the root (the synthetic stand-in has one), or None."""
+        return parse_classes(self._read(CLASSES_FILE), str(self.root / CLASSES_FILE)) if (
+            self.root / CLASSES_FILE).is_file() else None
 
 
 class ZipVoc:
@@ -132,6 +139,25 @@ class ZipVoc:
 
     def annotation_bytes(self, image: str) -> bytes:
         return self._read(_member(image, "annotation"))
+
+    def classes(self) -> tuple[str, ...] | None:
+        """The class list of ``classes.txt`` at the archive's root, or None."""
+        return parse_classes(self._read(CLASSES_FILE), f"{self.path}:{CLASSES_FILE}") if (
+            CLASSES_FILE in self._members) else None
+
+
+CLASSES_FILE = "classes.txt"
+
+
+def parse_classes(data: bytes, where: str) -> tuple[str, ...]:
+    """One class name per line (blank lines ignored); names distinct, no comma (M-3.2 files are named by class)."""
+    try:
+        names = tuple(line.strip() for line in data.decode("utf-8").splitlines() if line.strip())
+    except UnicodeDecodeError:
+        raise MetricsError(f"{where}: not UTF-8 text") from None
+    if not names or len(set(names)) != len(names) or any("," in n or "/" in n for n in names):
+        raise MetricsError(f"{where}: expected distinct class names, one per line")
+    return names
 
 
 def _member(image: str, kind: str) -> str:

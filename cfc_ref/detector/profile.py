@@ -112,6 +112,9 @@ def plot_profile(rows: list[LayerRow], path: str, title: str) -> None:
     left.bar(positions, [r.split_samples - r.samples for r in rows], bottom=[r.samples for r in rows],
              color="#e3a05b", label="+ passthrough crossing the cut")
     left.set_yscale("log")
+    smallest = min(min(r.samples for r in rows), min(r.split_samples for r in rows))
+    left.set_ylim(smallest / 4, max(r.split_samples for r in rows) * 2)  # every bar rises above the axis (E-11.3)
+    left.set_xlim(-0.8, len(rows) - 0.2)  # the first and last bars clear the frame
     left.set_ylabel("feature samples")
     left.set_xticks(list(positions), [r.name.replace("_", " ") for r in rows], rotation=90, fontsize=7)
     right = left.twinx()
@@ -128,3 +131,13 @@ def plot_profile(rows: list[LayerRow], path: str, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def profile_points(rows: list[LayerRow]) -> list[dict]:
+    """Fig. 1's plotted values, one row per layer (spec E-11.1)."""
+    last_seconds, last_flops = rows[-1].cumulative_seconds or 1.0, rows[-1].cumulative_flops or 1
+    return [{"index": r.index, "layer": r.name, "channels": r.shape[0], "height": r.shape[1], "width": r.shape[2],
+             "samples": r.samples, "split_samples": r.split_samples, "split_tensors": "+".join(r.split_tensors),
+             "flops": r.flops, "cumulative_flops_share": r.cumulative_flops / last_flops,
+             "cumulative_seconds": r.cumulative_seconds, "cumulative_time_share": r.cumulative_seconds / last_seconds}
+            for r in rows]

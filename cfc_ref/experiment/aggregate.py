@@ -50,7 +50,7 @@ class Results:
                            "timing": self.timing, "rows": [asdict(r) for r in self.rows]}, indent=1) + "\n"
 
 
-def _check_row(raw: object, where: str) -> ResultRow:
+def check_row(raw: object, where: str) -> ResultRow:
     """E-5.1: one row of results.json, every field of its type and sense, or a CfcError naming it."""
     if not isinstance(raw, dict) or set(raw) != set(RESULT_COLUMNS):
         missing = sorted(set(RESULT_COLUMNS) - set(raw)) if isinstance(raw, dict) else []
@@ -102,7 +102,7 @@ def load_results(path: str | Path) -> Results:
         raise CfcError(f"{path}: malformed results (config and environment must be objects, rows a list)")
     if not raw_rows:
         raise CfcError(f"{path}: malformed results (no rows)")
-    rows = [_check_row(r, str(path)) for r in raw_rows]
+    rows = [check_row(r, str(path)) for r in raw_rows]
     names = [r.setting for r in rows]
     if len(set(names)) != len(names):
         duplicate = next(n for n in names if names.count(n) > 1)

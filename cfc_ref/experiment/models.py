@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cfc_ref.detector.model import DarknetModel
+from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig
 
 
@@ -21,6 +22,9 @@ def load_model(config: ExperimentConfig) -> DarknetModel:
     from cfc_ref.detector.weights import load_weights
 
     cfg, weights = model_files(config)
+    if config.model == "darknet" and not weights.exists():
+        raise CfcError(f"the weights {weights} do not exist: tools/download_voc.sh DIR fetches the YOLOv2-VOC "
+                       "weights (and VOC2007 test) into DIR, or give --weights FILE")
     model = DarknetModel(load_cfg(cfg))
     load_weights(model, weights)
     return model.eval()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, embedded_default, load_config, lossy_sweep
-from cfc_ref.experiment.report import report_summary, write_report
+from cfc_ref.experiment.report import Report, write_report
 from cfc_ref.experiment.runner import job_timing, planned_units, record_job_timing, run
 from cfc_ref.progress import JobProgress
 
@@ -52,12 +52,12 @@ def experiment_config(path: str | None = None, *, output: str | None = None, lim
 class Outcome:
     results: Path
     retrained: dict[str, Path]
-    report: Path
+    report: Report
     timing: dict
 
     @property
     def summary(self) -> str:
-        return report_summary(self.report)
+        return self.report.summary
 
 
 def run_sweep(config: ExperimentConfig, engine: str = "local", address: str | None = None,

@@ -234,6 +234,9 @@ def prepare_dataset(config: ExperimentConfig) -> tuple[VocSource, list[str]]:
             write_dataset_zip(root, test=config.synthetic_test_images)
         else:
             write_dataset(root, train=0, test=config.synthetic_test_images)
+    if config.dataset_kind == "voc" and not root.exists():
+        raise CfcError(f"the dataset {root} does not exist: tools/download_voc.sh DIR fetches VOC2007 test (and the "
+                       "YOLOv2-VOC weights) into DIR; dataset_root names DIR/VOCdevkit/VOC2007")
     source = open_voc(root)
     ids = source.ids(config.image_set)
     return source, (ids[: config.limit] if config.limit else ids)

@@ -134,4 +134,56 @@ def bd_summary(anchor: list[tuple[float, float]], test: list[tuple[float, float]
     if all(c["bd_kbpi_percent"] is None and c["bd_map"] is None for c in out.values()):
         first = next(iter(out.values()))
         raise MetricsError(str(first["bd_kbpi_error"]))  # nothing could be computed: the curves are the problem
+    if method == "both":
+        out["read"] = {"bd_kbpi_percent": read_bd(out, "bd_kbpi_percent", anchor_share_of(anchor, test, "rate")),
+                       "bd_map": read_bd(out, "bd_map", anchor_share_of(anchor, test, "metric"))}
     return out
+
+
+LOG_RATE_DISAGREEMENT = math.log(2.0)  # M-5.6: one method's rate ratio more than twice the other's
+MAP_DISAGREEMENT = 0.02
+POOR_OVERLAP = 0.5
+
+
+def anchor_share_of(anchor: list[tuple[float, float]], test: list[tuple[float, float]], which: str
+                    ) -> tuple[float, float] | None:
+    """The integration interval's share of the anchor's and the test's range (pchip and cubic share it), or None."""
+    try:
+        result = bd_kbpi_map(anchor, test, "pchip") if which == "rate" else bd_map(anchor, test, "pchip")
+    except MetricsError:
+        return None
+    return result.anchor_share, result.test_share
+
+
+def read_bd(cells: dict, key: str, shares: tuple[float, float] | None) -> dict:
+    """M-5.6: which method's number to read, its value and the caveats, from ``bd_summary``'s cubic and pchip cells.
+
+    ``{"method": "cubic" | "pchip" | None, "value": float | None, "caveats": [str, …]}``"""
+    cubic, pchip = cells["cubic"][key], cells["pchip"][key]
+    caveats: list[str] = []
+    if cubic is not None and pchip is not None:
+        if key == "bd_kbpi_percent":
+            gap = abs(math.log1p(cubic / 100.0) - math.log1p(pchip / 100.0))
+            disagree = gap > LOG_RATE_DISAGREEMENT
+            why = (f"cubic {cubic:+.2f} % and pchip {pchip:+.2f} % disagree (rate ratios {math.exp(gap):.1f}× "
+                   "apart): the cubic fit is unstable here, read pchip")
+        else:
+            disagree = abs(cubic - pchip) > MAP_DISAGREEMENT
+            why = (f"cubic {cubic:+.4f} and pchip {pchip:+.4f} disagree by {abs(cubic - pchip):.4f} mAP: the cubic "
+                   "fit is unstable here, read pchip")
+        method = "pchip" if disagree else "cubic"
+        if disagree:
+            caveats.append(why)
+    elif cubic is not None or pchip is not None:
+        method = "cubic" if cubic is not None else "pchip"
+        other = "pchip" if method == "cubic" else "cubic"
+        error = cells[other][key.replace("_percent", "") + "_error"]
+        caveats.append(f"only {method} gives a number ({other}: {error})")
+    else:
+        return {"method": None, "value": None,
+                "caveats": [f"no number: {cells['cubic'][key.replace('_percent', '') + '_error']}"]}
+    if shares is not None and shares[0] < POOR_OVERLAP:
+        axis = "mAP" if key == "bd_kbpi_percent" else "ln KBPI"
+        caveats.append(f"poor overlap: the curves overlap over {100 * shares[0]:.0f} % of the anchor's {axis} range "
+                       f"({100 * shares[1]:.0f} % of the test's); the number describes only that part")
+    return {"method": method, "value": cells[method][key], "caveats": caveats}

@@ -196,15 +196,27 @@ def voc_annotation_bytes(image_id: str, width: int, height: int, truths: list[Gr
 
 
 def read_curve(path: str | Path) -> list[tuple[float, float]]:
-    """A rate–accuracy curve (M-5): CSV rows ``kbpi,map``; an optional header line and ``#`` comments."""
+    """A rate–accuracy curve (M-5.7): CSV rows ``kbpi,map``, or a header naming the columns ``kbpi`` and ``map``
+    (or ``map_voc07``); ``#`` lines are comments."""
+    return parse_curve(read_text(path), path)
+
+
+def parse_curve(text: str, path: str | Path) -> list[tuple[float, float]]:
+    """:func:`read_curve` of a file's text."""
     import csv
     import io
 
-    rows = [r for r in csv.reader(io.StringIO(read_text(path))) if r and not r[0].strip().startswith("#")]
-    if rows and not _is_number(rows[0][0]):
-        rows = rows[1:]  # a header line
+    rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text)) if r and not r[0].strip().startswith("#")]
+    columns = (0, 1)
+    if rows and not (len(rows[0]) >= 2 and _is_number(rows[0][0]) and _is_number(rows[0][1])):
+        header = [c.lower() for c in rows[0]]
+        quality = "map" if "map" in header else "map_voc07"
+        if "kbpi" not in header or quality not in header:
+            raise MetricsError(f"{path}: a header must name the columns kbpi and map (or map_voc07); this one has "
+                               f"{', '.join(rows[0]) or 'none'}")
+        columns, rows = (header.index("kbpi"), header.index(quality)), rows[1:]
     try:
-        curve = [(float(r[0]), float(r[1])) for r in rows]
+        curve = [(float(r[columns[0]]), float(r[columns[1]])) for r in rows]
     except (ValueError, IndexError):
         raise MetricsError(f"{path}: expected CSV rows 'kbpi,map'") from None
     if not all(math.isfinite(v) for point in curve for v in point):

@@ -1,0 +1,116 @@
+"""Rate–accuracy curves of a run, by name (spec M-5.7): what Table 1 compares and ``cfc-ref metrics bd`` reads.
+
+    rows = load_results_csv("runs/embedded-default/results.csv")
+    curve_points(rows, "max_17-8bit-paper", pareto=True)     # [(kbpi, map_voc07), …] as Table 1 uses them
+    curve_points(rows, "cloud-jpeg", pareto=True)            # Table 1's anchor
+
+Curve names: ``cloud-jpeg`` (cloud-only JPEG uploads), ``cloud-hevc`` (cloud-only HEVC uploads of the RGB image),
+``SPLIT-Nbit-ACCOUNTING`` (the lossy rows of a split point at N bits that count as that accounting, E-7.3).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import get_type_hints
+
+from cfc_ref.errors import CfcError, MetricsError
+from cfc_ref.experiment.store import RESULT_COLUMNS, ResultRow
+
+CURVE_HELP = ("cloud-jpeg, cloud-hevc, or SPLIT-Nbit-ACCOUNTING (lossy rows of a split point at N bits, accounting "
+              "deployable, paper or both), e.g. max_17-8bit-paper")
+_SPLIT_CURVE = re.compile(r"(?P<split>.+)-(?P<depth>\d{1,2})bit-(?P<accounting>deployable|paper|both)")
+
+
+def pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Points not beaten by another with ≤ bits and ≥ mAP (spec M-5.4), sorted by bits."""
+    front: list[tuple[float, float]] = []
+    for rate, quality in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not front or quality > front[-1][1]:
+            front.append((rate, quality))
+    return front
+
+
+def curve_rows(rows: list[ResultRow], name: str) -> list[ResultRow]:
+    """The rows of the curve ``name`` (M-5.7), in the run's order; a CfcError listing the curves there are when
+    ``name`` matches nothing."""
+    if name == "cloud-jpeg":
+        found = [r for r in rows if r.jpeg]
+    elif name == "cloud-hevc":
+        found = [r for r in rows if r.rgb_hevc]
+    else:
+        match = _SPLIT_CURVE.fullmatch(name)
+        if match is None:
+            raise CfcError(f"curve {name!r}: expected {CURVE_HELP}")
+        found = [r for r in rows if r.lossy and r.split == match["split"] and r.bit_depth == int(match["depth"])
+                 and (r.accounting == "both" if match["accounting"] == "both" else r.counts_as(match["accounting"]))]
+    if not found:
+        raise CfcError(f"curve {name!r} has no rows here; the curves are: {', '.join(curve_names(rows)) or 'none'}")
+    return found
+
+
+def curve_names(rows: list[ResultRow]) -> list[str]:
+    """Every curve name that selects rows of ``rows``."""
+    names = [name for name, test in (("cloud-jpeg", lambda r: r.jpeg), ("cloud-hevc", lambda r: r.rgb_hevc))
+             if any(test(r) for r in rows)]
+    for r in rows:
+        if r.lossy:
+            accountings = ("deployable", "paper", "both") if r.accounting == "both" else (r.accounting,)
+            names += [n for a in accountings if (n := f"{r.split}-{r.bit_depth}bit-{a}") not in names]
+    return names
+
+
+def curve_points(rows: list[ResultRow], name: str, pareto_only: bool = False) -> list[tuple[float, float]]:
+    """(KBPI, VOC07 mAP) of the curve ``name``; with ``pareto_only`` its Pareto-optimal points (M-5.4)."""
+    points = [(r.kbpi, r.map_voc07) for r in curve_rows(rows, name)]
+    return pareto(points) if pareto_only else points
+
+
+def load_results_csv(path: str | Path, text: str | None = None) -> list[ResultRow]:
+    """The rows of a package ``results.csv`` (E-5.1), typed and checked like ``results.json``'s."""
+    from cfc_ref.experiment.aggregate import check_row
+    from cfc_ref.metrics.files import read_text
+
+    reader = csv.DictReader(io.StringIO(read_text(path) if text is None else text))
+    if reader.fieldnames is None or list(reader.fieldnames) != list(RESULT_COLUMNS):
+        raise CfcError(f"{path}: not a cfc-ref results.csv (its header must be {','.join(RESULT_COLUMNS)})")
+    hints = get_type_hints(ResultRow)
+    rows = []
+    for number, raw in enumerate(reader, start=2):
+        typed: dict[str, object] = {}
+        for name in RESULT_COLUMNS:
+            value, kind = raw.get(name), hints[name]
+            if value is None:
+                raise CfcError(f"{path}: line {number} has too few fields")
+            try:
+                typed[name] = (value if kind is str else float(value) if kind is float else
+                               int(value) if kind is int else None if value == "" else int(value))
+            except ValueError:
+                raise CfcError(f"{path}: line {number}: field {name} is not a number: {value!r}") from None
+        if None in raw:
+            raise CfcError(f"{path}: line {number} has too many fields")
+        rows.append(check_row(typed, f"{path}: line {number}"))
+    if not rows:
+        raise CfcError(f"{path}: no rows")
+    return rows
+
+
+def read_curve_file(path: str | Path, curve: str | None = None, pareto_only: bool = False
+                    ) -> list[tuple[float, float]]:
+    """A curve for ``cfc-ref metrics bd`` (M-5.7): a ``kbpi,map`` CSV, or a curve of a package ``results.csv``."""
+    from cfc_ref.metrics.files import parse_curve, read_text
+
+    text = read_text(path)
+    first = next((line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
+    if "setting" in [c.strip() for c in first.split(",")]:
+        if curve is None:
+            names = curve_names(load_results_csv(path, text))
+            raise MetricsError(f"{path} is a results.csv: choose its curve with --anchor-curve or --test-curve "
+                               f"({', '.join(names)})")
+        return curve_points(load_results_csv(path, text), curve, pareto_only)
+    if curve is not None:
+        raise MetricsError(f"{path}: a curve name ({curve!r}) is for a results.csv; this file is a kbpi,map CSV")
+    points = parse_curve(text, path)
+    return pareto(points) if pareto_only else points

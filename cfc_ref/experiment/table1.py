@@ -1,0 +1,180 @@
+"""Table 1 (paper §4) as data (spec E-11.2): per split point, accounting and weights, BD-KBPI-mAP and BD-mAP of the
+lossy curve against the cloud-only JPEG curve, cubic and pchip, the number to read with its caveats (M-5.6), the
+Pareto-optimal points used (M-5.4) and the ``cfc-ref metrics bd`` command that reproduces the row (M-5.7).
+
+    rows = table1(results, Path("runs/x"), retrained={"max_17": (results_17, Path("runs/x/retrained-max_17"))})
+    write_table1(rows, Path("runs/x"), results)        # table1.json, table1.csv
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shlex
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from cfc_ref.errors import MetricsError
+from cfc_ref.experiment.aggregate import Results
+from cfc_ref.experiment.curves import curve_rows, pareto
+from cfc_ref.fileio import write_atomic
+from cfc_ref.metrics.bd import bd_summary
+
+TABLE1_SCHEMA = "cfc-ref-table1/1"
+ANCHOR = "cloud-jpeg"
+PAPER_TABLE1 = {("max_11", "default"): "−6.09 %", ("max_11", "re-trained"): "−45.23 %",
+                ("max_17", "default"): "−60.30 %", ("max_17", "re-trained"): "−70.30 %"}  # the paper's Table 1
+NOT_RUN = "not run"
+
+
+@dataclass(frozen=True)
+class Point:
+    setting: str
+    kbpi: float
+    map: float
+
+
+@dataclass(frozen=True)
+class Table1Row:
+    split: str
+    accounting: str  # deployable, paper, or both (one tensor crosses, E-7.3)
+    weights: str  # default or re-trained
+    samples: int  # samples per image the accounting counts
+    deployable: bool
+    anchor_curve: str
+    test_curve: str
+    anchor_results: str  # results.csv of each curve, relative to the report's directory where it lies below it
+    test_results: str
+    anchor_points: list[Point] = field(default_factory=list)  # Pareto-optimal points used (M-5.4)
+    test_points: list[Point] = field(default_factory=list)
+    anchor_total: int = 0
+    test_total: int = 0
+    bd: dict | None = None  # bd_summary: cubic and pchip cells and the reading (M-5.6); None when not run or refused
+    status: str = ""  # "" when computed; "not run", or the reason no number could be computed
+    paper: str = "–"
+
+    @property
+    def command(self) -> str:
+        """The ``cfc-ref metrics bd`` command, run in the report's directory, that gives this row's numbers."""
+        if self.status == NOT_RUN or not self.anchor_total:
+            return ""
+        return shlex.join(["cfc-ref", "metrics", "bd", self.anchor_results, self.test_results, "--anchor-curve",
+                           self.anchor_curve, "--test-curve", self.test_curve, "--pareto", "--json"])
+
+    def read(self, key: str) -> dict:
+        """M-5.6's reading of ``bd_kbpi_percent`` or ``bd_map``: method, value, caveats."""
+        if self.bd is None:
+            return {"method": None, "value": None, "caveats": [] if self.status == NOT_RUN else [self.status]}
+        return self.bd["read"][key]
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["command"] = self.command
+        return data
+
+
+def _points(rows: list, points: list[tuple[float, float]]) -> list[Point]:
+    """The settings behind Pareto points (the first row with those values, in the run's order)."""
+    return [Point(next(r.setting for r in rows if (r.kbpi, r.map_voc07) == p), *p) for p in points]
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return os.path.relpath(path.resolve(), base.resolve()) if path.is_absolute() else str(path)
+
+
+def _row(results: Results, where: Path, base: Path, anchor: list, split: str, accounting: str, weights: str,
+         depth: int) -> Table1Row:
+    test_name = f"{split}-{depth}bit-{accounting}"
+    lossy = curve_rows(results.rows, test_name)
+    anchor_points = pareto([(r.kbpi, r.map_voc07) for r in anchor])
+    test_points = pareto([(r.kbpi, r.map_voc07) for r in lossy])
+    try:
+        if not anchor:
+            raise MetricsError("this run has no cloud-only JPEG curve, Table 1's anchor (a lossy-only sweep: compare "
+                               "its results.csv with a full run's through cfc-ref metrics bd)")
+        bd: dict | None = bd_summary(anchor_points, test_points, "both")
+        status = ""
+    except MetricsError as err:
+        bd, status = None, f"no number: {err}"
+    return Table1Row(split, accounting, weights, lossy[0].samples, lossy[0].deployable, ANCHOR, test_name,
+                     "results.csv", _relative(where / "results.csv", base), _points(anchor, anchor_points),
+                     _points(lossy, test_points), len(anchor), len(lossy), bd, status,
+                     PAPER_TABLE1.get((split, weights), "–"))
+
+
+def table1(results: Results, base: Path, retrained: dict[str, tuple[Results, Path]] | None = None
+           ) -> list[Table1Row]:
+    """E-11.2: the rows of Table 1 for a run whose results.csv lies in ``base``; ``retrained[split]`` is the
+    results of that split's re-trained sweep and its directory (same anchor: this run's cloud-only JPEG curve)."""
+    config = results.experiment
+    retrained = retrained or {}
+    anchor = [r for r in results.rows if r.jpeg]  # none in a lossy-only sweep: its rows say so
+    depth = config.lossy_bit_depths[0] if config.lossy_bit_depths else 8
+    rows = []
+    for split in config.splits:
+        done: set[str] = set()
+        for accounting in config.accountings:
+            lossy = [r for r in results.rows if r.lossy and r.split == split and r.bit_depth == depth
+                     and r.counts_as(accounting)]
+            if not lossy:
+                continue
+            accounting = "both" if lossy[0].accounting == "both" else accounting  # E-7.3: one computation, one row
+            if accounting in done:
+                continue
+            done.add(accounting)
+            rows.append(_row(results, base, base, anchor, split, accounting, "default", depth))
+            if split in retrained:
+                again, where = retrained[split]
+                rows.append(_row(again, where, base, anchor, split, accounting, "re-trained", depth))
+            else:
+                rows.append(Table1Row(split, accounting, "re-trained", rows[-1].samples, rows[-1].deployable, ANCHOR,
+                                      rows[-1].test_curve, "results.csv", "", status=NOT_RUN,
+                                      paper=PAPER_TABLE1.get((split, "re-trained"), "–")))
+    return rows
+
+
+CSV_COLUMNS = ("split", "accounting", "weights", "samples", "deployable", "bd_kbpi_cubic", "bd_kbpi_pchip",
+               "bd_kbpi_read", "bd_kbpi_read_method", "bd_map_cubic", "bd_map_pchip", "bd_map_read",
+               "bd_map_read_method", "caveats", "status", "anchor_points", "test_points", "paper", "command")
+
+
+def _csv_row(row: Table1Row) -> dict:
+    def cell(method: str, key: str) -> object:
+        return "" if row.bd is None or row.bd[method][key] is None else row.bd[method][key]
+
+    rate, metric = row.read("bd_kbpi_percent"), row.read("bd_map")
+    return {"split": row.split, "accounting": row.accounting, "weights": row.weights, "samples": row.samples,
+            "deployable": row.deployable,
+            "bd_kbpi_cubic": cell("cubic", "bd_kbpi_percent"), "bd_kbpi_pchip": cell("pchip", "bd_kbpi_percent"),
+            "bd_kbpi_read": "" if rate["value"] is None else rate["value"],
+            "bd_kbpi_read_method": rate["method"] or "",
+            "bd_map_cubic": cell("cubic", "bd_map"), "bd_map_pchip": cell("pchip", "bd_map"),
+            "bd_map_read": "" if metric["value"] is None else metric["value"],
+            "bd_map_read_method": metric["method"] or "",
+            "caveats": " | ".join([f"BD-KBPI-mAP: {c}" for c in rate["caveats"]]
+                                  + [f"BD-mAP: {c}" for c in metric["caveats"] if row.bd is not None]),
+            "status": row.status,
+            "anchor_points": " ".join(p.setting for p in row.anchor_points),
+            "test_points": " ".join(p.setting for p in row.test_points), "paper": row.paper,
+            "command": row.command}
+
+
+def write_table1(rows: list[Table1Row], out: Path, results: Results) -> tuple[Path, Path]:
+    """table1.json and table1.csv in ``out`` (E-11.2), each written atomically."""
+    config = results.experiment
+    document = {"schema": TABLE1_SCHEMA, "run": config.name, "stand_in": config.model == "embedded",
+                "metric": "map_voc07", "anchor": ANCHOR,
+                "bit_depth": config.lossy_bit_depths[0] if config.lossy_bit_depths else None,
+                "commands_run_in": "the directory of this file", "rows": [r.to_json() for r in rows]}
+    write_atomic(out / "table1.json", (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode())
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(_csv_row(r) for r in rows)
+    write_atomic(out / "table1.csv", table.getvalue().encode())
+    return out / "table1.json", out / "table1.csv"
