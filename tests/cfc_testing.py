@@ -6,3 +6,35 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "golden"
+
+
+def descendants(root: int) -> list[int]:
+    """Every live process below ``root`` (a run's fork server, resource tracker and workers)."""
+    import psutil
+
+    try:
+        return [child.pid for child in psutil.Process(root).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """``cfc-ref ARGV`` in process: its exit status (argparse's exits count as exits) and what it wrote to stderr."""
+    from cfc_ref.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    return code, capsys.readouterr().err

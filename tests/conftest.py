@@ -3,7 +3,23 @@
 import os
 from pathlib import Path
 
+import pytest
+
 from cfc_ref.conformance.plugin import impl, pytest_addoption, pytest_configure, selected_profiles  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory):
+    """A cfg and random weights of the embedded model's structure (runs that need a Darknet model, not a good one)."""
+    from cfc_ref.detector.cfg import write_cfg
+    from cfc_ref.detector.model import DarknetModel
+    from cfc_ref.detector.weights import randomize, save_weights
+    from cfc_ref.experiment.embedded import embedded_config
+
+    d = tmp_path_factory.mktemp("model")
+    (d / "m.cfg").write_text(write_cfg(embedded_config()))
+    save_weights(randomize(DarknetModel(embedded_config()), seed=3), d / "m.weights")
+    return d
 
 _ROOT = Path(__file__).resolve().parent.parent
 _CACHES = {".tox", ".hypothesis", ".pytest_cache", "__pycache__", ".mypy_cache", ".ruff_cache", ".benchmarks", "build",

@@ -15,19 +15,9 @@ from cfc_ref.cli import main
 from cfc_ref.conformance import reference
 from cfc_ref.errors import CfcError
 
-from cfc_testing import ROOT
+from cfc_testing import ROOT, run_cli
 
 spec = pytest.mark.spec
-
-
-def run_cli(argv: list[str], capsys) -> tuple[int, str]:
-    """In process; argparse's exits count as exits."""
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    return code, capsys.readouterr().err
 
 
 def assert_one_line_error(code: int, err: str) -> None:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,7 +23,7 @@ from cfc_ref.conformance.process import (
 )
 from cfc_ref.conformance.protocol import AdapterError
 
-from cfc_testing import ROOT
+from cfc_testing import ROOT, alive, descendants
 
 spec = pytest.mark.spec
 EXAMPLE = f"{sys.executable} {ROOT / 'tests' / 'process_example' / 'wire_server.py'}"
@@ -179,30 +178,6 @@ MISBEHAVING = ROOT / "tests" / "process_example" / "misbehaving.py"
 NODE_EXAMPLE = ROOT / "tests" / "process_example" / "wire_server.js"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
-    except OSError:
-        return False
-
-
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                children.setdefault(int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]), []).append(
-                    int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    found, todo = [], list(children.get(root, []))
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
-
-
 @spec("C-2.5")
 @pytest.mark.parametrize("mode, words", [
     ("hang", "no answer to 'tile' (request 3) within 2 s"),
@@ -230,7 +205,7 @@ def test_a_misbehaving_adapter_fails_its_test_in_bounded_time_and_leaves_nothing
         assert time.monotonic() - began < 15
         if mode in ("hang", "child-hangs", "crash"):
             assert "standard error ends:" in str(caught.value)  # the adapter's own words come with the failure
-        assert not _alive(first) and not [p for p in _descendants(first) if _alive(p)]
+        assert not alive(first) and not [p for p in descendants(first) if alive(p)]
         assert np.asarray(adapter.tile(q, "tile", 8)).shape == (8, 8)  # a fresh adapter answers the next request
     finally:
         adapter.close()

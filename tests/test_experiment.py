@@ -31,14 +31,6 @@ from cfc_testing import ROOT
 spec = pytest.mark.spec
 
 
-@pytest.fixture(scope="module")
-def model_files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("model")
-    (d / "m.cfg").write_text(write_cfg(embedded_config()))
-    save_weights(randomize(DarknetModel(embedded_config()), seed=3), d / "m.weights")
-    return d
-
-
 def small_config(model_files, out: Path, images: int = 3, **changes) -> ExperimentConfig:
     config = ExperimentConfig(name="tiny", dataset_root=str(out.parent / "data"), dataset_kind="synthetic",
                               synthetic_test_images=images, classes=CLASSES, model="darknet",

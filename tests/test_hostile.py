@@ -17,27 +17,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cfc_ref.cli import main
 from cfc_ref.data.synthetic import CLASSES, write_dataset
 from cfc_ref.detector.cfg import write_cfg
-from cfc_ref.detector.model import DarknetModel
-from cfc_ref.detector.weights import randomize, save_weights
+from cfc_ref.detector.weights import save_weights
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig
 from cfc_ref.experiment.embedded import embedded_config
 from cfc_ref.experiment.runner import run
 
-from cfc_testing import GOLDEN, ROOT
+from cfc_testing import GOLDEN, ROOT, alive, descendants
+from cfc_testing import run_cli as cli
 
 spec = pytest.mark.spec
-
-
-@pytest.fixture(scope="module")
-def model_files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("model")
-    (d / "m.cfg").write_text(write_cfg(embedded_config()))
-    save_weights(randomize(DarknetModel(embedded_config()), seed=3), d / "m.weights")
-    return d
 
 
 def tiny(model_files: Path, out: Path, images: int = 2, **changes) -> ExperimentConfig:
@@ -49,45 +40,11 @@ def tiny(model_files: Path, out: Path, images: int = 2, **changes) -> Experiment
     return replace(config, **changes)
 
 
-def cli(argv: list[str], capsys) -> tuple[int, str]:
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    return code, capsys.readouterr().err
-
-
 def one_line(code: int, err: str, *words: str) -> None:
     assert code == 2, err
     assert err.startswith("cfc-ref: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
     for word in words:
         assert word in err, err
-
-
-def _descendants(root: int) -> list[int]:
-    """Every process below ``root`` (its fork server, resource tracker and workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], list(children.get(root, []))
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
-    except OSError:
-        return False
 
 
 # ------------------------------------------------------------------ 1. a killed run leaves no lock and no workers
@@ -107,17 +64,17 @@ def test_killing_the_main_process_only_ends_its_workers_and_frees_the_directory(
     while time.time() < deadline and not list((tmp_path / "out").glob("cache/*.pack")):
         time.sleep(0.02)  # workers are encoding
     marker = str(tmp_path / "c.json")
-    before = _descendants(process.pid)
+    before = descendants(process.pid)
     assert len(before) >= 3, "the run should have a fork server and worker processes"
     process.send_signal(signal_number)  # the main process only, not its group
     process.wait(timeout=60)
     deadline = time.time() + 20
     while time.time() < deadline:
-        alive = [p for p in before if _alive(p)]
-        if not alive:
+        living = [p for p in before if alive(p)]
+        if not living:
             break
         time.sleep(0.1)
-    assert not alive, f"worker processes outlived the run: {alive}"
+    assert not living, f"worker processes outlived the run: {living}"
     result = subprocess.run([sys.executable, "-m", "cfc_ref.cli", "run", marker, "--quiet"], cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr  # the lock went with the run
@@ -135,13 +92,13 @@ def test_ctrl_c_is_one_line_and_leaves_no_worker(model_files, tmp_path):
     while time.time() < deadline and not list((tmp_path / "out").glob("cache/*.pack")):
         time.sleep(0.02)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
-    workers = _descendants(process.pid)
+    workers = descendants(process.pid)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     deadline = time.time() + 20
-    while time.time() < deadline and any(_alive(p) for p in workers):
+    while time.time() < deadline and any(alive(p) for p in workers):
         time.sleep(0.1)
-    assert not [p for p in workers if _alive(p)]
+    assert not [p for p in workers if alive(p)]
     assert err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err, err
 
 

@@ -12,25 +12,17 @@ import pytest
 import torch
 
 from cfc_ref.data.synthetic import CLASSES, make_sample
-from cfc_ref.detector.cfg import builtin_cfg, write_cfg
+from cfc_ref.detector.cfg import builtin_cfg
 from cfc_ref.detector.detect import RECORD, ImageDetections, image_detections, voc_detections
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.split import split
-from cfc_ref.detector.weights import randomize, save_weights
+from cfc_ref.detector.weights import randomize
 from cfc_ref.experiment.config import PAPER_FIG4_SPLITS, ExperimentConfig, settings_of
-from cfc_ref.experiment.embedded import embedded_config, load_embedded_model
+from cfc_ref.experiment.embedded import load_embedded_model
 from cfc_ref.experiment.runner import run
 from cfc_ref.experiment.store import RunStore, StoreError
 
 spec = pytest.mark.spec
-
-
-@pytest.fixture(scope="module")
-def model_files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("model")
-    (d / "m.cfg").write_text(write_cfg(embedded_config()))
-    save_weights(randomize(DarknetModel(embedded_config()), seed=3), d / "m.weights")
-    return d
 
 
 def tiny(model_files: Path, out: Path, **changes) -> ExperimentConfig:

@@ -7,7 +7,7 @@ leaves in a directory (bytes, files).
 
 CPU time comes from a cpuacct cgroup (Linux cgroup v1, needs root) when one can be made, so that processes the
 command's children start are counted too; otherwise from the command's waited-for children (resource.getrusage),
-which misses processes that are not waited for — the output says which.
+which misses processes that are not waited for — the output says which. Needs psutil (the test extra).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil  # the test extra has it
+
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 
 
@@ -35,32 +37,23 @@ def _cgroup() -> Path | None:
 
 
 def _rss(pids: list[int]) -> int:
+    """Resident bytes of these processes now (those that ended meanwhile count 0)."""
     total = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
+            total += psutil.Process(pid).memory_info().rss
+        except psutil.Error:
             continue
     return total
 
 
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo += children.get(pid, [])
-    return out
+def _tree(root: int) -> list[int]:
+    """``root`` and every process below it."""
+    try:
+        process = psutil.Process(root)
+        return [root] + [child.pid for child in process.children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def measure(command: list[str], directory: Path | None) -> dict:
@@ -70,7 +63,7 @@ def measure(command: list[str], directory: Path | None) -> dict:
                                if group else None)
     peak_sum = peak_one = 0
     while process.poll() is None:
-        pids = [int(p) for p in (group / "cgroup.procs").read_text().split()] if group else _descendants(process.pid)
+        pids = [int(p) for p in (group / "cgroup.procs").read_text().split()] if group else _tree(process.pid)
         peak_sum = max(peak_sum, _rss(pids))
         peak_one = max(peak_one, max((_rss([p]) for p in pids), default=0))
         time.sleep(0.2)

@@ -13,7 +13,6 @@ and a member of the archive is read only through its exact name.
 from __future__ import annotations
 
 import os
-import stat
 import zipfile
 from pathlib import Path
 from typing import Protocol
@@ -59,20 +58,9 @@ class DirectoryVoc:
         return str(self.root / _member(image, kind))
 
     def _read(self, relative: str) -> bytes:
-        path = self.root / relative
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO is refused below, never waited on
-        except FileNotFoundError:
-            raise MetricsError(f"{path} does not exist") from None
-        except OSError as err:
-            raise MetricsError(f"{path}: cannot read ({err.strerror})") from None
-        with os.fdopen(fd, "rb") as fh:
-            info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise MetricsError(f"{path}: not a regular file")
-            if info.st_size > MAX_MEMBER_BYTES:
-                raise MetricsError(f"{path}: {info.st_size} bytes, more than the {MAX_MEMBER_BYTES} allowed")
-            return fh.read(MAX_MEMBER_BYTES + 1)
+        from cfc_ref.configfile import read_bounded
+
+        return read_bounded(self.root / relative, MAX_MEMBER_BYTES, MetricsError)
 
     def ids(self, image_set: str) -> list[str]:
         relative = f"ImageSets/Main/{image_set}.txt"
