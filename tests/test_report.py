@@ -57,44 +57,47 @@ def test_an_unstable_cubic_is_named_and_pchip_is_read():
     assert any("disagree" in c and "read pchip" in c for c in reading["caveats"])
 
 
+def _cells(key: str, cubic, pchip, shares=(1.0, 1.0)) -> dict:
+    """bd_summary-shaped cells for read_bd: a value (or a refusal) per method, the overlap's shares."""
+    share = "map_overlap_share" if key == "bd_kbpi_percent" else "kbpi_overlap_share"
+    error = key.replace("_percent", "") + "_error"
+    return {m: {key: v, share: list(shares)} if v is not None else {key: None, error: f"{m} refused"}
+            for m, v in (("cubic", cubic), ("pchip", pchip))}
+
+
 @spec("M-5.6")
 def test_the_disagreement_thresholds_are_exactly_a_factor_two_and_two_hundredths():
     from cfc_ref.metrics.bd import read_bd
 
-    def cells(cubic, pchip, key):
-        return {"cubic": {key: cubic}, "pchip": {key: pchip}}
-
     twice = (math.exp(math.log(0.5) + math.log(2)) - 1) * 100  # cubic −50 %, pchip 0 %: exactly a factor 2 apart
-    assert read_bd(cells(-50.0, twice - 1e-9, "bd_kbpi_percent"), "bd_kbpi_percent", None)["method"] == "cubic"
-    assert read_bd(cells(-50.0, twice + 1e-6, "bd_kbpi_percent"), "bd_kbpi_percent", None)["method"] == "pchip"
-    assert read_bd(cells(0.10, 0.1199, "bd_map"), "bd_map", None)["method"] == "cubic"
-    assert read_bd(cells(0.10, 0.1201, "bd_map"), "bd_map", None)["method"] == "pchip"
+    assert read_bd(_cells("bd_kbpi_percent", -50.0, twice - 1e-9), "bd_kbpi_percent")["method"] == "cubic"
+    assert read_bd(_cells("bd_kbpi_percent", -50.0, twice + 1e-6), "bd_kbpi_percent")["method"] == "pchip"
+    assert read_bd(_cells("bd_map", 0.10, 0.1199), "bd_map")["method"] == "cubic"
+    assert read_bd(_cells("bd_map", 0.10, 0.1201), "bd_map")["method"] == "pchip"
 
 
 @spec("M-5.6")
 def test_a_poor_overlap_is_named_with_both_shares():
     from cfc_ref.metrics.bd import read_bd
 
-    cell = {"cubic": {"bd_map": 0.1}, "pchip": {"bd_map": 0.1}}
-    assert read_bd(cell, "bd_map", (0.5, 0.2))["caveats"] == []  # half the anchor's range is enough
-    caveats = read_bd(cell, "bd_map", (0.26, 0.25))["caveats"]
+    assert read_bd(_cells("bd_map", 0.1, 0.1, (0.5, 0.2)), "bd_map")["caveats"] == []  # half the range is enough
+    caveats = read_bd(_cells("bd_map", 0.1, 0.1, (0.26, 0.25)), "bd_map")["caveats"]
     assert len(caveats) == 1 and "26 % of the anchor's ln KBPI range (25 % of the test's)" in caveats[0]
-    # the measured case: BD-mAP of a low-rate curve overlaps a quarter of the anchor's KBPI range
+    # measured curves: a low-rate curve overlaps about a quarter of the anchor's KBPI range
     far = [(rate / 10, quality) for rate, quality in ANCHOR]
-    reading = bd_summary(ANCHOR, far)["read"]["bd_map"]
-    assert any(c.startswith("poor overlap") for c in reading["caveats"])
+    summary = bd_summary(ANCHOR, far)
+    assert summary["pchip"]["kbpi_overlap_share"][0] < 0.5
+    assert any(c.startswith("poor overlap") for c in summary["read"]["bd_map"]["caveats"])
 
 
 @spec("M-5.6")
 def test_one_method_or_none():
     from cfc_ref.metrics.bd import read_bd
 
-    only = read_bd({"cubic": {"bd_map": None, "bd_map_error": "why"}, "pchip": {"bd_map": 0.2}}, "bd_map", None)
-    assert only["method"] == "pchip" and only["value"] == 0.2 and "cubic: why" in only["caveats"][0]
-    none = read_bd({"cubic": {"bd_map": None, "bd_map_error": "no overlap"}, "pchip": {"bd_map": None,
-                                                                                      "bd_map_error": "x"}},
-                   "bd_map", None)
-    assert none == {"method": None, "value": None, "caveats": ["no number: no overlap"]}
+    only = read_bd(_cells("bd_map", None, 0.2), "bd_map")
+    assert only["method"] == "pchip" and only["value"] == 0.2 and "cubic: cubic refused" in only["caveats"][0]
+    assert read_bd(_cells("bd_map", None, None), "bd_map") == {"method": None, "value": None,
+                                                             "caveats": ["no number: cubic refused"]}
 
 
 # ------------------------------------------------------------------ M-5.7: metrics bd reads what it is given
@@ -203,10 +206,11 @@ def test_every_table1_row_is_reproduced_bit_for_bit_by_metrics_bd(protocol_run, 
         (r["split"], r["accounting"], r["weights"]) for r in rows]
     for line, row in zip(table, rows, strict=True):
         if row["bd"] is not None:
-            assert float(line["bd_kbpi_pchip"] or "nan") == row["bd"]["pchip"]["bd_kbpi_percent"] or (
-                line["bd_kbpi_pchip"] == "" and row["bd"]["pchip"]["bd_kbpi_percent"] is None)
-            read = row["bd"]["read"]["bd_kbpi_percent"]
-            assert line["bd_kbpi_read_method"] == (read["method"] or "")
+            for column, method, key in (("bd_kbpi_pchip", "pchip", "bd_kbpi_percent"), ("bd_map_cubic", "cubic",
+                                                                                        "bd_map")):
+                value = row["bd"][method][key]
+                assert line[column] == ("" if value is None else repr(value))  # the CSV keeps every digit
+            assert line["bd_kbpi_read_method"] == (row["bd"]["read"]["bd_kbpi_percent"]["method"] or "")
         assert line["command"] == row["command"]
 
 
@@ -278,17 +282,18 @@ def _all_parsers(parser: argparse.ArgumentParser, name: str = "cfc-ref"):
 
 
 @spec("E-6.3")
-def test_every_option_has_help_and_its_default():
+def test_every_option_has_help_and_its_default(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100000")  # no wrapping: argparse breaks lines at hyphens too ("yolo-\nvoc")
     for name, parser in _all_parsers(build_parser()):
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction) or action.help == argparse.SUPPRESS:
                 continue
             assert action.help, f"{name} {'/'.join(action.option_strings) or action.dest} has no help text"
-        text = parser.format_help()
+        shown = " ".join(parser.format_help().split())  # the help as printed, on one line
         for action in parser._actions:
             if action.option_strings and action.default not in (None, False, "", [], argparse.SUPPRESS):
-                assert "default" in (parser._get_formatter()._get_help_string(action) or ""), (name, action.dest)
-        assert text
+                default = " ".join(map(str, action.default)) if isinstance(action.default, list) else action.default
+                assert f"(default: {default})" in shown or "default" in (action.help or ""), (name, action.dest)
 
 
 @spec("E-6.2")

@@ -33,9 +33,9 @@ def pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return front
 
 
-def curve_rows(rows: list[ResultRow], name: str) -> list[ResultRow]:
-    """The rows of the curve ``name`` (M-5.7), in the run's order; a CfcError listing the curves there are when
-    ``name`` matches nothing."""
+def curve_rows(rows: list[ResultRow], name: str, missing_ok: bool = False) -> list[ResultRow]:
+    """The rows of the curve ``name`` (M-5.7), in the run's order; when ``name`` matches nothing, ``[]`` with
+    ``missing_ok``, else a CfcError listing the curves there are."""
     if name == "cloud-jpeg":
         found = [r for r in rows if r.jpeg]
     elif name == "cloud-hevc":
@@ -46,7 +46,7 @@ def curve_rows(rows: list[ResultRow], name: str) -> list[ResultRow]:
             raise CfcError(f"curve {name!r}: expected {CURVE_HELP}")
         found = [r for r in rows if r.lossy and r.split == match["split"] and r.bit_depth == int(match["depth"])
                  and (r.accounting == "both" if match["accounting"] == "both" else r.counts_as(match["accounting"]))]
-    if not found:
+    if not found and not missing_ok:
         raise CfcError(f"curve {name!r} has no rows here; the curves are: {', '.join(curve_names(rows)) or 'none'}")
     return found
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.aggregate import ResultRow, Results, load_results
 from cfc_ref.experiment.config import split_points_of
-from cfc_ref.experiment.curves import pareto
+from cfc_ref.experiment.curves import curve_rows, pareto
 from cfc_ref.experiment.table1 import NOT_RUN, Table1Row, table1, write_table1
 from cfc_ref.fileio import write_atomic
 
@@ -166,6 +166,13 @@ def write_figure_data(path: Path, caption: str, points: list[dict]) -> list[Path
     return [path.with_suffix(".csv"), path.with_suffix(".json")]
 
 
+def _colours(splits: tuple[str, ...]) -> dict[str, tuple[float, float, float, float]]:
+    """One colour per split point, the same in every figure."""
+    import matplotlib
+
+    return {split: matplotlib.colormaps["tab10"](i % 10) for i, split in enumerate(splits)}
+
+
 def _original(rows: list[ResultRow]) -> ResultRow | None:
     return next((r for r in rows if r.kind == "cloud" and r.quality == "original"), None)
 
@@ -188,7 +195,7 @@ def fig4(results: Results, path: Path) -> list[dict]:
     if not any(r.kind == "split" and r.quality == "lossless" for r in rows):
         return []  # a lossy-only sweep has no Fig. 4
     splits = split_points_of(config)
-    colour = {split: matplotlib.colormaps["tab10"](i % 10) for i, split in enumerate(splits)}
+    colour = _colours(splits)
     original = _original(rows)
     accountings = config.accountings
     fig, axes = plt.subplots(2, len(accountings), figsize=(6.5 * len(accountings), 6.6), squeeze=False,
@@ -252,9 +259,10 @@ def fig5(results: Results, path: Path, retrained: dict[str, Results]) -> list[di
 
     rows, config = results.rows, results.experiment
     splits = split_points_of(config)
-    colour = {split: matplotlib.colormaps["tab10"](i % 10) for i, split in enumerate(splits)}
+    colour = _colours(splits)
     depth = config.lossy_bit_depths[0] if config.lossy_bit_depths else 8
     accountings = config.accountings
+    original = _original(rows)
     fig, axes = plt.subplots(1, len(accountings), figsize=(6.5 * len(accountings), 6.0), squeeze=False,
                              sharey=True)
     data: list[dict] = []
@@ -263,8 +271,8 @@ def fig5(results: Results, path: Path, retrained: dict[str, Results]) -> list[di
             for weights, source, style in (("default", results, "o-"), ("re-trained", retrained.get(split), "s--")):
                 if source is None:
                     continue
-                points = sorted((r for r in source.rows if r.lossy and r.split == split and r.bit_depth == depth
-                                 and r.counts_as(accounting)), key=lambda r: r.kbpi)
+                points = sorted(curve_rows(source.rows, f"{split}-{depth}bit-{accounting}", missing_ok=True),
+                                key=lambda r: r.kbpi)
                 if not points:
                     continue
                 ax.plot([r.kbpi for r in points], [r.map_voc07 for r in points], style, color=colour[split], ms=4,
@@ -274,12 +282,10 @@ def fig5(results: Results, path: Path, retrained: dict[str, Results]) -> list[di
                          for r in points]
         for name, style, label in (("cloud-jpeg", "g-o", "cloud-only, JPEG upload (Table 1 anchor)"),
                                    ("cloud-hevc", "g:^", "cloud-only, HEVC upload of the RGB image")):
-            found = [r for r in rows if (r.jpeg if name == "cloud-jpeg" else r.rgb_hevc)]
+            found = sorted(curve_rows(rows, name, missing_ok=True), key=lambda r: r.kbpi)
             if found:
-                found.sort(key=lambda r: r.kbpi)
                 ax.plot([r.kbpi for r in found], [r.map_voc07 for r in found], style, ms=4, lw=1.6, label=label)
                 data += [_point(r, accounting="cloud", curve=name, weights="default") for r in found]
-        original = _original(rows)
         if original:
             ax.errorbar([original.kbpi], [original.map_voc07], xerr=[original.kbpi_std],
                         yerr=[original.map_voc07_std], fmt="*", color="red", ms=10, capsize=2,
@@ -290,7 +296,6 @@ def fig5(results: Results, path: Path, retrained: dict[str, Results]) -> list[di
         _log_axis(ax)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1, fontsize=8, frameon=False,
                   handlelength=4.5)
-    original = _original(rows)
     if original:
         data.append(_point(original, accounting="cloud", curve="cloud-original", weights="default"))
     axes[0][0].set_ylabel("mAP (VOC07 11-point)")

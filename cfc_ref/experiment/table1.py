@@ -119,8 +119,7 @@ def table1(results: Results, base: Path, retrained: dict[str, tuple[Results, Pat
     for split in config.splits:
         done: set[str] = set()
         for accounting in config.accountings:
-            lossy = [r for r in results.rows if r.lossy and r.split == split and r.bit_depth == depth
-                     and r.counts_as(accounting)]
+            lossy = curve_rows(results.rows, f"{split}-{depth}bit-{accounting}", missing_ok=True)
             if not lossy:
                 continue
             accounting = "both" if lossy[0].accounting == "both" else accounting  # E-7.3: one computation, one row

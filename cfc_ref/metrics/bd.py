@@ -122,12 +122,14 @@ def bd_summary(anchor: list[tuple[float, float]], test: list[tuple[float, float]
         cell: dict[str, object] = {}
         try:
             rate = bd_kbpi_map(anchor, test, name)
-            cell.update(bd_kbpi_percent=rate.percent, map_overlap=[rate.low, rate.high])
+            cell.update(bd_kbpi_percent=rate.percent, map_overlap=[rate.low, rate.high],
+                        map_overlap_share=[rate.anchor_share, rate.test_share])
         except MetricsError as err:
             cell.update(bd_kbpi_percent=None, bd_kbpi_error=str(err))
         try:
             metric = bd_map(anchor, test, name)
-            cell.update(bd_map=metric.delta, kbpi_overlap=[metric.low_kbpi, metric.high_kbpi])
+            cell.update(bd_map=metric.delta, kbpi_overlap=[metric.low_kbpi, metric.high_kbpi],
+                        kbpi_overlap_share=[metric.anchor_share, metric.test_share])
         except MetricsError as err:
             cell.update(bd_map=None, bd_map_error=str(err))
         out[name] = cell
@@ -135,8 +137,7 @@ def bd_summary(anchor: list[tuple[float, float]], test: list[tuple[float, float]
         first = next(iter(out.values()))
         raise MetricsError(str(first["bd_kbpi_error"]))  # nothing could be computed: the curves are the problem
     if method == "both":
-        out["read"] = {"bd_kbpi_percent": read_bd(out, "bd_kbpi_percent", anchor_share_of(anchor, test, "rate")),
-                       "bd_map": read_bd(out, "bd_map", anchor_share_of(anchor, test, "metric"))}
+        out["read"] = {key: read_bd(out, key) for key in ("bd_kbpi_percent", "bd_map")}
     return out
 
 
@@ -145,18 +146,9 @@ MAP_DISAGREEMENT = 0.02
 POOR_OVERLAP = 0.5
 
 
-def anchor_share_of(anchor: list[tuple[float, float]], test: list[tuple[float, float]], which: str
-                    ) -> tuple[float, float] | None:
-    """The integration interval's share of the anchor's and the test's range (pchip and cubic share it), or None."""
-    try:
-        result = bd_kbpi_map(anchor, test, "pchip") if which == "rate" else bd_map(anchor, test, "pchip")
-    except MetricsError:
-        return None
-    return result.anchor_share, result.test_share
-
-
-def read_bd(cells: dict, key: str, shares: tuple[float, float] | None) -> dict:
-    """M-5.6: which method's number to read, its value and the caveats, from ``bd_summary``'s cubic and pchip cells.
+def read_bd(cells: dict, key: str) -> dict:
+    """M-5.6: which method's number to read, its value and the caveats, from ``bd_summary``'s cubic and pchip cells
+    (``key``: ``bd_kbpi_percent`` or ``bd_map``; the overlap's shares are those of the cell read).
 
     ``{"method": "cubic" | "pchip" | None, "value": float | None, "caveats": [str, …]}``"""
     cubic, pchip = cells["cubic"][key], cells["pchip"][key]
@@ -182,7 +174,8 @@ def read_bd(cells: dict, key: str, shares: tuple[float, float] | None) -> dict:
     else:
         return {"method": None, "value": None,
                 "caveats": [f"no number: {cells['cubic'][key.replace('_percent', '') + '_error']}"]}
-    if shares is not None and shares[0] < POOR_OVERLAP:
+    shares = cells[method]["map_overlap_share" if key == "bd_kbpi_percent" else "kbpi_overlap_share"]
+    if shares[0] < POOR_OVERLAP:
         axis = "mAP" if key == "bd_kbpi_percent" else "ln KBPI"
         caveats.append(f"poor overlap: the curves overlap over {100 * shares[0]:.0f} % of the anchor's {axis} range "
                        f"({100 * shares[1]:.0f} % of the test's); the number describes only that part")

@@ -195,14 +195,9 @@ def voc_annotation_bytes(image_id: str, width: int, height: int, truths: list[Gr
     return (ET.tostring(root, encoding="unicode") + "\n").encode()
 
 
-def read_curve(path: str | Path) -> list[tuple[float, float]]:
-    """A rate–accuracy curve (M-5.7): CSV rows ``kbpi,map``, or a header naming the columns ``kbpi`` and ``map``
-    (or ``map_voc07``); ``#`` lines are comments."""
-    return parse_curve(read_text(path), path)
-
-
 def parse_curve(text: str, path: str | Path) -> list[tuple[float, float]]:
-    """:func:`read_curve` of a file's text."""
+    """A rate–accuracy curve from a CSV file's text (M-5.7): rows ``kbpi,map``, or a header naming the columns
+    ``kbpi`` and ``map`` (or ``map_voc07``); ``#`` lines are comments. ``path`` names the file in errors."""
     import csv
     import io
 

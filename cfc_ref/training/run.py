@@ -214,6 +214,7 @@ def _plot(history: list[dict], path: Path, config: TrainConfig) -> None:
     ax.plot(steps, smooth, label="moving average")
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
+    ax.set_ylabel("region loss per image (log scale)")
     ax.set_title(f"{config.split or 'no split'}, {config.mode}, {config.iterations}×{config.batch_size}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,10 +78,6 @@ class BitstreamCache:
     def put(self, key: str, stream: bytes) -> None:
         self._db.execute("INSERT OR REPLACE INTO bitstreams VALUES (?, ?, ?)",
                          (key, hashlib.sha256(stream).digest(), stream))
-
-    def discard(self, keys: Iterable[str]) -> None:
-        """Remove entries that will not be asked for again (a run's cache holds only unfinished work, E-3.3)."""
-        self._db.executemany("DELETE FROM bitstreams WHERE key = ?", [(k,) for k in keys])
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM bitstreams").fetchone()[0])
