@@ -19,11 +19,21 @@ from hypothesis import strategies as st
 
 from cfc_ref.codecs.hevc import HevcCodec, decode_picture, encode_picture, encoder_name
 from cfc_ref.codecs.hevc import decoders as decoders_module
+from cfc_ref.codecs.hevc import pylibde265 as pylibde265_module
 from cfc_ref.codecs.hevc.check import check_directory, raw_bytes
 from cfc_ref.codecs.hevc.decoders import DECODERS, available_decoders, ffmpeg_allowed, hm_allowed
 from cfc_ref.codecs.hevc.external import run_tool, scratch_dir
+from cfc_ref.codecs.hevc.pylibde265 import decode_pylibde265
 from cfc_ref.codecs.hevc.settings import HM_COMMON_OPTIONS, X265_PARAMS, check_quality, hm_options, x265_params
-from cfc_ref.codecs.hevc.syntax import stream_info
+from cfc_ref.codecs.hevc.syntax import (
+    NAL_PPS,
+    NAL_SPS,
+    NAL_VPS,
+    BitReader,
+    self_contained,
+    split_nal_units,
+    stream_info,
+)
 from cfc_ref.codecs.hevc.x265 import x265_version
 from cfc_ref.errors import CodecError, DecoderRefusal
 
@@ -465,3 +475,182 @@ def test_pyav_decoding_matches_ffmpeg_wrapper():
     with av.open(io.BytesIO((HM_DIR / v["bitstream"]).read_bytes()), format="hevc") as c:
         direct = next(c.decode(video=0)).to_ndarray()
     assert recon_hash(direct, 8) == v["recon_sha256"]
+
+
+# ------------------------------------------------------------------ H-4.8: one pylibde265 decoder kept between pictures
+
+needs_pylibde265 = pytest.mark.skipif(not DECODERS["pylibde265"].available(), reason="pylibde265 is not installed")
+
+
+def _renumber_pps(stream: bytes, pps_id: int) -> bytes:
+    """The stream with its PPS renamed to ``pps_id`` (its slice still refers to the old id): not self-contained."""
+    out = bytearray()
+    for start, end, unit in _nal_spans(stream):
+        if unit.type != NAL_PPS:
+            out += b"\x00\x00\x01" + stream[start:end]
+            continue
+        bits = "".join(f"{b:08b}" for b in unit.rbsp).rstrip("0")[:-1]  # rbsp_stop_one_bit and alignment off
+        assert bits[0] == "1", "the vectors' PPS id is 0, coded as ue(v) '1'"
+        code = f"{pps_id + 1:b}"
+        bits = "0" * (len(code) - 1) + code + bits[1:] + "1"
+        bits += "0" * (-len(bits) % 8)
+        rbsp = bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
+        payload = bytearray()
+        for byte in rbsp:  # emulation prevention (H.265 §7.4.2)
+            if len(payload) >= 2 and payload[-1] == 0 and payload[-2] == 0 and byte <= 3:
+                payload.append(3)
+            payload.append(byte)
+        out += b"\x00\x00\x01" + stream[start:start + 2] + bytes(payload)
+    return bytes(out)
+
+
+def _nal_spans(stream: bytes):
+    """(start, end, NalUnit) of each NAL unit, start at its 2-byte header (after the start code)."""
+    starts, i = [], 0
+    while (i := stream.find(b"\x00\x00\x01", i)) >= 0:
+        starts.append(i + 3)
+        i += 3
+    units = split_nal_units(stream)
+    for k, (start, unit) in enumerate(zip(starts, units, strict=True)):
+        end = starts[k + 1] - 3 if k + 1 < len(starts) else len(stream)
+        yield start, end, unit
+
+
+def _slice_only(stream: bytes) -> bytes:
+    """The stream's coded slice without the parameter sets it needs."""
+    return b"".join(b"\x00\x00\x01" + stream[s:e] for s, e, u in _nal_spans(stream) if u.type < 32)
+
+
+def _fresh(stream: bytes, shape, depth):
+    """What a fresh decoder gives: the kept one is set aside for the call."""
+    kept = list(pylibde265_module._KEPT)
+    pylibde265_module._KEPT.clear()
+    try:
+        return decode_pylibde265(stream, shape, depth)
+    finally:
+        pylibde265_module._KEPT[:] = kept
+
+
+def _outcome(call):
+    try:
+        return "picture", call().tobytes()
+    except CodecError as err:
+        return "error", str(err)
+
+
+@spec("H-4.8")
+def test_self_contained_streams():
+    for v in VECTORS:
+        assert self_contained((HM_DIR / v["bitstream"]).read_bytes()), v["id"]
+    for v in X265_MANIFEST["vectors"]:
+        assert self_contained((X265_DIR / v["bitstream"]).read_bytes()), v["id"]
+    stream = (HM_DIR / VECTORS[0]["bitstream"]).read_bytes()
+    spans = list(_nal_spans(stream))
+    for kind in (NAL_VPS, NAL_SPS, NAL_PPS):  # each parameter set the slice needs, taken out
+        kept = b"".join(b"\x00\x00\x01" + stream[s:e] for s, e, u in spans if u.type != kind)
+        assert not self_contained(kept), kind
+    slice_first = b"".join(b"\x00\x00\x01" + stream[s:e] for s, e, u in sorted(spans, key=lambda t: t[2].type >= 32))
+    assert not self_contained(slice_first)  # the sets after the slice are too late
+    assert not self_contained(_renumber_pps(stream, 1))
+    assert stream_info(_renumber_pps(stream, 1)).sps == stream_info(stream).sps  # still well-formed otherwise
+    for junk in (b"", b"garbage", stream[:40]):
+        assert not self_contained(junk)
+
+
+@spec("H-4.8")
+@needs_pylibde265
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(SMALL + X265_MANIFEST["vectors"][:8]),
+                          st.sampled_from(["as is", "renumbered", "slice only", "truncated", "flipped"])),
+                min_size=2, max_size=8))
+def test_a_kept_decoder_decodes_every_stream_as_a_fresh_one(sequence):
+    for v, change in sequence:
+        directory = X265_DIR if v in X265_MANIFEST["vectors"] else HM_DIR
+        stream = (directory / v["bitstream"]).read_bytes()
+        if change == "renumbered":
+            stream = _renumber_pps(stream, 1)
+        elif change == "slice only":
+            stream = _slice_only(stream)
+        elif change == "truncated":
+            stream = stream[: len(stream) * 2 // 3]
+        elif change == "flipped":
+            stream = stream[:-8] + bytes(b ^ 0x5A for b in stream[-8:])
+        shape, depth = (v["height"], v["width"]), max(v["bit_depth"], 8)
+        assert _outcome(lambda: decode_pylibde265(stream, shape, depth)) == _outcome(  # noqa: B023
+            lambda: _fresh(stream, shape, depth)), (v["id"], change)  # noqa: B023
+
+
+@spec("H-4.8")
+@needs_pylibde265
+def test_a_stream_that_needs_an_earlier_streams_parameter_sets_is_refused(monkeypatch):
+    v = VECTORS[0]
+    stream = (HM_DIR / v["bitstream"]).read_bytes()
+    shape, depth = (v["height"], v["width"]), max(v["bit_depth"], 8)
+    slice_only = _slice_only(stream)  # it needs the VPS, SPS and PPS that only the previous stream had
+    decode_pylibde265(stream, shape, depth)
+    assert pylibde265_module._KEPT, "a clean decode keeps its decoder"
+    with pytest.raises(CodecError):
+        decode_pylibde265(slice_only, shape, depth)
+    # The wrong implementation, a kept decoder for every stream, decodes it with the stale parameter sets (libde265's
+    # reset keeps them): the check has teeth.
+    monkeypatch.setattr(pylibde265_module, "self_contained", lambda stream: True)
+    decode_pylibde265(stream, shape, depth)
+    assert recon_hash(decode_pylibde265(slice_only, shape, depth), v["bit_depth"]) == v["recon_sha256"]
+
+
+@spec("H-4.8")
+@needs_pylibde265
+def test_a_decoder_that_met_an_error_is_not_kept():
+    v = VECTORS[0]
+    stream = (HM_DIR / v["bitstream"]).read_bytes()
+    shape, depth = (v["height"], v["width"]), max(v["bit_depth"], 8)
+    decode_pylibde265(stream, shape, depth)
+    kept = pylibde265_module._KEPT[0]
+    with pytest.raises(CodecError):
+        decode_pylibde265(stream[:-8] + bytes(8), shape, depth)
+    assert all(decoder is not kept for decoder in pylibde265_module._KEPT)
+    assert recon_hash(decode_pylibde265(stream, shape, depth), v["bit_depth"]) == v["recon_sha256"]
+
+
+@spec("H-5.1")
+@given(st.binary(max_size=40), st.lists(st.sampled_from(["u1", "u3", "u8", "u0", "ue", "se"]), max_size=40))
+def test_bit_reader_reads_as_the_standard_says(data, reads):
+    """u(n), ue(v), se(v) of H.265 §9.2 against a reading of the bits as a string of '0' and '1'."""
+    bits, pos = "".join(f"{b:08b}" for b in data), 0
+
+    def u(n):
+        nonlocal pos
+        if pos + n > len(bits):
+            raise CodecError("ends early")
+        pos += n
+        return int(bits[pos - n:pos] or "0", 2)
+
+    def ue():
+        zeros = 0
+        while u(1) == 0:
+            zeros += 1
+            if zeros > 31:
+                raise CodecError("too long")
+        return (1 << zeros) - 1 + u(zeros)
+
+    def se():
+        k = ue()
+        return (k + 1) // 2 if k % 2 else -(k // 2)
+
+    reader = BitReader(data)
+    for read in reads:
+        if read[1].isdigit():
+            expected, got = _outcome_of(u, int(read[1])), _outcome_of(reader.u, int(read[1]))
+        else:
+            expected = _outcome_of(ue if read == "ue" else se)
+            got = _outcome_of(reader.ue if read == "ue" else reader.se)
+        assert got == expected, read
+        if got[0] == "error":
+            break
+
+
+def _outcome_of(call, *args):
+    try:
+        return "value", call(*args)
+    except CodecError:
+        return "error", None

@@ -52,16 +52,14 @@ class BitReader:
     """MSB-first reader of u(n), ue(v), se(v) (H.265 §9.2)."""
 
     def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
+        self.bits, self.value, self.pos = 8 * len(data), int.from_bytes(data, "big"), 0
 
     def u(self, n: int) -> int:
-        if self.pos + n > 8 * len(self.data):
+        end = self.pos + n
+        if end > self.bits:
             raise CodecError("parameter set ends early")
-        value = 0
-        for _ in range(n):
-            value = (value << 1) | ((self.data[self.pos >> 3] >> (7 - (self.pos & 7))) & 1)
-            self.pos += 1
-        return value
+        self.pos = end
+        return (self.value >> (self.bits - end)) & ((1 << n) - 1)
 
     def ue(self) -> int:
         zeros = 0
@@ -292,6 +290,43 @@ def parse_pps_transquant_bypass(rbsp: bytes) -> int:
     r.se(), r.se()  # pps_cb_qp_offset, pps_cr_qp_offset
     r.u(1), r.u(1), r.u(1)  # slice chroma qp offsets present, weighted pred, weighted bipred
     return r.u(1)
+
+
+def _slice_pps_id(unit: NalUnit) -> int:
+    """slice_pic_parameter_set_id of a coded slice segment header (H.265 §7.3.6.1)."""
+    r = BitReader(unit.rbsp[:8])  # the fields read here take at most 2 + 13 bits (the id is at most 63)
+    r.u(1)  # first_slice_segment_in_pic_flag
+    if 16 <= unit.type <= 23:  # IRAP: no_output_of_prior_pics_flag
+        r.u(1)
+    return r.ue()
+
+
+def self_contained(stream: bytes) -> bool:
+    """H-4.8: whether every parameter set the first coded slice uses (its PPS, that PPS's SPS, that SPS's VPS)
+    comes before it in the stream, so that no parameter set left in a decoder by an earlier stream can be used.
+    Malformed input is simply not self-contained."""
+    vps: set[int] = set()
+    sps: dict[int, int] = {}  # sps id -> its vps id
+    pps: dict[int, int] = {}  # pps id -> its sps id
+    try:
+        for unit in split_nal_units(stream):
+            r = BitReader(unit.rbsp if unit.type >= 32 else b"")
+            if unit.type == NAL_VPS:
+                vps.add(r.u(4))  # vps_video_parameter_set_id
+            elif unit.type == NAL_SPS:
+                vps_id, max_sub_layers_minus1 = r.u(4), r.u(3)
+                r.u(1)
+                _profile_tier_level(r, max_sub_layers_minus1)
+                sps[r.ue()] = vps_id
+            elif unit.type == NAL_PPS:
+                pps_id = r.ue()
+                pps[pps_id] = r.ue()
+            elif unit.type < 32:
+                pps_id = _slice_pps_id(unit)
+                return pps_id in pps and pps[pps_id] in sps and sps[pps[pps_id]] in vps
+    except CodecError:
+        return False
+    return False
 
 
 @dataclass(frozen=True)
