@@ -18,7 +18,12 @@ NAL_VPS, NAL_SPS, NAL_PPS = 32, 33, 34
 @dataclass(frozen=True)
 class NalUnit:
     type: int
-    rbsp: bytes  # payload after the 2-byte header, emulation prevention removed
+    payload: bytes  # after the 2-byte header, emulation prevention still in
+
+    @property
+    def rbsp(self) -> bytes:
+        """The payload with emulation prevention removed (computed when asked: slice data is rarely needed)."""
+        return _remove_emulation_prevention(self.payload)
 
 
 def split_nal_units(stream: bytes) -> list[NalUnit]:
@@ -38,7 +43,7 @@ def split_nal_units(stream: bytes) -> list[NalUnit]:
             raise CodecError(f"NAL unit at byte {start} is shorter than its header")
         if payload[0] & 0x80:
             raise CodecError(f"NAL unit at byte {start} has forbidden_zero_bit set")
-        units.append(NalUnit((payload[0] >> 1) & 0x3F, _remove_emulation_prevention(payload[2:])))
+        units.append(NalUnit((payload[0] >> 1) & 0x3F, payload[2:]))
     if not units:
         raise CodecError("no NAL unit start code found: not an HEVC Annex B byte stream")
     return units
@@ -227,14 +232,19 @@ def _vui_parameters(r: BitReader, max_sub_layers_minus1: int) -> None:
         r.ue(), r.ue(), r.ue(), r.ue(), r.ue()
 
 
+def _sps_head(r: BitReader) -> tuple[int, int, int, int, int]:
+    """The start of seq_parameter_set_rbsp() (H.265 §7.3.2.2): sps_video_parameter_set_id,
+    sps_max_sub_layers_minus1, general_profile_idc, general_level_idc, sps_seq_parameter_set_id."""
+    vps_id, max_sub_layers_minus1 = r.u(4), r.u(3)
+    r.u(1)  # sps_temporal_id_nesting_flag
+    profile_idc, level_idc = _profile_tier_level(r, max_sub_layers_minus1)
+    return vps_id, max_sub_layers_minus1, profile_idc, level_idc, r.ue()
+
+
 def parse_sps(rbsp: bytes) -> SequenceParameters:
     """seq_parameter_set_rbsp() (H.265 §7.3.2.2) up to and including sps_range_extension()."""
     r = BitReader(rbsp)
-    r.u(4)  # sps_video_parameter_set_id
-    max_sub_layers_minus1 = r.u(3)
-    r.u(1)
-    profile_idc, level_idc = _profile_tier_level(r, max_sub_layers_minus1)
-    r.ue()  # sps_seq_parameter_set_id
+    _, max_sub_layers_minus1, profile_idc, level_idc, _ = _sps_head(r)
     chroma = r.ue()
     if chroma == 3:
         r.u(1)
@@ -294,7 +304,8 @@ def parse_pps_transquant_bypass(rbsp: bytes) -> int:
 
 def _slice_pps_id(unit: NalUnit) -> int:
     """slice_pic_parameter_set_id of a coded slice segment header (H.265 §7.3.6.1)."""
-    r = BitReader(unit.rbsp[:8])  # the fields read here take at most 2 + 13 bits (the id is at most 63)
+    # The fields read here take at most 2 + 13 bits (the id is at most 63): the payload's first bytes are enough.
+    r = BitReader(_remove_emulation_prevention(unit.payload[:16]))
     r.u(1)  # first_slice_segment_in_pic_flag
     if 16 <= unit.type <= 23:  # IRAP: no_output_of_prior_pics_flag
         r.u(1)
@@ -310,17 +321,15 @@ def self_contained(stream: bytes) -> bool:
     pps: dict[int, int] = {}  # pps id -> its sps id
     try:
         for unit in split_nal_units(stream):
-            r = BitReader(unit.rbsp if unit.type >= 32 else b"")
             if unit.type == NAL_VPS:
-                vps.add(r.u(4))  # vps_video_parameter_set_id
+                vps.add(BitReader(unit.rbsp).u(4))  # vps_video_parameter_set_id
             elif unit.type == NAL_SPS:
-                vps_id, max_sub_layers_minus1 = r.u(4), r.u(3)
-                r.u(1)
-                _profile_tier_level(r, max_sub_layers_minus1)
-                sps[r.ue()] = vps_id
+                vps_id, *_, sps_id = _sps_head(BitReader(unit.rbsp))
+                sps[sps_id] = vps_id
             elif unit.type == NAL_PPS:
+                r = BitReader(unit.rbsp)
                 pps_id = r.ue()
-                pps[pps_id] = r.ue()
+                pps[pps_id] = r.ue()  # pps_seq_parameter_set_id
             elif unit.type < 32:
                 pps_id = _slice_pps_id(unit)
                 return pps_id in pps and pps[pps_id] in sps and sps[pps[pps_id]] in vps
