@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cfc_ref.data.synthetic import CLASSES, make_sample
 from cfc_ref.detector.cfg import builtin_cfg
@@ -91,6 +93,50 @@ def test_in_place_inference_changes_no_number():
         padded = torch.nn.functional.max_pool2d(torch.nn.functional.pad(x, layer.padding, value=float("-inf")),
                                                 size, stride)
         assert torch.equal(layer(x), padded), (size, stride, height)
+
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.5, float("nan"), float("inf"), float("-inf")]
+
+
+def _pool_input(draw_values: list[float], rows: int, cols: int) -> torch.Tensor:
+    return torch.tensor(draw_values, dtype=torch.float32).reshape(1, 1, rows, cols)
+
+
+def _bits(x: torch.Tensor) -> torch.Tensor:
+    return x.contiguous().view(torch.int32)
+
+
+@spec("D-8.3")
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 20), st.data())
+def test_2x2_pool_is_the_pooling_bit_for_bit(half_rows, half_cols, data):
+    """Signed zeros, NaN, infinities and ties in any window: the strided maxima give max_pool2d's exact bits."""
+    from cfc_ref.detector.layers import pool_2x2
+
+    values = data.draw(st.lists(st.sampled_from(SPECIAL) | st.floats(-4, 4, width=32),
+                                min_size=4 * half_rows * half_cols, max_size=4 * half_rows * half_cols))
+    x = _pool_input(values, 2 * half_rows, 2 * half_cols)
+    assert torch.equal(_bits(pool_2x2(x)), _bits(torch.nn.functional.max_pool2d(x, 2, 2)))
+
+
+@spec("D-8.3")
+def test_2x2_pool_without_its_fallback_differs():
+    """Teeth: the elementwise maxima alone (no fallback for zero or NaN outputs) do not give the pooling's bits: a
+    NaN window gets the maximum's own NaN. (This torch build's maximum happens to keep the first of two equal zeros,
+    so the zero fallback guards a tie rule torch does not document rather than one that fails here.)"""
+    def maxima_only(x: torch.Tensor) -> torch.Tensor:
+        columns = torch.maximum(x[..., 0::2], x[..., 1::2])
+        return torch.maximum(columns[..., 0::2, :], columns[..., 1::2, :])
+
+    from cfc_ref.detector.layers import pool_2x2
+
+    x = torch.randn(1, 2, 8, 64, generator=torch.Generator().manual_seed(3))
+    x[0, 0, 0, 0::2], x[0, 0, 0, 1::2] = float("nan"), 1.0  # NaN first in every window of the first row
+    x[0, 1, 2, 0:64:2], x[0, 1, 2, 1:64:2] = -0.0, 0.0  # −0 first, +0 second: the pooling keeps −0
+    x[0, 1, 3, :] = -1.0
+    reference = torch.nn.functional.max_pool2d(x, 2, 2)
+    assert not torch.equal(_bits(maxima_only(x)), _bits(reference))
+    assert torch.equal(_bits(pool_2x2(x)), _bits(reference))
 
 
 @spec("D-8.3", "E-9.3")
