@@ -18,14 +18,28 @@ from pathlib import Path
 PRELOAD = ["cfc_ref.experiment.runner"]  # imported once by the fork server, not by every worker
 
 
-def worker_pool(workers: int, initializer: Callable | None = None, initargs: tuple = (),
-                error_file: Path | None = None) -> ProcessPoolExecutor:
-    """A pool of ``workers`` processes as described above; ``error_file`` receives the one-line reason a worker's
-    initializer failed (read it with :func:`start_error`)."""
+def _fork_server_context():  # type: ignore[no-untyped-def]
     import multiprocessing
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def start_fork_server() -> None:
+    """Start the fork server now rather than with the first pool: it imports ``PRELOAD`` (torch, PyAV, the package;
+    about 1.5 s) in its own process while this one goes on preparing the run (E-10.3). It ends with this process."""
+    from multiprocessing import forkserver
+
+    _fork_server_context()
+    forkserver.ensure_running()
+
+
+def worker_pool(workers: int, initializer: Callable | None = None, initargs: tuple = (),
+                error_file: Path | None = None) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes as described above; ``error_file`` receives the one-line reason a worker's
+    initializer failed (read it with :func:`start_error`)."""
+    context = _fork_server_context()
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                initargs=(initializer, initargs, os.getpid(), str(error_file or "")))
 

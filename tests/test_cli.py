@@ -78,3 +78,40 @@ def test_spec_version_matches_the_spec():
     from cfc_testing import ROOT
 
     assert f"spec version **{cfc_ref.SPEC_VERSION}**" in (ROOT / "spec" / "README.md").read_text()
+
+
+@spec("E-10.3")
+def test_building_the_parser_loads_neither_torch_nor_pyav():
+    """A command that needs neither starts without them (about 1.4 s of torch imports on 2 cores)."""
+    code = ("import sys; from cfc_ref.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'av', 'matplotlib') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+@spec("E-10.3")
+@pytest.mark.parametrize(("workers", "engine", "started"), [(2, "local", True), (1, "local", False),
+                                                            (2, "ray", False)])
+def test_a_local_job_starts_its_fork_server_before_its_first_sweep(monkeypatch, tmp_path, workers, engine, started):
+    from dataclasses import replace
+
+    import cfc_ref.experiment.protocol as protocol
+    import cfc_ref.processes as processes
+    from cfc_ref.experiment.config import embedded_default
+
+    events: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    def sweep(*args, **kwargs):  # noqa: ANN002, ANN003
+        events.append("sweep")
+        raise Stop
+
+    monkeypatch.setattr(processes, "start_fork_server", lambda: events.append("fork server"))
+    monkeypatch.setattr(protocol, "run_sweep", sweep)
+    with pytest.raises(Stop):
+        protocol.run_protocol(replace(embedded_default(str(tmp_path / "run")), workers=workers), progress=False,
+                              engine=engine)
+    assert events == (["fork server", "sweep"] if started else ["sweep"])

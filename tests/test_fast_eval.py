@@ -64,6 +64,20 @@ def test_fast_detections_on_the_golden_region_vectors(case):
                                                          for e in case["expected"]]
 
 
+@spec("D-8.3", "D-4.2")
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(*[st.sampled_from([0.0, 0.5, 1.0]) | st.floats(-1, 2)] * 2,
+                          *[st.sampled_from([0.0, 0.25]) | st.floats(0, 1.5)] * 2), min_size=1, max_size=30))
+def test_pairwise_iou_is_darknets_box_iou_bit_for_bit(rows):
+    """Every IoU of the matrix, not only its comparison with the threshold: degenerate and identical boxes too."""
+    from cfc_ref.detector.region import iou_center
+
+    boxes = np.array(rows, dtype=np.float64)
+    matrix = fast_region.pairwise_iou_center(boxes)
+    for i, box in enumerate(boxes):
+        assert matrix[i].tobytes() == iou_center(box, boxes).tobytes()
+
+
 def test_greedy_survivors_is_the_greedy_rule():
     over = np.array([[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], dtype=bool)  # a chain 0→1→2→3
     assert fast_region.greedy_survivors(over).tolist() == [True, False, True, False]

@@ -12,14 +12,17 @@ arithmetic whenever it is asked, so that storing it (spec E-9.3) loses nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from cfc_ref.detector.cfg import Region
-from cfc_ref.detector.region import decode_boxes, detections
 from cfc_ref.errors import CfcError
 from cfc_ref.metrics.voc import Detection
+
+if TYPE_CHECKING:  # the results store reads ImageDetections without loading torch (the CLI starts faster)
+    import torch
+
+    from cfc_ref.detector.cfg import Region
 
 # E-9.3: one stored detection, little-endian: class index, score, x, y, w, h
 RECORD = np.dtype([("cls", "<u2"), ("score", "<f4"), ("box", "<f4", (4,))])
@@ -28,6 +31,8 @@ RECORD = np.dtype([("cls", "<u2"), ("score", "<f4"), ("box", "<f4", (4,))])
 def voc_detections(raw: torch.Tensor, region: Region, image_id: str, width: int, height: int,
                    classes: tuple[str, ...]) -> list[Detection]:
     """One image's raw output (1×A·(5+C)×H×W) → detections in 1-based VOC pixel coordinates (Darknet adds 1)."""
+    from cfc_ref.detector.region import decode_boxes, detections
+
     table = decode_boxes(raw, region)[0].detach().cpu().numpy()
     return [Detection(image_id, classes[d.class_index], d.score, (d.xmin + 1, d.ymin + 1, d.xmax + 1, d.ymax + 1))
             for d in detections(table, width, height)]
@@ -81,6 +86,7 @@ class ImageDetections:
 
 def image_detections(raw: torch.Tensor, region: Region, width: int, height: int) -> ImageDetections:
     """:func:`voc_detections` as arrays, through the fast region decoding and NMS (``cfc_ref.fast.region``)."""
+    from cfc_ref.detector.region import decode_boxes
     from cfc_ref.fast.region import detection_arrays
 
     table = decode_boxes(raw, region)[0].detach().cpu().numpy()

@@ -21,25 +21,29 @@ from cfc_ref.detector.region import VOC_NMS_THRESHOLD, VOC_SCORE_THRESHOLD, Dete
 def pairwise_iou_center(boxes: np.ndarray) -> np.ndarray:
     """Darknet's box_iou of every pair of (x, y, w, h) rows: ``out[i, j]`` is ``iou_center(boxes[i], boxes[j:j+1])``
     bit for bit (the expression is symmetric in IEEE arithmetic, term by term)."""
-    a, b = boxes[:, None, :], boxes[None, :, :]
-    left = np.maximum(a[..., 0] - a[..., 2] / 2, b[..., 0] - b[..., 2] / 2)
-    right = np.minimum(a[..., 0] + a[..., 2] / 2, b[..., 0] + b[..., 2] / 2)
-    top = np.maximum(a[..., 1] - a[..., 3] / 2, b[..., 1] - b[..., 3] / 2)
-    bottom = np.minimum(a[..., 1] + a[..., 3] / 2, b[..., 1] + b[..., 3] / 2)
+    x, y, w, h = (boxes[:, k] for k in range(4))
+    lo_x, hi_x, lo_y, hi_y, area = x - w / 2, x + w / 2, y - h / 2, y + h / 2, w * h  # per box, once
+    left = np.maximum(lo_x[:, None], lo_x[None, :])
+    right = np.minimum(hi_x[:, None], hi_x[None, :])
+    top = np.maximum(lo_y[:, None], lo_y[None, :])
+    bottom = np.minimum(hi_y[:, None], hi_y[None, :])
     inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
-    union = a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter
+    union = area[:, None] + area[None, :] - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+_UPPER = np.triu(np.ones((512, 512), dtype=bool), k=1)  # i < j, for the first 512 boxes of a class
 
 
 def greedy_survivors(overlaps: np.ndarray) -> np.ndarray:
     """Which of m boxes in rank order survive, when box j is dropped if a surviving box i < j has
     ``overlaps[i, j]``: the greedy rule, reached as a fixed point (see the module docstring)."""
     m = overlaps.shape[0]
-    later = np.triu(overlaps, k=1)
+    later = overlaps & (_UPPER[:m, :m] if m <= len(_UPPER) else np.triu(np.ones((m, m), dtype=bool), k=1))
     alive = np.ones(m, dtype=bool)
     for _ in range(m):
-        again = np.asarray(~(later & alive[:, None]).any(axis=0), dtype=bool)
-        if np.array_equal(again, alive):
+        again = np.logical_not((later & alive[:, None]).any(axis=0))
+        if not (again ^ alive).any():
             break
         alive = again
     return alive
@@ -59,7 +63,7 @@ def nms_sort(boxes: np.ndarray, scores: np.ndarray, threshold: float = VOC_NMS_T
         order = order[column[order] > 0]
         if order.size < 2:
             continue
-        alive = greedy_survivors(over[np.ix_(order, order)])
+        alive = greedy_survivors(over[order][:, order])
         scores[rows[order[~alive]], c] = 0
     return scores
 
