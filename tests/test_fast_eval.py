@@ -78,6 +78,41 @@ def test_pairwise_iou_is_darknets_box_iou_bit_for_bit(rows):
         assert matrix[i].tobytes() == iou_center(box, boxes).tobytes()
 
 
+@spec("M-7.1", "M-2.2")
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 1), max_size=60), st.integers(1, 70))
+def test_fast_all_point_ap_equals_the_reference_bit_for_bit(tp, extra_truths):
+    """The envelope as a running maximum gives the loop's AP exactly, ties and flat stretches included."""
+    from cfc_ref.metrics.voc import ap_all_points
+
+    hits = np.array(tp, dtype=np.int64)
+    npos = int(hits.sum()) + extra_truths - 1 or 1
+    ctp, cfp = np.cumsum(hits, dtype=np.float64), np.cumsum(1 - hits, dtype=np.float64)
+    recall, precision = ctp / npos, ctp / np.maximum(ctp + cfp, np.finfo(np.float64).eps)
+    fast = fast_voc.ap_all_points(recall, precision)
+    assert np.float64(fast).tobytes() == np.float64(ap_all_points(recall, precision)).tobytes()
+
+
+@spec("D-4.2", "M-7.1")
+def test_pixel_boxes_of_many_images_at_once_equal_each_images_own():
+    """Aggregation converts the boxes of every unit in one call, each row with its image's size."""
+    from cfc_ref.detector.detect import ImageDetections
+    from cfc_ref.experiment.aggregate import _detection_arrays
+    from cfc_ref.experiment.units import Unit, UnitBits
+
+    rng = np.random.default_rng(5)
+    units = []
+    for k, (width, height) in enumerate([(500, 375), (17, 333), (1, 1), (640, 480)]):
+        n = [3, 0, 2, 7][k]
+        found = ImageDetections(width, height, rng.integers(0, 3, n), rng.random(n).astype(np.float32),
+                                rng.uniform(-0.2, 1.2, (n, 4)).astype(np.float32))
+        units.append(Unit(f"i{k}", "s", UnitBits(1, 0, 0), "e", ("d",), found))
+    arrays = _detection_arrays(units, ["i3", "i2", "i1", "i0"])
+    assert arrays.box.tobytes() == np.concatenate([u.detections.voc_boxes() for u in units]).tobytes()
+    assert arrays.image.tolist() == [3] * 3 + [1] * 2 + [0] * 7
+    assert arrays.score.tolist() == np.concatenate([u.detections.score for u in units]).astype(np.float64).tolist()
+
+
 def test_greedy_survivors_is_the_greedy_rule():
     over = np.array([[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], dtype=bool)  # a chain 0→1→2→3
     assert fast_region.greedy_survivors(over).tolist() == [True, False, True, False]

@@ -146,12 +146,21 @@ def _check_timing(timing: object, where: str) -> dict | None:
 
 
 def _detection_arrays(units: list, images: list[str]) -> DetectionArrays:
-    index = {image: i for i, image in enumerate(images)}
-    parts = [(np.full(len(u.detections), index[u.image], dtype=np.int64), u.detections.cls,
-              u.detections.score.astype(np.float64), u.detections.voc_boxes()) for u in units]
-    if not parts:
+    """Every unit's detections as one set of arrays; the VOC pixel boxes of all units from one call of D-4.2's
+    elementwise expressions, each row with its own image's size (the same numbers as ``voc_boxes()`` per unit)."""
+    from cfc_ref.fast.region import voc_pixel_boxes
+
+    if not units:
         return DetectionArrays(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 4)))
-    return DetectionArrays(*(np.concatenate([p[k] for p in parts]) for k in range(4)))  # type: ignore[arg-type]
+    index = {image: i for i, image in enumerate(images)}
+    counts = [len(u.detections) for u in units]
+    sizes = np.array([(u.detections.width, u.detections.height) for u in units], dtype=np.int64).reshape(-1, 2)
+    width, height = (np.repeat(sizes[:, k], counts) for k in range(2))
+    boxes = np.concatenate([u.detections.box for u in units]).reshape(-1, 4)
+    return DetectionArrays(np.repeat(np.array([index[u.image] for u in units], dtype=np.int64), counts),
+                           np.concatenate([u.detections.cls for u in units]).astype(np.int64),
+                           np.concatenate([u.detections.score for u in units]).astype(np.float64),
+                           voc_pixel_boxes(boxes, width, height) + 1)  # type: ignore[arg-type]
 
 
 def aggregate(config: ExperimentConfig, images: list[str], store: RunStore, source: VocSource) -> Path:

@@ -68,9 +68,10 @@ def nms_sort(boxes: np.ndarray, scores: np.ndarray, threshold: float = VOC_NMS_T
     return scores
 
 
-def voc_pixel_boxes(boxes: np.ndarray, image_width: int, image_height: int) -> np.ndarray:
+def voc_pixel_boxes(boxes: np.ndarray, image_width: int | np.ndarray, image_height: int | np.ndarray) -> np.ndarray:
     """D-4.2: (x, y, w, h) rows relative to the network input → (xmin, ymin, xmax, ymax) in 0-based pixels of the
-    image, clipped; binary64, the reference's expression per element."""
+    image, clipped; binary64, the reference's expression per element. The image size may be one per row (arrays),
+    for the rows of many images at once."""
     x, y, w, h = (boxes[:, k].astype(np.float64) for k in range(4))
     xmin = np.minimum(np.maximum((x - w / 2) * image_width, 0.0), image_width - 1)
     xmax = np.minimum(np.maximum((x + w / 2) * image_width, 0.0), image_width - 1)

@@ -136,6 +136,15 @@ def match_class(truth_image: np.ndarray, truth_box: np.ndarray, truth_difficult:
     return ClassOutcome(image[counted], tp[counted], npos)
 
 
+def ap_all_points(recall: np.ndarray, precision: np.ndarray) -> float:
+    """M-2.2 equal to ``cfc_ref.metrics.voc.ap_all_points``, the precision envelope as one running maximum from the
+    right instead of a Python loop (a maximum picks one of its operands, so the numbers are the same)."""
+    mrec = np.concatenate([[0.0], recall, [1.0]])
+    mpre = np.maximum.accumulate(np.concatenate([[0.0], precision, [0.0]])[::-1])[::-1]
+    changes = np.flatnonzero(mrec[1:] != mrec[:-1])
+    return float(np.sum((mrec[changes + 1] - mrec[changes]) * mpre[changes + 1]))
+
+
 def evaluate(truths: TruthArrays, dets: DetectionArrays, classes: tuple[str, ...]) -> FastEvaluation:
     """Per-class AP and mAP (M-2.3), equal to ``cfc_ref.metrics.voc.evaluate``; with each class's matches."""
     dets.check(len(classes))
@@ -147,7 +156,7 @@ def evaluate(truths: TruthArrays, dets: DetectionArrays, classes: tuple[str, ...
         outcome = match_class(truths.image[t], truths.box[t], truths.difficult[t], dets.image[d], dets.score[d],
                               dets.box[d], images)
         matches.append(outcome)
-        per_class[name] = class_result(name, outcome.true_positive, int(outcome.npos_by_image.sum()))
+        per_class[name] = class_result(name, outcome.true_positive, int(outcome.npos_by_image.sum()), ap_all_points)
     return FastEvaluation(per_class, tuple(matches))
 
 

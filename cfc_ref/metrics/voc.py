@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,16 +161,18 @@ def evaluate_class(cls: str, truths: list[GroundTruth], detections: list[Detecti
     return class_result(cls, matches.true_positive, matches.npos)
 
 
-def class_result(cls: str, tp: np.ndarray, npos: int) -> ClassResult:
+def class_result(cls: str, tp: np.ndarray, npos: int,
+                 all_points: Callable[[np.ndarray, np.ndarray], float] = ap_all_points) -> ClassResult:
     """M-1.3 and both APs from one class's counted detections (1 = true positive, 0 = false positive) in descending
-    score order, and its number of non-difficult ground-truth boxes."""
+    score order, and its number of non-difficult ground-truth boxes. ``all_points``: M-2.2's function (the fast
+    path passes its equal twin)."""
     fp = 1 - tp
     if npos == 0:
         return ClassResult(cls, 0, None, None, int(tp.sum()), int(fp.sum()))
     ctp, cfp = np.cumsum(tp, dtype=np.float64), np.cumsum(fp, dtype=np.float64)
     recall = ctp / npos
     precision = ctp / np.maximum(ctp + cfp, np.finfo(np.float64).eps)
-    return ClassResult(cls, npos, ap_voc07(recall, precision), ap_all_points(recall, precision), int(ctp[-1]) if len(
+    return ClassResult(cls, npos, ap_voc07(recall, precision), all_points(recall, precision), int(ctp[-1]) if len(
         ctp) else 0, int(cfp[-1]) if len(cfp) else 0)
 
 
