@@ -14,14 +14,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multiprocessing.context import ForkServerContext
 
 PRELOAD = ["cfc_ref.experiment.runner"]  # imported once by the fork server, not by every worker
 
 
-def _fork_server_context():  # type: ignore[no-untyped-def]
+def _fork_server_context() -> ForkServerContext:
     import multiprocessing
 
-    context = multiprocessing.get_context("forkserver")
+    context: ForkServerContext = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     return context
 
