@@ -95,6 +95,65 @@ def test_in_place_inference_changes_no_number():
         assert torch.equal(layer(x), padded), (size, stride, height)
 
 
+def _batch_norm(channels: int, seed: int):  # noqa: ANN202
+    from cfc_ref.detector.layers import DarknetBatchNorm
+
+    norm = DarknetBatchNorm(channels).eval()
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for tensor in (norm.rolling_mean, norm.scale, norm.bias):
+            tensor.copy_(torch.randn(channels, generator=generator))
+        norm.rolling_variance.copy_(torch.rand(channels, generator=generator) * 4)
+    return norm
+
+
+def _batch_norm_reference(norm, x: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
+    """D-2.1 written out, every term computed at the call."""
+    shape = (1, -1, 1, 1)
+    return ((x - norm.rolling_mean.view(shape)) / (norm.rolling_variance.view(shape).sqrt() + 1e-6)
+            * norm.scale.view(shape) + norm.bias.view(shape))
+
+
+@spec("D-8.3")
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 6), st.integers(0, 2**31 - 1))
+def test_batch_norm_with_its_kept_divisor_is_the_formula_bit_for_bit(channels, size, seed):
+    norm = _batch_norm(channels, seed)
+    x = torch.randn(2, channels, size, size, generator=torch.Generator().manual_seed(seed + 1)) * 3
+    expected = _bits(_batch_norm_reference(norm, x))
+    with torch.no_grad():
+        for _ in range(2):  # the first call computes the divisor, the second reuses it
+            assert torch.equal(_bits(norm(x.clone())), expected)
+
+
+@spec("D-8.3")
+def test_batch_norm_computes_its_divisor_again_when_its_tensors_change():
+    """New weights (in place, or by load_state_dict) are used at once; teeth: a divisor kept for ever is stale."""
+    from cfc_ref.detector.layers import DarknetBatchNorm
+
+    norm, other = _batch_norm(4, 1), _batch_norm(4, 2)
+    x = torch.randn(1, 4, 3, 3, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        norm(x.clone())
+        norm.rolling_variance.mul_(3)
+        assert torch.equal(norm(x.clone()), _batch_norm_reference(norm, x))
+        norm.load_state_dict(other.state_dict())
+        assert torch.equal(norm(x.clone()), _batch_norm_reference(other, x))
+
+    class KeptForEver(DarknetBatchNorm):
+        def _inference_terms(self):  # noqa: ANN202
+            if self._kept is None:
+                self._kept = ((), super()._inference_terms())
+            return self._kept[1]
+
+    stale = KeptForEver(4).eval()
+    stale.load_state_dict(_batch_norm(4, 1).state_dict())
+    with torch.no_grad():
+        stale(x.clone())
+        stale.rolling_variance.mul_(3)
+        assert not torch.equal(stale(x.clone()), _batch_norm_reference(stale, x))
+
+
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.5, float("nan"), float("inf"), float("-inf")]
 
 

@@ -28,6 +28,7 @@ class DarknetBatchNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
         self.register_buffer("rolling_mean", torch.zeros(channels))
         self.register_buffer("rolling_variance", torch.ones(channels))
+        self._kept: tuple[tuple, tuple[torch.Tensor, ...]] | None = None  # see _inference_terms
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
@@ -39,11 +40,29 @@ class DarknetBatchNorm(nn.Module):
         else:
             mean, variance = self.rolling_mean, self.rolling_variance
         shape = (1, -1, 1, 1)
-        if _in_place_ok(x):  # D-8.3: the same four operations in the same order, on x's own memory
+        if _in_place_ok(x) and not self.training:  # D-8.3: the same four operations in the same order, in place
+            mean, denominator, scale, bias = self._inference_terms()
+            return x.sub_(mean).div_(denominator).mul_(scale).add_(bias)
+        if _in_place_ok(x):
             return (x.sub_(mean.view(shape)).div_(variance.view(shape).sqrt() + BN_EPSILON)
                     .mul_(self.scale.view(shape)).add_(self.bias.view(shape)))
         normalised = (x - mean.view(shape)) / (variance.view(shape).sqrt() + BN_EPSILON)
         return normalised * self.scale.view(shape) + self.bias.view(shape)
+
+
+    def _inference_terms(self) -> tuple[torch.Tensor, ...]:
+        """D-8.3: mean, sqrt(variance) + 1e-6, scale and bias shaped for broadcasting, computed once and kept
+        while the four tensors are unchanged (same storage, same version: any in-place change, as loading weights
+        makes, computes them again) — the same binary32 operations as computing them at every call."""
+        tensors = (self.rolling_mean, self.rolling_variance, self.scale, self.bias)
+        key = tuple((t.data_ptr(), t._version, t.device) for t in tensors)
+        if self._kept is None or self._kept[0] != key:
+            shape = (1, -1, 1, 1)
+            with torch.no_grad():
+                terms = (self.rolling_mean.view(shape), self.rolling_variance.view(shape).sqrt() + BN_EPSILON,
+                         self.scale.detach().view(shape), self.bias.detach().view(shape))
+            self._kept = (key, terms)
+        return self._kept[1]
 
 
 def _in_place_ok(x: torch.Tensor) -> bool:
