@@ -98,10 +98,9 @@ def compare(previous: dict, latest: dict, threshold: float = WORSE) -> tuple[lis
 
 
 def plot(runs: list[dict], path: str | Path, title: str) -> Path:
-    import matplotlib
+    from cfc_ref.plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = sorted({name for run in runs for name in run["ratios"]})
     fig, ax = plt.subplots(figsize=(9, 5))

@@ -91,6 +91,75 @@ def test_building_the_parser_loads_neither_torch_nor_pyav():
 
 
 @spec("E-10.3")
+def test_a_local_job_starts_its_fork_server_before_it_imports_torch(tmp_path):
+    """The job's own imports (torch, the runner, the report: ~1.4 s) run beside the fork server's, not before it."""
+    code = f"""
+import sys
+from dataclasses import replace
+import cfc_ref.experiment.protocol as protocol
+import cfc_ref.processes as processes
+from cfc_ref.experiment.config import embedded_default
+seen = []
+class Stop(Exception):
+    pass
+def sweep(*args, **kwargs):
+    raise Stop
+processes.start_fork_server = lambda: seen.append("torch" in sys.modules)
+protocol.run_sweep = sweep
+try:
+    protocol.run_protocol(replace(embedded_default({str(tmp_path / 'run')!r}), workers=2), progress=False)
+except Stop:
+    pass
+print(seen, "torch" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[False]", "True"]  # started before torch came in; torch imported afterwards
+
+
+@spec("E-10.3")
+def test_a_job_warms_up_its_plotting_library_while_its_last_sweep_runs(monkeypatch, tmp_path):
+    import threading
+
+    import cfc_ref.experiment.protocol as protocol
+    import cfc_ref.plotting as plotting
+    from cfc_ref.experiment.config import embedded_default
+
+    events: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    def sweep(config, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        events.append("sweep")
+        if len(events) == 4:  # the last of the embedded default's three sweeps
+            raise Stop
+        return tmp_path / "results.json"
+
+    def warm_up() -> threading.Thread:
+        events.append("warm-up")
+        thread = threading.Thread(target=lambda: None)
+        thread.start()
+        return thread
+
+    monkeypatch.setattr(plotting, "warm_up", warm_up)
+    monkeypatch.setattr(protocol, "run_sweep", sweep)
+    with pytest.raises(Stop):
+        protocol.run_protocol(embedded_default(str(tmp_path / "run")), with_retrained=True, progress=False,
+                              engine="ray")
+    assert events == ["sweep", "sweep", "warm-up", "sweep"]
+
+
+@spec("E-10.3")
+def test_the_plotting_warm_up_leaves_pyplot_imported_on_agg():
+    code = ("import sys; from cfc_ref.plotting import warm_up; warm_up().join(); import matplotlib; "
+            "print('matplotlib.pyplot' in sys.modules, matplotlib.get_backend().lower())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "agg"]
+
+
+@spec("E-10.3")
 @pytest.mark.parametrize(("workers", "engine", "started"), [(2, "local", True), (1, "local", False),
                                                             (2, "ray", False)])
 def test_a_local_job_starts_its_fork_server_before_its_first_sweep(monkeypatch, tmp_path, workers, engine, started):

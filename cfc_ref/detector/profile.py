@@ -101,10 +101,9 @@ def format_table(rows: list[LayerRow]) -> str:
 
 def plot_profile(rows: list[LayerRow], path: str, title: str) -> None:
     """Fig. 1: samples per layer output (bars, log scale) and normalised cumulative time and FLOPs (lines)."""
-    import matplotlib
+    from cfc_ref.plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, left = plt.subplots(figsize=(12, 4.5))
     positions = range(len(rows))

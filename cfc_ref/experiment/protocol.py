@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, embedded_default, load_config, lossy_sweep
-from cfc_ref.experiment.report import Report, write_report
-from cfc_ref.experiment.runner import job_timing, planned_units, record_job_timing, run
 from cfc_ref.progress import JobProgress
+
+if TYPE_CHECKING:  # imported where used: they bring torch, which a job imports after its fork server starts
+    from cfc_ref.experiment.report import Report
 
 
 def experiment_config(path: str | None = None, *, output: str | None = None, limit: int | None = None,
@@ -71,6 +73,8 @@ def run_sweep(config: ExperimentConfig, engine: str = "local", address: str | No
         raise CfcError(f"engine must be local or ray, got {engine!r}")
     if address:
         raise CfcError("--address is for --engine ray")
+    from cfc_ref.experiment.runner import run
+
     return run(config, progress=progress)
 
 
@@ -99,7 +103,11 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
     if engine == "local" and (config.workers or os.cpu_count() or 1) > 1:
         from cfc_ref.processes import start_fork_server
 
-        start_fork_server()  # E-10.3: its imports overlap the first sweep's preparation
+        start_fork_server()  # E-10.3: its imports overlap this process's imports and the first sweep's preparation
+    from cfc_ref.experiment.report import write_report
+    from cfc_ref.experiment.runner import job_timing, planned_units, record_job_timing
+    from cfc_ref.plotting import warm_up
+
     sweeps = {"default weights": config}
     again = retrained_sweeps(config) if with_retrained else {}
     sweeps.update({f"re-trained {split.replace('_', ' ')}": sweep for split, sweep in again.items()})
@@ -107,10 +115,13 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
     job = JobProgress(total, enabled=progress)
     paths: dict[str, Path] = {}
     try:
-        for phase, sweep in sweeps.items():
+        for number, (phase, sweep) in enumerate(sweeps.items(), 1):
+            if number == len(sweeps):
+                warm = warm_up()  # E-10.3: matplotlib's imports and fonts while the last sweep runs
             paths[phase] = run_sweep(sweep, engine, address, job.named(phase))
         job.phase("report: Table 1, Figs. 1, 4, 5")
         report_began = time.perf_counter()
+        warm.join()
         retrained = {split: paths[f"re-trained {split.replace('_', ' ')}"] for split in again}
         report = write_report(paths["default weights"], retrained=retrained)
         report_seconds = time.perf_counter() - report_began

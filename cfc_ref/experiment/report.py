@@ -185,11 +185,11 @@ def _point(r: ResultRow, **extra: object) -> dict:
 
 def fig4(results: Results, path: Path) -> list[dict]:
     """Fig. 4 (E-11.3): lossless, every split point and bit depth, and ΔmAP against the uncompressed model."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
+
+    from cfc_ref.plotting import pyplot
+
+    plt = pyplot()
 
     rows, config = results.rows, results.experiment
     if not any(r.kind == "split" and r.quality == "lossless" for r in rows):
@@ -252,10 +252,9 @@ def fig4(results: Results, path: Path) -> list[dict]:
 
 def fig5(results: Results, path: Path, retrained: dict[str, Results]) -> list[dict]:
     """Fig. 5 (E-11.3): lossy, default weights solid, re-trained dashed, the cloud-only curves."""
-    import matplotlib
+    from cfc_ref.plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows, config = results.rows, results.experiment
     splits = split_points_of(config)

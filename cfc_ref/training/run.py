@@ -199,10 +199,9 @@ def _train_run(config: TrainConfig, out: Path, log) -> Path:  # type: ignore[no-
 
 
 def _plot(history: list[dict], path: Path, config: TrainConfig) -> None:
-    import matplotlib
+    from cfc_ref.plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     steps = [h["iteration"] for h in history]

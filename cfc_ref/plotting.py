@@ -1,0 +1,48 @@
+"""matplotlib for files only: the Agg back end (no screen), imported where a figure is drawn, never at import time.
+
+    plt = pyplot()                     # every figure of the package is drawn through this
+    warm = warm_up()                   # a thread that imports it and loads its fonts while other work runs
+"""
+
+from __future__ import annotations
+
+import threading
+from types import ModuleType
+
+
+def pyplot() -> ModuleType:
+    """``matplotlib.pyplot`` on the Agg back end."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _draw_nothing() -> None:
+    import io
+
+    plt = pyplot()
+    figure = plt.figure(figsize=(1, 1))
+    try:
+        figure.text(0.5, 0.5, "0")  # the first text drawn loads the font (and builds matplotlib's font cache once)
+        figure.savefig(io.BytesIO(), format="png")
+    finally:
+        plt.close(figure)
+
+
+def warm_up() -> threading.Thread:
+    """Import pyplot and load its fonts in a daemon thread (about 0.3 s of work, more on a machine whose font cache
+    is not yet built), so that a report drawn later does not wait for them; join the thread before drawing. Any
+    error is left for the drawing itself to raise."""
+
+    def run() -> None:
+        try:
+            _draw_nothing()
+        except Exception:  # noqa: BLE001 - the report raises it again where it can say what failed
+            pass
+
+    thread = threading.Thread(target=run, name="cfc-ref plotting warm-up", daemon=True)
+    thread.start()
+    return thread
