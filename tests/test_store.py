@@ -329,3 +329,71 @@ def test_installing_or_removing_a_decoder_does_not_change_the_fingerprint(model_
     assert fingerprint(config, files_of(config), images) == before
     assert before["codec"] == {"encoder": before["codec"]["encoder"], "encoder_options": before["codec"][
         "encoder_options"], "decoder_policy": config.decoder}  # the policy, never what is installed
+
+
+def _job_with_recorded_phases(monkeypatch, config: ExperimentConfig, events: list[tuple], sleep: float = 0.0
+                               ) -> None:
+    """run_protocol with the embedded re-trained sweeps, recording in ``events`` when each sweep's preparation starts
+    and when (and in which thread) each aggregation runs; the first aggregation made to last ``sleep`` s more."""
+    import threading
+    import time
+
+    import cfc_ref.experiment.aggregate as aggregate_module
+    import cfc_ref.experiment.runner as runner
+    from cfc_ref.experiment.protocol import run_protocol
+
+    real_prepared, real_aggregate = runner.prepared, aggregate_module.aggregate
+
+    def prepared(config, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        events.append(("prepare", Path(config.output).name, time.perf_counter()))
+        return real_prepared(config, *args, **kwargs)
+
+    def aggregate(config, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        began = time.perf_counter()
+        if not any(e[0] == "aggregate" for e in events):
+            time.sleep(sleep)
+        path = real_aggregate(config, *args, **kwargs)
+        events.append(("aggregate", Path(config.output).name, began, time.perf_counter(),
+                       threading.current_thread().name))
+        return path
+
+    monkeypatch.setattr(runner, "prepared", prepared)
+    monkeypatch.setattr(aggregate_module, "aggregate", aggregate)
+    run_protocol(config, with_retrained=True, progress=False)
+
+
+@spec("E-10.4")
+def test_a_job_aggregates_a_sweep_while_its_next_sweep_runs(model_files, tmp_path, monkeypatch):
+    """With two workers the first sweep's aggregation (made to last 1.5 s more) runs in its own thread and ends
+    after the next sweep has begun; one worker aggregates in sequence; both give the same bytes."""
+    two: list[tuple] = []
+    _job_with_recorded_phases(monkeypatch, tiny(model_files, tmp_path / "two", workers=2), two, sleep=1.5)
+    first_aggregation = next(e for e in two if e[0] == "aggregate" and e[1] == "two")
+    second_preparation = next(e for e in two if e[0] == "prepare" and e[1] == "retrained-max_11")
+    assert first_aggregation[4].startswith("cfc-ref-aggregation")
+    assert second_preparation[2] < first_aggregation[3]  # the next sweep began before the aggregation ended
+    assert len([e for e in two if e[0] == "aggregate"]) == 3
+    one: list[tuple] = []
+    _job_with_recorded_phases(monkeypatch, tiny(model_files, tmp_path / "one", workers=1), one)
+    assert [e[4] for e in one if e[0] == "aggregate"] == ["MainThread"] * 3
+    for name in ("", "retrained-max_11", "retrained-max_17"):  # results.json also holds the config and timings
+        assert (tmp_path / "two" / name / "results.csv").read_bytes() == \
+            (tmp_path / "one" / name / "results.csv").read_bytes()
+        rows = [json.loads((tmp_path / run / name / "results.json").read_text())["rows"] for run in ("two", "one")]
+        assert rows[0] == rows[1] and len(rows[0]) > 0
+
+
+@spec("E-10.4", "E-4.2")
+def test_a_sweep_with_failed_units_stops_the_job_before_its_next_sweep(model_files, tmp_path, monkeypatch):
+    from cfc_ref.data.synthetic import write_dataset
+    from cfc_ref.experiment.runner import SweepIncomplete
+
+    config = tiny(model_files, tmp_path / "out", workers=2)
+    write_dataset(Path(config.dataset_root), train=0, test=2)
+    broken = Path(config.dataset_root) / "JPEGImages" / "test_000001.jpg"
+    broken.write_bytes(broken.read_bytes()[:100])
+    events: list[tuple] = []
+    with pytest.raises(SweepIncomplete):
+        _job_with_recorded_phases(monkeypatch, config, events)
+    assert [e[:2] for e in events] == [("prepare", "out")]  # no aggregation, and the next sweep never began
+    assert (tmp_path / "out" / "failed.json").is_file() and not (tmp_path / "out" / "results.json").exists()

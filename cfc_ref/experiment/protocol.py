@@ -8,6 +8,7 @@ The command line only parses arguments into :func:`experiment_config` and prints
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,8 +64,10 @@ class Outcome:
 
 
 def run_sweep(config: ExperimentConfig, engine: str = "local", address: str | None = None,
-              progress: bool | JobProgress = True) -> Path:
-    """One sweep with the chosen engine (spec E-8): ``local`` (processes on this machine) or ``ray``."""
+              progress: bool | JobProgress = True, finisher: ThreadPoolExecutor | None = None) -> Path | Future[Path]:
+    """One sweep with the chosen engine (spec E-8): ``local`` (processes on this machine) or ``ray``. With a
+    ``finisher`` (local engine only), the sweep's aggregation runs in its thread and a future of the path comes
+    back as soon as the sweep's jobs are in (E-10.4)."""
     if engine == "ray":
         from cfc_ref.experiment.ray_engine import run_ray
 
@@ -73,8 +76,10 @@ def run_sweep(config: ExperimentConfig, engine: str = "local", address: str | No
         raise CfcError(f"engine must be local or ray, got {engine!r}")
     if address:
         raise CfcError("--address is for --engine ray")
-    from cfc_ref.experiment.runner import run
+    from cfc_ref.experiment.runner import run, run_finishing_aside
 
+    if finisher is not None:
+        return run_finishing_aside(config, progress, finisher)
     return run(config, progress=progress)
 
 
@@ -100,7 +105,8 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
     import time
 
     began = time.perf_counter()
-    if engine == "local" and (config.workers or os.cpu_count() or 1) > 1:
+    several = engine == "local" and (config.workers or os.cpu_count() or 1) > 1
+    if several:
         from cfc_ref.processes import start_fork_server
 
         start_fork_server()  # E-10.3: its imports overlap this process's imports and the first sweep's preparation
@@ -113,12 +119,14 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
     sweeps.update({f"re-trained {split.replace('_', ' ')}": sweep for split, sweep in again.items()})
     total = sum(total - done for total, done in (planned_units(c) for c in sweeps.values()))
     job = JobProgress(total, enabled=progress)
-    paths: dict[str, Path] = {}
     try:
-        for number, (phase, sweep) in enumerate(sweeps.items(), 1):
-            if number == len(sweeps):
-                warm = warm_up()  # E-10.3: matplotlib's imports and fonts while the last sweep runs
-            paths[phase] = run_sweep(sweep, engine, address, job.named(phase))
+        with ThreadPoolExecutor(1, thread_name_prefix="cfc-ref-aggregation") as finisher:  # E-10.4
+            pending: dict[str, Path | Future[Path]] = {}
+            for number, (phase, sweep) in enumerate(sweeps.items(), 1):
+                if number == len(sweeps):
+                    warm = warm_up()  # E-10.3: matplotlib's imports and fonts while the last sweep runs
+                pending[phase] = run_sweep(sweep, engine, address, job.named(phase), finisher if several else None)
+            paths = {phase: done.result() if isinstance(done, Future) else done for phase, done in pending.items()}
         job.phase("report: Table 1, Figs. 1, 4, 5")
         report_began = time.perf_counter()
         warm.join()

@@ -21,12 +21,12 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 
@@ -50,6 +50,9 @@ from cfc_ref.experiment.store import RunStore
 from cfc_ref.experiment.units import Unit
 from cfc_ref.fileio import append_line
 from cfc_ref.timing import Stopwatch, stage
+
+if TYPE_CHECKING:
+    from cfc_ref.progress import JobProgress
 
 CACHE_DIR = "cache"  # <image>.pack: bitstreams of that image's units not recorded yet (E-3.3)
 ENCODE_LOG_VARIABLE = "CFC_ENCODE_LOG"  # a file to get one line per fresh HEVC encode (E-4.1 can be checked)
@@ -337,18 +340,18 @@ class SweepTiming:
         self.encodes += result.encodes
 
 
-def finish(config: ExperimentConfig, ready: Prepared, timing: SweepTiming, sweep: int) -> Path:
-    """What every engine does after its sweep: report damaged cache entries, stop on failed units (E-4.2), else
-    aggregate (E-5) and export the results."""
+def stop_on_failures(config: ExperimentConfig, ready: Prepared, timing: SweepTiming, sweep: int) -> None:
+    """The first part of :func:`finish`: say how many damaged cache entries were encoded again (E-3.3); a sweep
+    with failed units records itself as incomplete, writes failed.json and stops (E-4.2)."""
     import json
 
-    from cfc_ref.experiment.aggregate import aggregate
     from cfc_ref.fileio import write_atomic
 
     store = ready.store
     if timing.corrupt_cache_entries:
         print(f"cfc-ref: {timing.corrupt_cache_entries} damaged cache entries were found and encoded again",
               file=sys.stderr)
+        timing.corrupt_cache_entries = 0  # said once
     failures = store.failures()
     if failures:
         store.end_sweep(sweep, timing.units, time.perf_counter() - ready.began, timing.seconds.as_dict(), False,
@@ -360,13 +363,20 @@ def finish(config: ExperimentConfig, ready: Prepared, timing: SweepTiming, sweep
                                                                      if len(failures) > 3 else "")
         raise SweepIncomplete(f"{len(failures)} units failed ({shown}: {failures[0][2]}); the others are kept, "
                               f"{path} lists them; fix the cause and run again to finish")
+
+
+def finish(config: ExperimentConfig, ready: Prepared, timing: SweepTiming, sweep: int) -> Path:
+    """What every engine does after its sweep: :func:`stop_on_failures`, then aggregate (E-5) and export the
+    results."""
+    from cfc_ref.experiment.aggregate import aggregate, export_results
+
+    stop_on_failures(config, ready, timing, sweep)
+    store = ready.store
     _drop_cache(Path(config.output))
     with timing.seconds.active(), stage("aggregation"):
         path = aggregate(config, ready.images, store, ready.source)
     store.end_sweep(sweep, timing.units, time.perf_counter() - ready.began, timing.seconds.as_dict(), True,
                     timing.encodes)
-    from cfc_ref.experiment.aggregate import export_results
-
     export_results(config, store, Path(config.output))
     store.checkpoint()
     return path
@@ -388,37 +398,62 @@ def run(config: ExperimentConfig, executor: Executor | None = None, progress: bo
 
     ``progress``: True for a progress bar of this sweep, False for none, or a ``JobProgress`` shared by the
     sweeps of a whole job."""
-    from cfc_ref.progress import JobProgress
-
-    with prepared(config) as ready:
-        jobs = jobs_of(config, ready.images, ready.done)
-        workers = min(config.workers or os.cpu_count() or 1, max(1, len(jobs)))
-        if executor is None:
-            executor = SerialExecutor() if workers <= 1 else LocalPoolExecutor(workers)
-        bar = progress if isinstance(progress, JobProgress) else JobProgress(ready.total, enabled=bool(progress))
-        bar.start_sweep(config.name, ready.total, len(ready.done), getattr(executor, "workers", workers))
-        sweep = ready.store.start_sweep("local", getattr(executor, "workers", workers))
-        timing = SweepTiming()
-        output = Path(config.output)
-        error_file = output / ".worker-error"
-        error_file.unlink(missing_ok=True)
-        if isinstance(executor, LocalPoolExecutor):
-            executor.error_file = error_file
-        try:
-            for result in executor.map(run_job, jobs, init_worker, (config, 1)):
-                record_job(ready.store, output, result)
-                timing.add(result)
-                bar.advance(len(result.units) + len(result.failures), len(result.failures))
-        finally:
-            error_file.unlink(missing_ok=True)
+    with ExitStack() as stack:
+        ready, timing, sweep, bar = _compute(config, executor, progress, stack)
         bar.phase(f"{config.name}: aggregating {len(settings_of(config))} settings")
         path = finish(config, ready, timing, sweep)
-        if not isinstance(progress, JobProgress):
+        if bar is not progress:
             bar.close()
         return path
 
 
-# ------------------------------------------------------------------ planning and the job's timing (E-10)
+def run_finishing_aside(config: ExperimentConfig, progress: object, finisher: ThreadPoolExecutor) -> Future[Path]:
+    """E-10.4: :func:`run`, but once every job is in and no unit failed (else it stops here, E-4.2), the sweep's
+    aggregation and export run in ``finisher``'s thread, which then releases the run directory, while the caller
+    goes on with its next sweep. The future gives the path of results.json, or the aggregation's error."""
+    stack = ExitStack()
+    try:
+        ready, timing, sweep, bar = _compute(config, None, progress, stack)
+        stop_on_failures(config, ready, timing, sweep)
+    except BaseException:
+        stack.close()
+        raise
+    bar.phase(f"{config.name}: aggregating {len(settings_of(config))} settings beside the next sweep")
+
+    def finish_here() -> Path:
+        with stack:
+            return finish(config, ready, timing, sweep)
+
+    return finisher.submit(finish_here)
+
+
+def _compute(config: ExperimentConfig, executor: Executor | None, progress: bool | object, stack: ExitStack
+             ) -> tuple[Prepared, SweepTiming, int, JobProgress]:
+    """The sweep's jobs, each recorded as it comes in, under the directory's lock, which ``stack`` holds."""
+    from cfc_ref.progress import JobProgress
+
+    ready = stack.enter_context(prepared(config))
+    jobs = jobs_of(config, ready.images, ready.done)
+    workers = min(config.workers or os.cpu_count() or 1, max(1, len(jobs)))
+    if executor is None:
+        executor = SerialExecutor() if workers <= 1 else LocalPoolExecutor(workers)
+    bar = progress if isinstance(progress, JobProgress) else JobProgress(ready.total, enabled=bool(progress))
+    bar.start_sweep(config.name, ready.total, len(ready.done), getattr(executor, "workers", workers))
+    sweep = ready.store.start_sweep("local", getattr(executor, "workers", workers))
+    timing = SweepTiming()
+    output = Path(config.output)
+    error_file = output / ".worker-error"
+    error_file.unlink(missing_ok=True)
+    if isinstance(executor, LocalPoolExecutor):
+        executor.error_file = error_file
+    try:
+        for result in executor.map(run_job, jobs, init_worker, (config, 1)):
+            record_job(ready.store, output, result)
+            timing.add(result)
+            bar.advance(len(result.units) + len(result.failures), len(result.failures))
+    finally:
+        error_file.unlink(missing_ok=True)
+    return ready, timing, sweep, bar
 
 
 def planned_units(config: ExperimentConfig) -> tuple[int, int]:
