@@ -80,14 +80,18 @@ def test_spec_version_matches_the_spec():
     assert f"spec version **{cfc_ref.SPEC_VERSION}**" in (ROOT / "spec" / "README.md").read_text()
 
 
+def _python(code: str) -> list[str]:
+    """What a fresh interpreter running ``code`` prints, split into words (it must exit 0)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 @spec("E-10.3")
 def test_building_the_parser_loads_neither_torch_nor_pyav():
     """A command that needs neither starts without them (about 1.4 s of torch imports on 2 cores)."""
-    code = ("import sys; from cfc_ref.cli import build_parser; build_parser(); "
-            "print(sorted(m for m in ('torch', 'av', 'matplotlib') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert _python("import sys; from cfc_ref.cli import build_parser; build_parser(); "
+                   "print(sorted(m for m in ('torch', 'av', 'matplotlib') if m in sys.modules))") == ["[]"]
 
 
 @spec("E-10.3")
@@ -112,9 +116,7 @@ except Stop:
     pass
 print(seen, "torch" in sys.modules)
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["[False]", "True"]  # started before torch came in; torch imported afterwards
+    assert _python(code) == ["[False]", "True"]  # started before torch came in; torch imported afterwards
 
 
 @spec("E-10.3")
@@ -152,11 +154,8 @@ def test_a_job_warms_up_its_plotting_library_while_its_last_sweep_runs(monkeypat
 
 @spec("E-10.3")
 def test_the_plotting_warm_up_leaves_pyplot_imported_on_agg():
-    code = ("import sys; from cfc_ref.plotting import warm_up; warm_up().join(); import matplotlib; "
-            "print('matplotlib.pyplot' in sys.modules, matplotlib.get_backend().lower())")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "agg"]
+    assert _python("import sys; from cfc_ref.plotting import warm_up; warm_up().join(); import matplotlib; "
+                   "print('matplotlib.pyplot' in sys.modules, matplotlib.get_backend().lower())") == ["True", "agg"]
 
 
 @spec("E-10.3")

@@ -94,7 +94,8 @@ def test_region_loss_without_objects_is_the_noobject_term():
     raw = torch.randn(2, 125, 13, 13, dtype=torch.float64, requires_grad=True)
     out = region_loss(raw, [torch.zeros(0, 5), torch.zeros(0, 5)], REGION, seen=10**6)
     obj = torch.sigmoid(raw.view(2, 5, 25, 13, 13)[:, :, 4])
-    assert float(out.total) == pytest.approx(float(0.5 * REGION.noobject_scale * (obj**2).sum()), rel=1e-12)
+    assert float(out.total.detach()) == pytest.approx(float(0.5 * REGION.noobject_scale * (obj**2).sum().detach()),
+                                                      rel=1e-12)
     out.total.backward()
     # the gradient is Darknet's delta through the logistic: noobject_scale · σ · σ'
     expected = REGION.noobject_scale * obj * obj * (1 - obj)
@@ -103,7 +104,7 @@ def test_region_loss_without_objects_is_the_noobject_term():
     xy = torch.sigmoid(raw.view(2, 5, 25, 13, 13)[:, :, 0:2])
     wh = raw.view(2, 5, 25, 13, 13)[:, :, 2:4]
     prior = 0.5 * PRIOR_SCALE * (((0.5 - xy) ** 2).sum() + (wh**2).sum())
-    assert float(early.coord) == pytest.approx(float(prior), rel=1e-12)
+    assert float(early.coord.detach()) == pytest.approx(float(prior.detach()), rel=1e-12)
 
 
 @spec("D-6.2")
