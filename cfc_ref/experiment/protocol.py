@@ -125,7 +125,8 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
             for number, (phase, sweep) in enumerate(sweeps.items(), 1):
                 if number == len(sweeps):
                     warm = warm_up()  # E-10.3: matplotlib's imports and fonts while the last sweep runs
-                pending[phase] = run_sweep(sweep, engine, address, job.named(phase), finisher if several else None)
+                aside = finisher if several and number < len(sweeps) else None  # the last has nothing beside it
+                pending[phase] = run_sweep(sweep, engine, address, job.named(phase), aside)
             paths = {phase: done.result() if isinstance(done, Future) else done for phase, done in pending.items()}
         job.phase("report: Table 1, Figs. 1, 4, 5")
         report_began = time.perf_counter()

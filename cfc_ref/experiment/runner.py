@@ -365,9 +365,10 @@ def stop_on_failures(config: ExperimentConfig, ready: Prepared, timing: SweepTim
                               f"{path} lists them; fix the cause and run again to finish")
 
 
-def finish(config: ExperimentConfig, ready: Prepared, timing: SweepTiming, sweep: int) -> Path:
+def finish(config: ExperimentConfig, ready: Prepared, timing: SweepTiming, sweep: int, wall: float | None = None
+           ) -> Path:
     """What every engine does after its sweep: :func:`stop_on_failures`, then aggregate (E-5) and export the
-    results."""
+    results. The sweep's recorded wall time ends now, or is ``wall`` (E-10.4: a sweep aggregated beside the next)."""
     from cfc_ref.experiment.aggregate import aggregate, export_results
 
     stop_on_failures(config, ready, timing, sweep)
@@ -375,8 +376,8 @@ def finish(config: ExperimentConfig, ready: Prepared, timing: SweepTiming, sweep
     _drop_cache(Path(config.output))
     with timing.seconds.active(), stage("aggregation"):
         path = aggregate(config, ready.images, store, ready.source)
-    store.end_sweep(sweep, timing.units, time.perf_counter() - ready.began, timing.seconds.as_dict(), True,
-                    timing.encodes)
+    store.end_sweep(sweep, timing.units, time.perf_counter() - ready.began if wall is None else wall,
+                    timing.seconds.as_dict(), True, timing.encodes)
     export_results(config, store, Path(config.output))
     store.checkpoint()
     return path
@@ -410,7 +411,8 @@ def run(config: ExperimentConfig, executor: Executor | None = None, progress: bo
 def run_finishing_aside(config: ExperimentConfig, progress: object, finisher: ThreadPoolExecutor) -> Future[Path]:
     """E-10.4: :func:`run`, but once every job is in and no unit failed (else it stops here, E-4.2), the sweep's
     aggregation and export run in ``finisher``'s thread, which then releases the run directory, while the caller
-    goes on with its next sweep. The future gives the path of results.json, or the aggregation's error."""
+    goes on with its next sweep; the sweep's recorded wall time ends when its jobs are in (its aggregation's seconds
+    are its ``aggregation`` stage). The future gives the path of results.json, or the aggregation's error."""
     stack = ExitStack()
     try:
         ready, timing, sweep, bar = _compute(config, None, progress, stack)
@@ -418,11 +420,12 @@ def run_finishing_aside(config: ExperimentConfig, progress: object, finisher: Th
     except BaseException:
         stack.close()
         raise
+    computed = time.perf_counter() - ready.began  # the sweep's wall time: its aggregation overlaps the next sweep
     bar.phase(f"{config.name}: aggregating {len(settings_of(config))} settings beside the next sweep")
 
     def finish_here() -> Path:
         with stack:
-            return finish(config, ready, timing, sweep)
+            return finish(config, ready, timing, sweep, wall=computed)
 
     return finisher.submit(finish_here)
 
