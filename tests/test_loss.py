@@ -116,8 +116,8 @@ def test_region_loss_responsible_anchor_and_targets():
     view[0, 3, 5 + 7, 6, 6] = 30.0  # anchor 3 of cell (6, 6) predicts class 7 with the exact box
     raw.requires_grad_(True)
     out = region_loss(raw, [truth], REGION, seen=10**6)
-    assert float(out.coord) == pytest.approx(0.0, abs=1e-20)  # σ(0) = 0.5 is the centre; w, h = log(1) = 0
-    assert float(out.cls) == pytest.approx(0.0, abs=1e-10)
+    assert float(out.coord.detach()) == pytest.approx(0.0, abs=1e-20)  # σ(0) = 0.5 is the centre; w, h = log(1) = 0
+    assert float(out.cls.detach()) == pytest.approx(0.0, abs=1e-10)
     assert out.recall == 1.0 and out.average_iou == pytest.approx(1.0)
     out.total.backward()
     grad = raw.grad.view(1, 5, 25, 13, 13)
