@@ -49,7 +49,6 @@ class DarknetBatchNorm(nn.Module):
         normalised = (x - mean.view(shape)) / (variance.view(shape).sqrt() + BN_EPSILON)
         return normalised * self.scale.view(shape) + self.bias.view(shape)
 
-
     def _inference_terms(self) -> tuple[torch.Tensor, ...]:
         """D-8.3: mean, sqrt(variance) + 1e-6, scale and bias shaped for broadcasting, computed once and kept
         while the four tensors are unchanged (same storage, same version: any in-place change, as loading weights

@@ -351,7 +351,6 @@ def stop_on_failures(config: ExperimentConfig, ready: Prepared, timing: SweepTim
     if timing.corrupt_cache_entries:
         print(f"cfc-ref: {timing.corrupt_cache_entries} damaged cache entries were found and encoded again",
               file=sys.stderr)
-        timing.corrupt_cache_entries = 0  # said once
     failures = store.failures()
     if failures:
         store.end_sweep(sweep, timing.units, time.perf_counter() - ready.began, timing.seconds.as_dict(), False,
@@ -365,13 +364,18 @@ def stop_on_failures(config: ExperimentConfig, ready: Prepared, timing: SweepTim
                               f"{path} lists them; fix the cause and run again to finish")
 
 
-def finish(config: ExperimentConfig, ready: Prepared, timing: SweepTiming, sweep: int, wall: float | None = None
-           ) -> Path:
-    """What every engine does after its sweep: :func:`stop_on_failures`, then aggregate (E-5) and export the
-    results. The sweep's recorded wall time ends now, or is ``wall`` (E-10.4: a sweep aggregated beside the next)."""
+def finish(config: ExperimentConfig, ready: Prepared, timing: SweepTiming, sweep: int) -> Path:
+    """What every engine does after its sweep: :func:`stop_on_failures`, then :func:`aggregate_and_export`."""
+    stop_on_failures(config, ready, timing, sweep)
+    return aggregate_and_export(config, ready, timing, sweep)
+
+
+def aggregate_and_export(config: ExperimentConfig, ready: Prepared, timing: SweepTiming, sweep: int,
+                         wall: float | None = None) -> Path:
+    """The second part of :func:`finish`: aggregate (E-5), record the sweep as complete, export the results. The
+    sweep's recorded wall time ends now, or is ``wall`` (E-10.4: a sweep aggregated beside the next)."""
     from cfc_ref.experiment.aggregate import aggregate, export_results
 
-    stop_on_failures(config, ready, timing, sweep)
     store = ready.store
     _drop_cache(Path(config.output))
     with timing.seconds.active(), stage("aggregation"):
@@ -425,7 +429,7 @@ def run_finishing_aside(config: ExperimentConfig, progress: object, finisher: Th
 
     def finish_here() -> Path:
         with stack:
-            return finish(config, ready, timing, sweep, wall=computed)
+            return aggregate_and_export(config, ready, timing, sweep, wall=computed)
 
     return finisher.submit(finish_here)
 
