@@ -397,6 +397,24 @@ def test_report_on_a_truncated_results_file(model_files, tmp_path):
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
+@spec("E-5.1", "E-6.1")
+def test_report_refuses_an_map_spread_outside_0_1(model_files, tmp_path):
+    """A spread of 1e308 once reached matplotlib's tick code (an internal error, found by the hostile-value fuzz);
+    any spread above 1 is impossible for values within [0, 1] and is refused in one line; 0.5 is drawn."""
+    path = run(small_config(model_files, tmp_path / "out", images=1), progress=False)
+    valid = json.loads(path.read_text())
+    for spread, code in ((1e308, 2), (1.5, 2), (0.5, 0)):
+        data = json.loads(json.dumps(valid))
+        data["rows"][0]["map_voc07_std"] = spread
+        edited = tmp_path / f"edited-{spread}" / "results.json"
+        edited.parent.mkdir()
+        edited.write_text(json.dumps(data))
+        result = _cli("report", str(edited), "--no-layers")
+        assert result.returncode == code, (spread, result.stderr)
+        if code == 2:
+            assert "map_voc07_std" in result.stderr and result.stderr.count("\n") == 1
+
+
 def test_experiment_layering_has_no_cycles():
     """runner → aggregate → report only one way (issue 15): no module imports one above it."""
     import ast

@@ -77,8 +77,9 @@ def check_row(raw: object, where: str) -> ResultRow:
     if not (0 <= row.bit_depth <= 16 and (row.qp is None or 0 <= row.qp <= 51) and row.samples >= 0
             and (row.jpeg_quality is None or 1 <= row.jpeg_quality <= 100) and row.images <= 10**9):
         raise CfcError(f"{where}: {row.setting}: bit_depth, qp, jpeg_quality, samples or images out of range")
-    if not (0 <= row.map_voc07 <= 1 and 0 <= row.map_all <= 1) or row.images < 1 or row.bit_depth < 0:
-        raise CfcError(f"{where}: {row.setting}: mAP must be within [0, 1] and images at least 1")
+    if not (0 <= row.map_voc07 <= 1 and 0 <= row.map_all <= 1 and row.map_voc07_std <= 1) or row.images < 1:
+        raise CfcError(f"{where}: {row.setting}: mAP and its spread (map_voc07_std) must be within [0, 1] and images "
+                       "at least 1")
     if row.kind not in ("split", "cloud") or row.accounting not in ("deployable", "paper", "both"):
         raise CfcError(f"{where}: {row.setting}: kind must be split or cloud and accounting deployable, paper or "
                        "both")
