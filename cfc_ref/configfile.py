@@ -108,3 +108,18 @@ def dataclass_from_dict(cls: type[T], raw: dict, where: str) -> T:
         raise CfcError(f"{where}: {err}") from None
     check_types(instance, where)
     return instance
+
+
+def _flatten(value: object, prefix: str = "") -> dict[str, object]:
+    if isinstance(value, dict):
+        out: dict[str, object] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+def differences(recorded: dict, current: dict) -> list[str]:
+    """The dotted paths (``model.weights_sha256``) where two JSON documents differ, sorted."""
+    a, b = _flatten(recorded), _flatten(current)
+    return sorted(key for key in set(a) | set(b) if a.get(key, "<absent>") != b.get(key, "<absent>"))

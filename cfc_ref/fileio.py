@@ -61,3 +61,14 @@ def append_bytes(path: str | Path, data: bytes) -> None:
 def append_line(path: str | Path, line: str) -> None:
     """Append one line (see :func:`append_bytes`)."""
     append_bytes(path, (line + "\n").encode())
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, as hex, read in blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -5,8 +5,10 @@
     cloud = decode_container(data, decoder="fast")     # the same, with the decoders used and the bits received
 
 Data flows one way: Q-layer (``qlayer``) → tiling (``tiling``) → codec (``codecs``) → container (``container``), and
-back; the Q-layer and tiling run through their fast twins (``fast.qlayer_numpy``, ``fast.tiling``), tested equal.
-The experiment runner and the codec-in-the-loop training layer use these functions; nothing else codes features.
+back. ``implementation`` says which code computes the Q-layer and tiling (spec E-12, ``cfc_ref.implementations``):
+``fast`` (the default) runs their fast twins ``fast.qlayer_numpy`` and ``fast.tiling``, ``reference`` the readable
+``qlayer`` and ``tiling``; both give the same bytes (tested). The experiment's engines and the codec-in-the-loop
+training layer use these functions; nothing else codes features.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from cfc_ref.accounting import ImageBits, image_bits
 from cfc_ref.codecs import PictureCodec, get_codec
 from cfc_ref.container import TensorRecord, pack, parse
 from cfc_ref.errors import CfcError
+from cfc_ref.implementations import DEFAULT, Implementation
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,14 @@ class EncodeSettings:
     codec: str | PictureCodec = "raw"  # a wire name, or a configured codec such as HevcCodec(quality=27)
 
 
-def to_picture(v: np.ndarray, settings: EncodeSettings) -> tuple[np.ndarray, qlayer.SideInfo]:
+def to_picture(v: np.ndarray, settings: EncodeSettings, implementation: Implementation = DEFAULT
+               ) -> tuple[np.ndarray, qlayer.SideInfo]:
     """Mobile side before the codec: Q-layer (Q-3) then tiling (T-2..T-4) of one C×H×W tensor."""
     if np.ndim(v) != 3:
         raise CfcError(f"a transmitted tensor must be C×H×W, got shape {np.shape(v)}")
+    if implementation == "reference":
+        q, side = qlayer.quantize(v, settings.bit_depth, settings.mode)
+        return tiling.tile(q, settings.layout, settings.align), side
     from cfc_ref.fast.tiling import tile_fast  # the readable cfc_ref.tiling.tile, vectorised; tested equal (T-6.1)
 
     q, side = _quantize(v, settings.bit_depth, settings.mode)
@@ -65,17 +72,19 @@ def _quantize(v: np.ndarray, bit_depth: int, mode: qlayer.QuantMode) -> tuple[np
 
 
 def from_picture(picture: np.ndarray, shape: tuple[int, int, int], side: qlayer.SideInfo,
-                 settings: EncodeSettings) -> np.ndarray:
-    """Cloud side after the codec: untile (T-5) then de-quantize (Q-4)."""
+                 settings: EncodeSettings, implementation: Implementation = DEFAULT) -> np.ndarray:
+    """Cloud side after the codec: untile (T-5) then de-quantize (Q-4, the reference's in both implementations)."""
     from cfc_ref.fast.tiling import untile_fast  # the readable cfc_ref.tiling.untile, vectorised (T-6.1)
 
     samples = picture.astype(qlayer.sample_dtype(settings.bit_depth), copy=False)
-    return qlayer.dequantize(untile_fast(samples, shape, settings.layout, settings.align), side, settings.bit_depth)
+    untile = tiling.untile if implementation == "reference" else untile_fast
+    return qlayer.dequantize(untile(samples, shape, settings.layout, settings.align), side, settings.bit_depth)
 
 
-def encode_tensor(name: str, v: np.ndarray, settings: EncodeSettings) -> TensorRecord:
+def encode_tensor(name: str, v: np.ndarray, settings: EncodeSettings, implementation: Implementation = DEFAULT
+                  ) -> TensorRecord:
     """One tensor through Q-layer, tiling and codec into a wire record."""
-    picture, side = to_picture(v, settings)
+    picture, side = to_picture(v, settings, implementation)
     codec = get_codec(settings.codec)
     payload = codec.encode(picture, settings.bit_depth)
     shape = (int(v.shape[0]), int(v.shape[1]), int(v.shape[2]))
@@ -86,17 +95,18 @@ def settings_of_record(record: TensorRecord) -> EncodeSettings:
     return EncodeSettings(record.bit_depth, record.mode, record.layout, record.align, record.codec)
 
 
-def decode_record(record: TensorRecord, decoder: str | None = None) -> tuple[np.ndarray, str]:
+def decode_record(record: TensorRecord, decoder: str | None = None, implementation: Implementation = DEFAULT
+                  ) -> tuple[np.ndarray, str]:
     """Inverse of :func:`encode_tensor`: codec decode → untile → de-quantize; also the decoder that ran."""
     codec = get_codec(record.codec, decoder)
     picture, used = codec.decode_named(record.payload, record.picture_shape, record.bit_depth)
-    return from_picture(picture, record.shape, record.side_info, settings_of_record(record)), used
+    return from_picture(picture, record.shape, record.side_info, settings_of_record(record), implementation), used
 
 
-def encode_features(features: Mapping[str, np.ndarray], settings: EncodeSettings = EncodeSettings()
-                    ) -> bytes:
+def encode_features(features: Mapping[str, np.ndarray], settings: EncodeSettings = EncodeSettings(),
+                    implementation: Implementation = DEFAULT) -> bytes:
     """All tensors that cross a split, as one container."""
-    return pack([encode_tensor(name, v, settings) for name, v in features.items()])
+    return pack([encode_tensor(name, v, settings, implementation) for name, v in features.items()])
 
 
 @dataclass(frozen=True)
@@ -109,12 +119,13 @@ class CloudSide:
     bits: ImageBits
 
 
-def decode_container(data: bytes, decoder: str | None = None) -> CloudSide:
+def decode_container(data: bytes, decoder: str | None = None, implementation: Implementation = DEFAULT
+                     ) -> CloudSide:
     """Parse a container strictly (W-4) and decode every tensor with the decoder policy ``decoder`` (H-4.4)."""
     records = parse(data)
     features, decoders = {}, {}
     for record in records:
-        features[record.name], decoders[record.name] = decode_record(record, decoder)
+        features[record.name], decoders[record.name] = decode_record(record, decoder, implementation)
     return CloudSide(features, decoders, image_bits(records, len(data)))
 
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from types import ModuleType
 
 
@@ -46,3 +47,14 @@ def warm_up() -> threading.Thread:
     thread = threading.Thread(target=run, name="cfc-ref plotting warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def save_figure(fig, path: Path, dpi: int = 110) -> None:  # type: ignore[no-untyped-def]
+    """A PNG written atomically (never through a symbolic link, E-9.1)."""
+    import io
+
+    from cfc_ref.fileio import write_atomic
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    write_atomic(path, buffer.getvalue())

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from multiprocessing.context import ForkServerContext
 
-PRELOAD = ["cfc_ref.experiment.runner"]  # imported once by the fork server, not by every worker
+PRELOAD = ["cfc_ref.experiment.local_engine"]  # imported once by the fork server, not by every worker
 
 
 def _fork_server_context() -> ForkServerContext:

@@ -1,8 +1,13 @@
 """Q-layer: min/max quantization to n-bit integers and its inverse (paper §3.1, eqs. 2–3; spec/qlayer.md).
 
 This is the readable reference. Every line follows a clause of spec/qlayer.md; the arithmetic is binary64 in the
-order the spec writes it, so a second implementation can agree bit for bit. The batched torch version is
-``cfc_ref.fast.qlayer_torch``; it is tested equal to this one.
+order the spec writes it, so a second implementation can agree bit for bit.
+
+Which code a run uses (spec E-12, ``cfc_ref.implementations``): the pipeline quantizes float32 tensors with the
+fast twin ``cfc_ref.fast.qlayer_numpy.Quantizer`` (the same steps into reused buffers), proven equal to
+:func:`quantize` by ``tests/test_qlayer.py::test_fast_quantizer_equals_reference``; ``cfc-ref run --reference`` runs
+this module instead. De-quantization is :func:`dequantize` in both. The batched torch version is
+``cfc_ref.fast.qlayer_torch`` (tested equal too).
 
     q, side = quantize(v, bit_depth=8)            # eq. (2)
     v_hat = dequantize(q, side, bit_depth=8)      # eq. (3)
@@ -106,36 +111,26 @@ def as_feature_tensor(v: object) -> np.ndarray:
     return arr
 
 
-def check_extremes(lo: np.ndarray | float, hi: np.ndarray | float, mode: QuantMode) -> tuple[np.ndarray, np.ndarray]:
-    """The side info of tensors whose min and max are ``lo`` and ``hi`` (scalars, or one per batch item): the Q-1.2
-    finiteness check (a NaN or ±Inf anywhere shows in the min or the max), Q-2.4's −0.0 → +0.0, and in ``relu``
-    mode the non-negativity check with lo set to 0 (Q-2.2). The one check every Q-layer variant uses."""
+def check_extremes(lo: float, hi: float, mode: QuantMode) -> tuple[float, float]:
+    """The side info of a tensor whose min and max are ``lo`` and ``hi``: the Q-1.2 finiteness check (a NaN or ±Inf
+    anywhere shows in the min or the max), Q-2.4's −0.0 → +0.0, and in ``relu`` mode the non-negativity check with lo
+    set to 0 (Q-2.2). The one check every Q-layer variant uses (the batched one applies it per item)."""
     check_mode(mode)
-    if np.ndim(lo) == 0 and np.ndim(hi) == 0:  # one tensor: the same checks on plain floats (no array overhead)
-        low, high = float(lo) + 0.0, float(hi) + 0.0
-        if not (math.isfinite(low) and math.isfinite(high)):
-            raise QLayerError("feature tensor contains NaN or infinity")
-        if mode == "relu":
-            if low < 0.0:
-                raise QLayerError(f"relu mode needs a non-negative tensor, min is {low!r}")
-            low = 0.0
-        return np.array(low), np.array(high)
-    lo = np.asarray(lo, dtype=np.float64) + 0.0
-    hi = np.asarray(hi, dtype=np.float64) + 0.0
-    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+    low, high = float(lo) + 0.0, float(hi) + 0.0
+    if not (math.isfinite(low) and math.isfinite(high)):
         raise QLayerError("feature tensor contains NaN or infinity")
     if mode == "relu":
-        if (lo < 0.0).any():
-            raise QLayerError(f"relu mode needs a non-negative tensor, min is {float(lo.min())!r}")
-        lo = np.zeros_like(lo)
-    return lo, hi
+        if low < 0.0:
+            raise QLayerError(f"relu mode needs a non-negative tensor, min is {low!r}")
+        low = 0.0
+    return low, high
 
 
 def side_info_of(v: object, mode: QuantMode = "minmax") -> SideInfo:
     """Spec Q-2.1 / Q-2.2: min and max of the tensor, exactly as binary32 values."""
     arr = as_feature_tensor(v)
     lo, hi = check_extremes(arr.min(), arr.max(), mode)
-    return SideInfo(float(lo), float(hi), mode)
+    return SideInfo(lo, hi, mode)
 
 
 def round_half_up(t: np.ndarray) -> np.ndarray:
@@ -152,7 +147,9 @@ def quantize_with(v: object, side: SideInfo, bit_depth: int) -> np.ndarray:
     d = float(side.hi) - float(side.lo)  # Python floats are binary64 (spec O-1.2)
     if d == 0.0:  # Q-3.4: constant tensor
         return np.zeros(arr.shape, dtype=sample_dtype(n))
-    scale = levels / d  # Q-3.1
+    # Q-3.1 departs from eq. (2)'s literal (v − lo) / d · L: one division per tensor, then a product per element, in
+    # one fixed order so that every implementation gives the same samples (spec Q-3.6).
+    scale = levels / d
     t = (arr.astype(np.float64) - side.lo) * scale
     q = np.clip(round_half_up(t), 0, levels)  # Q-3.2, Q-3.3
     return q.astype(sample_dtype(n))
@@ -174,7 +171,7 @@ def dequantize(q: object, side: SideInfo, bit_depth: int) -> np.ndarray:
         raise QLayerError(f"quantized samples must be integers, got dtype {samples.dtype}")
     if samples.size and (samples.min() < 0 or samples.max() > levels):
         raise QLayerError(f"quantized samples must lie in 0..{levels} for {n} bits")  # Q-4.2
-    step = (float(side.hi) - float(side.lo)) / levels
+    step = (float(side.hi) - float(side.lo)) / levels  # eq. (3)'s q · d / L with d / L once per tensor (Q-4.3)
     v_hat = samples.astype(np.float64) * step + side.lo  # Q-4.1: two roundings, product then sum
     return v_hat.astype(np.float32)
 

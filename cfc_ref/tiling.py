@@ -1,7 +1,9 @@
 """Channels of a C×H×W tensor → one monochrome picture, and back (paper §3.2, Fig. 3; spec/tiling.md).
 
-Readable reference: explicit loops over channels, one line per spec clause. The vectorised (numpy reshape and
-batched torch) versions are in ``cfc_ref.fast.tiling`` and are tested equal to these.
+Readable reference: explicit loops over channels, one line per spec clause. A run tiles and untiles with the
+vectorised twins in ``cfc_ref.fast.tiling`` (numpy reshape; batched torch too), proven equal to these by
+``tests/test_tiling.py::test_fast_paths_equal_reference``; ``cfc-ref run --reference`` runs this module instead
+(spec E-12, ``cfc_ref.implementations``).
 
     picture = tile(q, layout="tile", align=8)
     q_back = untile(picture, q.shape, layout="tile", align=8)

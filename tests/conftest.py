@@ -14,7 +14,7 @@ def model_files(tmp_path_factory):
     from cfc_ref.detector.cfg import write_cfg
     from cfc_ref.detector.model import DarknetModel
     from cfc_ref.detector.weights import randomize, save_weights
-    from cfc_ref.experiment.embedded import embedded_config
+    from cfc_ref.zoo.embedded import embedded_config
 
     d = tmp_path_factory.mktemp("model")
     (d / "m.cfg").write_text(write_cfg(embedded_config()))

@@ -209,7 +209,7 @@ def valid_inputs(tmp_path_factory):
     detections file, a cfg."""
     from cfc_ref.data.synthetic import CLASSES
     from cfc_ref.experiment.config import ExperimentConfig
-    from cfc_ref.experiment.runner import run
+    from cfc_ref.experiment.local_engine import run
 
     d = tmp_path_factory.mktemp("valid")
     config = ExperimentConfig(name="v", dataset_root=str(d / "data"), dataset_kind="synthetic",

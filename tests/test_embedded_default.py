@@ -7,9 +7,9 @@ import json
 import pytest
 
 from cfc_ref.codecs.hevc import encoder_name
-from cfc_ref.experiment.embedded import EMBEDDED_NAME, embedded_files, evaluate_model, load_embedded_model
+from cfc_ref.experiment.local_engine import SerialExecutor, run
 from cfc_ref.experiment.regression import regression_config
-from cfc_ref.experiment.runner import SerialExecutor, run
+from cfc_ref.zoo.embedded import EMBEDDED_NAME, embedded_files, evaluate_model, load_embedded_model
 
 from cfc_testing import GOLDEN
 

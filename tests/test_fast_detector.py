@@ -13,8 +13,8 @@ from cfc_ref.detector.layers import MaxPoolLayer, ReorgLayer
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.split import all_split_points, split
 from cfc_ref.detector.weights import randomize
-from cfc_ref.experiment.embedded import load_embedded_model
 from cfc_ref.fast.detector import FastDarknet, FastMaxPool, FastReorg
+from cfc_ref.zoo.embedded import load_embedded_model
 
 spec = pytest.mark.spec
 
@@ -65,7 +65,7 @@ def test_device_resident_reorg_is_the_reference_reorg():
 @spec("D-8.2")
 def test_embedded_map_with_the_fast_path(tmp_path):
     from cfc_ref.data.synthetic import write_dataset
-    from cfc_ref.experiment.embedded import evaluate_model
+    from cfc_ref.zoo.embedded import evaluate_model
 
     root = write_dataset(tmp_path / "voc", train=0, test=200)
     model = load_embedded_model()
@@ -79,7 +79,7 @@ def test_a_run_with_the_fast_path(tmp_path):
     from dataclasses import replace
 
     from cfc_ref.experiment.config import embedded_default
-    from cfc_ref.experiment.runner import run
+    from cfc_ref.experiment.local_engine import run
 
     base = replace(embedded_default(str(tmp_path / "exact")), synthetic_test_images=3, splits=("max_17",),
                    lossless_splits=(), qps=(37,), lossless_bit_depths=(8,), jpeg_qualities=(), original_upload=False,

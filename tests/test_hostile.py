@@ -22,8 +22,8 @@ from cfc_ref.detector.cfg import write_cfg
 from cfc_ref.detector.weights import save_weights
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig
-from cfc_ref.experiment.embedded import embedded_config
-from cfc_ref.experiment.runner import run
+from cfc_ref.experiment.local_engine import run
+from cfc_ref.zoo.embedded import embedded_config
 
 from cfc_testing import GOLDEN, ROOT, alive, descendants
 from cfc_testing import run_cli as cli
@@ -108,7 +108,7 @@ def _failing_initializer(config, threads):  # runs in a pool worker
 
 @spec("E-6.1")
 def test_a_worker_that_cannot_start_is_named_in_one_line(model_files, tmp_path):
-    from cfc_ref.experiment.runner import LocalPoolExecutor, run_job
+    from cfc_ref.experiment.local_engine import LocalPoolExecutor, run_job
 
     config = tiny(model_files, tmp_path / "out")
     (tmp_path / "out").mkdir()
@@ -135,9 +135,9 @@ def test_a_checkpoint_resumes_only_the_training_it_belongs_to(tmp_path):
     import torch
 
     from cfc_ref.errors import TrainingError
-    from cfc_ref.experiment.embedded import load_embedded_model
     from cfc_ref.locking import RunLocked, run_lock
     from cfc_ref.training.run import TrainConfig, train_run
+    from cfc_ref.zoo.embedded import load_embedded_model
 
     model = load_embedded_model()
     (tmp_path / "init.cfg").write_text(write_cfg(model.config))

@@ -16,7 +16,7 @@ import pytest
 
 from cfc_ref.data.synthetic import CLASSES, write_dataset
 from cfc_ref.experiment.config import ExperimentConfig
-from cfc_ref.experiment.runner import run
+from cfc_ref.experiment.local_engine import run
 from cfc_ref.experiment.store import RunStore
 
 from cfc_testing import ROOT

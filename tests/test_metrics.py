@@ -11,15 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfc_ref.cli import main
+from cfc_ref.data.source import read_voc_annotations
 from cfc_ref.errors import MetricsError
 from cfc_ref.metrics.bd import bd_kbpi_map, bd_map
-from cfc_ref.metrics.files import (
-    read_annotation,
-    read_detections,
-    read_voc_annotations,
-    write_detections,
-    write_voc_annotation,
-)
+from cfc_ref.metrics.files import read_annotation, read_detections, write_detections, write_voc_annotation
 from cfc_ref.metrics.voc import Detection, GroundTruth, ap_all_points, ap_voc07, evaluate, overlap
 
 from cfc_testing import GOLDEN

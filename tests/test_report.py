@@ -19,7 +19,7 @@ import pytest
 from cfc_ref.cli import build_parser, main
 from cfc_ref.errors import CfcError, MetricsError
 from cfc_ref.experiment.config import embedded_default
-from cfc_ref.metrics.bd import bd_summary
+from cfc_ref.metrics.bd import Reading, bd_summary
 
 spec = pytest.mark.spec
 
@@ -42,27 +42,32 @@ def _halved(points, factor=0.5):
 @spec("M-5.6")
 def test_methods_that_agree_read_the_cubic_without_caveat():
     summary = bd_summary(ANCHOR, _halved(ANCHOR))
-    assert summary["cubic"]["bd_kbpi_percent"] == pytest.approx(-50.0)
-    assert summary["read"]["bd_kbpi_percent"] == {"method": "cubic", "value": summary["cubic"]["bd_kbpi_percent"],
-                                                  "caveats": []}
+    assert summary.cells["cubic"].value("bd_kbpi_percent") == pytest.approx(-50.0)
+    assert summary.read("bd_kbpi_percent") == Reading("cubic", summary.cells["cubic"].value("bd_kbpi_percent"), ())
 
 
 @spec("M-5.6")
 def test_an_unstable_cubic_is_named_and_pchip_is_read():
     summary = bd_summary(ANCHOR, UNSTABLE)
-    cubic, pchip = summary["cubic"]["bd_kbpi_percent"], summary["pchip"]["bd_kbpi_percent"]
+    cubic, pchip = (summary.cells[m].value("bd_kbpi_percent") for m in ("cubic", "pchip"))
     assert abs(math.log1p(cubic / 100) - math.log1p(pchip / 100)) > math.log(2)  # the vector probes the rule
-    reading = summary["read"]["bd_kbpi_percent"]
-    assert reading["method"] == "pchip" and reading["value"] == pchip
-    assert any("disagree" in c and "read pchip" in c for c in reading["caveats"])
+    reading = summary.read("bd_kbpi_percent")
+    assert reading.method == "pchip" and reading.value == pchip
+    assert any("disagree" in c and "read pchip" in c for c in reading.caveats)
 
 
 def _cells(key: str, cubic, pchip, shares=(1.0, 1.0)) -> dict:
-    """bd_summary-shaped cells for read_bd: a value (or a refusal) per method, the overlap's shares."""
-    share = "map_overlap_share" if key == "bd_kbpi_percent" else "kbpi_overlap_share"
-    error = key.replace("_percent", "") + "_error"
-    return {m: {key: v, share: list(shares)} if v is not None else {key: None, error: f"{m} refused"}
-            for m, v in (("cubic", cubic), ("pchip", pchip))}
+    """Cells for read_bd: a value of ``key`` (or a refusal) per method, the overlap's shares."""
+    from cfc_ref.metrics.bd import BdCell, BdMetricResult, BdResult
+
+    def cell(method: str, value: float | None) -> BdCell:
+        if value is None:
+            return BdCell(method, None, f"{method} refused", None, f"{method} refused")
+        if key == "bd_kbpi_percent":
+            return BdCell(method, BdResult(value, 0.1, 0.9, *shares, method), None, None, "not asked")
+        return BdCell(method, None, "not asked", BdMetricResult(value, 1.0, 9.0, *shares, method), None)
+
+    return {m: cell(m, v) for m, v in (("cubic", cubic), ("pchip", pchip))}
 
 
 @spec("M-5.6")
@@ -70,24 +75,24 @@ def test_the_disagreement_thresholds_are_exactly_a_factor_two_and_two_hundredths
     from cfc_ref.metrics.bd import read_bd
 
     twice = (math.exp(math.log(0.5) + math.log(2)) - 1) * 100  # cubic −50 %, pchip 0 %: exactly a factor 2 apart
-    assert read_bd(_cells("bd_kbpi_percent", -50.0, twice - 1e-9), "bd_kbpi_percent")["method"] == "cubic"
-    assert read_bd(_cells("bd_kbpi_percent", -50.0, twice + 1e-6), "bd_kbpi_percent")["method"] == "pchip"
-    assert read_bd(_cells("bd_map", 0.10, 0.1199), "bd_map")["method"] == "cubic"
-    assert read_bd(_cells("bd_map", 0.10, 0.1201), "bd_map")["method"] == "pchip"
+    assert read_bd(_cells("bd_kbpi_percent", -50.0, twice - 1e-9), "bd_kbpi_percent").method == "cubic"
+    assert read_bd(_cells("bd_kbpi_percent", -50.0, twice + 1e-6), "bd_kbpi_percent").method == "pchip"
+    assert read_bd(_cells("bd_map", 0.10, 0.1199), "bd_map").method == "cubic"
+    assert read_bd(_cells("bd_map", 0.10, 0.1201), "bd_map").method == "pchip"
 
 
 @spec("M-5.6")
 def test_a_poor_overlap_is_named_with_both_shares():
     from cfc_ref.metrics.bd import read_bd
 
-    assert read_bd(_cells("bd_map", 0.1, 0.1, (0.5, 0.2)), "bd_map")["caveats"] == []  # half the range is enough
-    caveats = read_bd(_cells("bd_map", 0.1, 0.1, (0.26, 0.25)), "bd_map")["caveats"]
+    assert read_bd(_cells("bd_map", 0.1, 0.1, (0.5, 0.2)), "bd_map").caveats == ()  # half the range is enough
+    caveats = read_bd(_cells("bd_map", 0.1, 0.1, (0.26, 0.25)), "bd_map").caveats
     assert len(caveats) == 1 and "26 % of the anchor's ln KBPI range (25 % of the test's)" in caveats[0]
     # measured curves: a low-rate curve overlaps about a quarter of the anchor's KBPI range
     far = [(rate / 10, quality) for rate, quality in ANCHOR]
     summary = bd_summary(ANCHOR, far)
-    assert summary["pchip"]["kbpi_overlap_share"][0] < 0.5
-    assert any(c.startswith("poor overlap") for c in summary["read"]["bd_map"]["caveats"])
+    assert summary.cells["pchip"].shares("bd_map")[0] < 0.5
+    assert any(c.startswith("poor overlap") for c in summary.read("bd_map").caveats)
 
 
 @spec("M-5.6")
@@ -95,9 +100,8 @@ def test_one_method_or_none():
     from cfc_ref.metrics.bd import read_bd
 
     only = read_bd(_cells("bd_map", None, 0.2), "bd_map")
-    assert only["method"] == "pchip" and only["value"] == 0.2 and "cubic: cubic refused" in only["caveats"][0]
-    assert read_bd(_cells("bd_map", None, None), "bd_map") == {"method": None, "value": None,
-                                                             "caveats": ["no number: cubic refused"]}
+    assert only.method == "pchip" and only.value == 0.2 and "cubic: cubic refused" in only.caveats[0]
+    assert read_bd(_cells("bd_map", None, None), "bd_map") == Reading(None, None, ("no number: cubic refused",))
 
 
 # ------------------------------------------------------------------ M-5.7: metrics bd reads what it is given
@@ -121,7 +125,7 @@ def test_a_header_is_read_by_its_names(tmp_path, capsys):
 
 @spec("M-5.7")
 def test_results_csv_curves_are_chosen_by_name(tmp_path, capsys):
-    from cfc_ref.experiment.curves import read_curve_file
+    from cfc_ref.metrics.curves import read_curve_file
 
     results = _results_csv(tmp_path)
     with pytest.raises(MetricsError, match=r"is a results\.csv: choose its curve .*cloud-jpeg.*max_17-10bit-paper"):
@@ -142,7 +146,7 @@ def test_results_csv_curves_are_chosen_by_name(tmp_path, capsys):
 
 def _results_csv(tmp_path: Path) -> str:
     """A results.csv of the package's columns with curves of every kind."""
-    from cfc_ref.experiment.store import RESULT_COLUMNS
+    from cfc_ref.metrics.results import RESULT_COLUMNS
 
     def row(setting, kind, split, depth, quality, qp, jpeg, kbpi, value, accounting):
         return dict(zip(RESULT_COLUMNS, (setting, kind, split, depth, quality, qp, jpeg, 4, kbpi, 0.0, kbpi, value,
@@ -265,7 +269,7 @@ def test_the_terminal_gets_a_short_summary_and_the_report_its_caveats(protocol_r
     assert summary.startswith("Table 1 — the BD numbers to read") and "table1.csv" in summary
     text = (out / "report.md").read_text()
     assert "**read**" in text and "What a stand-in can show" in text
-    marks = [r for r in outcome.report.table for key in ("bd_kbpi_percent", "bd_map") if r.read(key)["caveats"]]
+    marks = [r for r in outcome.report.table for key in ("bd_kbpi_percent", "bd_map") if r.read(key).caveats]
     if marks:
         assert "Caveats (spec M-5.6):" in text and "Caveats" not in summary.split("Full report")[1]
 

@@ -20,9 +20,9 @@ from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.split import split
 from cfc_ref.detector.weights import randomize
 from cfc_ref.experiment.config import PAPER_FIG4_SPLITS, ExperimentConfig, settings_of
-from cfc_ref.experiment.embedded import load_embedded_model
-from cfc_ref.experiment.runner import run
+from cfc_ref.experiment.local_engine import run
 from cfc_ref.experiment.store import RunStore, StoreError
+from cfc_ref.zoo.embedded import load_embedded_model
 
 spec = pytest.mark.spec
 
@@ -226,7 +226,7 @@ def test_one_crossing_tensor_is_one_setting_for_both_accountings(model_files, tm
     rows = {r["setting"]: r for r in json.loads(run(config, progress=False).read_text())["rows"]}
     assert rows["max_11-8bit-qp37"]["accounting"] == "both" and rows["max_17-8bit-qp37"]["accounting"] == "deployable"
     from cfc_ref.experiment.aggregate import load_results
-    from cfc_ref.experiment.report import table1
+    from cfc_ref.experiment.table1 import table1
 
     rows = table1(load_results(tmp_path / "out" / "results.json"), tmp_path / "out")
     assert [(r.split, r.accounting) for r in rows if r.weights == "default"] == [
@@ -339,10 +339,10 @@ def _job_with_recorded_phases(monkeypatch, config: ExperimentConfig, events: lis
     import time
 
     import cfc_ref.experiment.aggregate as aggregate_module
-    import cfc_ref.experiment.runner as runner
+    import cfc_ref.experiment.local_engine as local_engine
     from cfc_ref.experiment.protocol import run_protocol
 
-    real_prepared, real_aggregate = runner.prepared, aggregate_module.aggregate
+    real_prepared, real_aggregate = local_engine.open_sweep, aggregate_module.aggregate
 
     def prepared(config, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         events.append(("prepare", Path(config.output).name, time.perf_counter()))
@@ -357,7 +357,7 @@ def _job_with_recorded_phases(monkeypatch, config: ExperimentConfig, events: lis
                        threading.current_thread().name))
         return path
 
-    monkeypatch.setattr(runner, "prepared", prepared)
+    monkeypatch.setattr(local_engine, "open_sweep", prepared)
     monkeypatch.setattr(aggregate_module, "aggregate", aggregate)
     run_protocol(config, with_retrained=True, progress=False)
 
@@ -389,7 +389,7 @@ def test_a_job_aggregates_a_sweep_while_its_next_sweep_runs(model_files, tmp_pat
 @spec("E-10.4", "E-4.2")
 def test_a_sweep_with_failed_units_stops_the_job_before_its_next_sweep(model_files, tmp_path, monkeypatch):
     from cfc_ref.data.synthetic import write_dataset
-    from cfc_ref.experiment.runner import SweepIncomplete
+    from cfc_ref.experiment.rundir import SweepIncomplete
 
     config = tiny(model_files, tmp_path / "out", workers=2)
     write_dataset(Path(config.dataset_root), train=0, test=2)

@@ -13,9 +13,9 @@ from cfc_ref.codecs.hevc import decode_picture, encode_picture
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.split import split
 from cfc_ref.detector.weights import randomize
-from cfc_ref.experiment.embedded import embedded_config
 from cfc_ref.training import codec_layer
 from cfc_ref.training.codec_layer import CodecInTheLoop, draw_qualities
+from cfc_ref.zoo.embedded import embedded_config
 
 spec = pytest.mark.spec
 

@@ -45,9 +45,9 @@ def overhead(config_path: str, count: int) -> dict:
 
     from cfc_ref.codecs.hevc import HevcCodec
     from cfc_ref.data.synthetic import write_dataset
-    from cfc_ref.experiment.embedded import load_embedded_model
     from cfc_ref.experiment.ray_engine import CODING_CHUNK, code_many, code_task
     from cfc_ref.experiment.stages import code_unit, decode_image, front_features
+    from cfc_ref.zoo.embedded import load_embedded_model
 
     config = load_config(config_path)
     write_dataset(config.dataset_root, train=0, test=1)

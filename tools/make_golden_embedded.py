@@ -20,8 +20,8 @@ import tempfile
 from pathlib import Path
 
 from cfc_ref.codecs.hevc import encoder_name
+from cfc_ref.experiment.local_engine import run
 from cfc_ref.experiment.regression import REGRESSION_IMAGES, regression_config
-from cfc_ref.experiment.runner import run
 
 OUT = Path(__file__).resolve().parent.parent / "golden" / "embedded" / "regression.json"
 

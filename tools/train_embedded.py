@@ -18,9 +18,9 @@ from cfc_ref.data.synthetic import CLASSES, write_dataset
 from cfc_ref.detector.cfg import write_cfg
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.weights import save_weights
-from cfc_ref.experiment.embedded import EMBEDDED_NAME, embedded_config, evaluate_model
 from cfc_ref.training.data import VocDetectionSet
 from cfc_ref.training.loop import TrainSettings, train
+from cfc_ref.zoo.embedded import EMBEDDED_NAME, embedded_config, evaluate_model
 
 
 def main() -> None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
 from cfc_ref.errors import MetricsError
-from cfc_ref.metrics.files import parse_annotation, parse_image_list
+from cfc_ref.metrics.files import parse_annotation
 from cfc_ref.metrics.voc import GroundTruth
 
 MAX_MEMBER_BYTES = 256 << 20  # a JPEG or annotation larger than this is refused, not read (E-3.4)
@@ -31,6 +32,16 @@ def check_image_id(image: str, where: str) -> str:
         raise MetricsError(f"{where}: image id {image!r} is not a plain file name (no path separators, no leading "
                            "dot, no control characters)")
     return image
+
+
+def parse_image_list(data: bytes, where: str) -> list[str]:
+    """An ``ImageSets/Main/<set>.txt`` list: the first field of every non-empty line, each a plain file name
+    (E-3.4)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise MetricsError(f"{where}: not UTF-8 text (byte {err.start})") from None
+    return [check_image_id(line.split()[0], where) for line in text.splitlines() if line.strip()]
 
 
 class VocSource(Protocol):
@@ -164,3 +175,15 @@ def read_truths(source: VocSource, ids: list[str]) -> list[GroundTruth]:
     for image in ids:
         truths += parse_annotation(source.annotation_bytes(image), source.describe(image, "annotation"), image)
     return truths
+
+
+def image_ids(voc_root: str | Path, image_set: str) -> list[str]:
+    """The ids of an image set of a VOC directory or ``.zip`` archive."""
+    return open_voc(voc_root).ids(image_set)
+
+
+def read_voc_annotations(voc_root: str | Path, image_set: str = "test",
+                         ids: Iterable[str] | None = None) -> list[GroundTruth]:
+    """All annotations of an image set, from ``<root>/Annotations/<id>.xml`` (a directory or ``.zip`` archive)."""
+    source = open_voc(voc_root)
+    return read_truths(source, list(ids) if ids is not None else source.ids(image_set))

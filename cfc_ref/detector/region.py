@@ -1,4 +1,9 @@
-"""Region layer decoding, thresholds and Darknet's NMS (spec D-2.5, D-4.2)."""
+"""Region layer decoding, thresholds and Darknet's NMS (spec D-2.5, D-4.2): the readable reference.
+
+A run decodes detections through the fast twin ``cfc_ref.fast.region`` (one IoU matrix per image), proven equal to
+this code by ``tests/test_fast_eval.py::test_fast_nms_and_detections_equal_the_reference`` and the golden region
+vectors; ``cfc-ref run --reference`` runs this one (spec E-12, ``cfc_ref.implementations``).
+"""
 
 from __future__ import annotations
 
@@ -75,22 +80,31 @@ def nms_sort(boxes: np.ndarray, scores: np.ndarray, threshold: float = VOC_NMS_T
     return scores
 
 
-def detections(table: np.ndarray, image_width: int, image_height: int,
-               score_threshold: float = VOC_SCORE_THRESHOLD, nms: float = VOC_NMS_THRESHOLD) -> list[Detection]:
-    """One image's decoded table (decode_boxes) → thresholded, NMS'd detections in image pixels (D-4.2).
-
-    Boxes are relative to the network input, which covers the whole image (resize, D-4.1).
-    """
+def surviving(table: np.ndarray, score_threshold: float = VOC_SCORE_THRESHOLD, nms: float = VOC_NMS_THRESHOLD
+              ) -> list[tuple[int, int, float]]:
+    """D-4.2 on one image's decoded table (decode_boxes): the (row, class, score) of every detection that passes the
+    score threshold and Darknet's NMS, score descending, then class."""
     boxes = table[:, :4].astype(np.float64)
     scores = table[:, 4:5] * table[:, 5:]
     scores = np.where(scores > score_threshold, scores, 0.0)
     scores = nms_sort(boxes, scores, nms)
-    out = []
-    for i, c in zip(*np.nonzero(scores), strict=True):
-        x, y, w, h = boxes[i]
-        xmin = min(max((x - w / 2) * image_width, 0.0), image_width - 1)
-        xmax = min(max((x + w / 2) * image_width, 0.0), image_width - 1)
-        ymin = min(max((y - h / 2) * image_height, 0.0), image_height - 1)
-        ymax = min(max((y + h / 2) * image_height, 0.0), image_height - 1)
-        out.append(Detection(int(c), float(scores[i, c]), xmin, ymin, xmax, ymax))
-    return sorted(out, key=lambda d: (-d.score, d.class_index))
+    found = [(int(i), int(c), float(scores[i, c])) for i, c in zip(*np.nonzero(scores), strict=True)]
+    return sorted(found, key=lambda d: (-d[2], d[1]))
+
+
+def pixel_box(box: np.ndarray, image_width: int, image_height: int) -> tuple[float, float, float, float]:
+    """D-4.2: an (x, y, w, h) box relative to the network input → (xmin, ymin, xmax, ymax) in 0-based pixels of the
+    image, clipped to it (binary64). The network input covers the whole image (resize, D-4.1)."""
+    x, y, w, h = (float(v) for v in box)
+    xmin = min(max((x - w / 2) * image_width, 0.0), image_width - 1)
+    xmax = min(max((x + w / 2) * image_width, 0.0), image_width - 1)
+    ymin = min(max((y - h / 2) * image_height, 0.0), image_height - 1)
+    ymax = min(max((y + h / 2) * image_height, 0.0), image_height - 1)
+    return xmin, ymin, xmax, ymax
+
+
+def detections(table: np.ndarray, image_width: int, image_height: int,
+               score_threshold: float = VOC_SCORE_THRESHOLD, nms: float = VOC_NMS_THRESHOLD) -> list[Detection]:
+    """One image's decoded table (decode_boxes) → thresholded, NMS'd detections in image pixels (D-4.2)."""
+    return [Detection(c, score, *pixel_box(table[i, :4], image_width, image_height))
+            for i, c, score in surviving(table, score_threshold, nms)]

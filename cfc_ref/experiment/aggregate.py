@@ -9,11 +9,9 @@ Evaluation uses the fast matching and bootstrap (``cfc_ref.fast.voc``), tested e
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
 import platform
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,13 +22,18 @@ from cfc_ref import __version__
 from cfc_ref.data.source import VocSource, read_truths
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, classes_of, config_from_dict, settings_of
-from cfc_ref.experiment.store import RESULT_COLUMNS, ResultRow, RunStore
+from cfc_ref.experiment.store import RunStore
+from cfc_ref.experiment.units import Unit
 from cfc_ref.fast.voc import DetectionArrays, TruthArrays, evaluate, map_bootstrap
 from cfc_ref.fileio import write_atomic
+from cfc_ref.implementations import STAGES, Implementation
+from cfc_ref.implementations import check as check_implementation
+from cfc_ref.implementations import record as record_implementations
+from cfc_ref.metrics.results import ResultRow, check_row, finite, results_csv
+from cfc_ref.metrics.voc import Evaluation, GroundTruth
 
 RESULTS_SCHEMA = "cfc-ref-results/4"
-CSV_FIELDS = RESULT_COLUMNS
-__all__ = ["CSV_FIELDS", "RESULTS_SCHEMA", "ResultRow", "Results", "aggregate", "export_results", "load_results"]
+__all__ = ["RESULTS_SCHEMA", "Results", "aggregate", "export_results", "load_results"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Results:
     environment: dict
     rows: list[ResultRow]
     timing: dict | None = None  # E-10: seconds per stage of the sweep, wall time, workers
+    implementations: dict[str, str] | None = None  # E-12.2: what computed each stage (None: not recorded)
 
     @property
     def experiment(self) -> ExperimentConfig:
@@ -47,43 +51,8 @@ class Results:
 
     def to_json(self) -> str:
         return json.dumps({"schema": RESULTS_SCHEMA, "config": self.config, "environment": self.environment,
-                           "timing": self.timing, "rows": [asdict(r) for r in self.rows]}, indent=1) + "\n"
-
-
-def check_row(raw: object, where: str) -> ResultRow:
-    """E-5.1: one row of results.json, every field of its type and sense, or a CfcError naming it."""
-    if not isinstance(raw, dict) or set(raw) != set(RESULT_COLUMNS):
-        missing = sorted(set(RESULT_COLUMNS) - set(raw)) if isinstance(raw, dict) else []
-        extra = sorted(set(raw) - set(RESULT_COLUMNS)) if isinstance(raw, dict) else []
-        raise CfcError(f"{where}: a row must have exactly the fields {', '.join(RESULT_COLUMNS)}"
-                       + (f" (missing {', '.join(missing)})" if missing else "")
-                       + (f" (unknown {', '.join(extra)})" if extra else ""))
-    from typing import get_type_hints
-
-    hints = get_type_hints(ResultRow)
-    for name in RESULT_COLUMNS:
-        value, kind = raw[name], hints[name]
-        ok = (isinstance(value, str) if kind is str else
-              isinstance(value, float | int) and not isinstance(value, bool) if kind is float else
-              isinstance(value, int) and not isinstance(value, bool) if kind is int else
-              value is None or (isinstance(value, int) and not isinstance(value, bool)))
-        if not ok:
-            expected = {str: "a string", float: "a number", int: "an integer"}.get(kind, "an integer or null")
-            raise CfcError(f"{where}: {raw.get('setting', '?')}: field {name} must be {expected}, got {value!r}")
-    row = ResultRow(**raw)
-    numbers = (row.kbpi, row.kbpi_std, row.container_kbpi, row.map_voc07, row.map_voc07_std, row.map_all)
-    if not all(_finite(v) and v >= 0 for v in numbers):
-        raise CfcError(f"{where}: {row.setting}: kbpi, map and their spreads must be finite and ≥ 0")
-    if not (0 <= row.bit_depth <= 16 and (row.qp is None or 0 <= row.qp <= 51) and row.samples >= 0
-            and (row.jpeg_quality is None or 1 <= row.jpeg_quality <= 100) and row.images <= 10**9):
-        raise CfcError(f"{where}: {row.setting}: bit_depth, qp, jpeg_quality, samples or images out of range")
-    if not (0 <= row.map_voc07 <= 1 and 0 <= row.map_all <= 1 and row.map_voc07_std <= 1) or row.images < 1:
-        raise CfcError(f"{where}: {row.setting}: mAP and its spread (map_voc07_std) must be within [0, 1] and images "
-                       "at least 1")
-    if row.kind not in ("split", "cloud") or row.accounting not in ("deployable", "paper", "both"):
-        raise CfcError(f"{where}: {row.setting}: kind must be split or cloud and accounting deployable, paper or "
-                       "both")
-    return row
+                           "timing": self.timing, "implementations": self.implementations,
+                           "rows": [asdict(r) for r in self.rows]}, indent=1) + "\n"
 
 
 def load_results(path: str | Path) -> Results:
@@ -109,7 +78,11 @@ def load_results(path: str | Path) -> Results:
         duplicate = next(n for n in names if names.count(n) > 1)
         raise CfcError(f"{path}: malformed results (setting {duplicate!r} appears twice)")
     timing = _check_timing(data.get("timing"), str(path))
-    results = Results(config, environment, rows, timing)
+    recorded = data.get("implementations")
+    if recorded is not None and not (isinstance(recorded, dict) and set(recorded) <= set(STAGES)
+                                     and all(isinstance(v, str) for v in recorded.values())):
+        raise CfcError(f"{path}: malformed results (implementations must map stages {', '.join(STAGES)} to names)")
+    results = Results(config, environment, rows, timing, recorded)
     experiment = results.experiment  # the config, checked field by field (a CfcError names what is wrong)
     from cfc_ref.experiment.config import split_points_of
 
@@ -121,18 +94,10 @@ def load_results(path: str | Path) -> Results:
     return results
 
 
-def _finite(value: float) -> bool:
-    """A finite number, also for an integer too large for binary64 (which is not)."""
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
-
-
 def _check_timing(timing: object, where: str) -> dict | None:
     """E-10.1: null, or {"stages": {name: seconds}, "wall": seconds, "workers": n, "units": n}."""
     def number(value: object) -> bool:
-        return isinstance(value, int | float) and not isinstance(value, bool) and _finite(value) and value >= 0
+        return isinstance(value, int | float) and not isinstance(value, bool) and finite(value) and value >= 0
 
     if timing is None:
         return None
@@ -164,13 +129,37 @@ def _detection_arrays(units: list, images: list[str]) -> DetectionArrays:
                            voc_pixel_boxes(boxes, width, height) + 1)  # type: ignore[arg-type]
 
 
+def _evaluation(implementation: Implementation, truths: list[GroundTruth], images: list[str],
+                classes: tuple[str, ...]) -> Callable[[list[Unit]], tuple[Evaluation, np.ndarray]]:
+    """The mAP of a setting's units and its bootstrap (M-2, M-6.1): through the fast evaluation of all images at once
+    (``cfc_ref.fast.voc``), or the readable references ``metrics.voc`` and ``metrics.bootstrap`` (spec E-12); equal
+    bit for bit (M-7.1, tested). One image has no spread: zeros."""
+    if implementation == "reference":
+        from cfc_ref.metrics import bootstrap, voc
+
+        def reference(units: list[Unit]) -> tuple[Evaluation, np.ndarray]:
+            found = [d for u in units for d in u.detections.voc(u.image, classes, "reference")]
+            spread = (bootstrap.map_bootstrap(truths, found, classes, images) if len(images) > 1 else np.zeros(2))
+            return voc.evaluate(truths, found, classes), spread
+
+        return reference
+    arrays = TruthArrays.of(truths, images, classes)
+
+    def fast(units: list[Unit]) -> tuple[Evaluation, np.ndarray]:
+        result = evaluate(arrays, _detection_arrays(units, images), classes)
+        return result, map_bootstrap(result.matches, len(images)) if len(images) > 1 else np.zeros(2)
+
+    return fast
+
+
 def aggregate(config: ExperimentConfig, images: list[str], store: RunStore, source: VocSource) -> Path:
     """E-5: one row per setting from the store's units; rows recorded in the store."""
     output = Path(config.output)
     classes = classes_of(config)
     if len(set(classes)) != len(classes):
         raise CfcError(f"{output}: classes must be distinct, got {list(classes)}")
-    truths = TruthArrays.of(read_truths(source, images), images, classes)
+    truths = read_truths(source, images)
+    evaluation = _evaluation(check_implementation(config.implementation), truths, images, classes)
     recorded = store.all_units()
     rows = []
     for setting in settings_of(config):
@@ -179,8 +168,7 @@ def aggregate(config: ExperimentConfig, images: list[str], store: RunStore, sour
         if len(units) != len(images):
             raise CfcError(f"{store.path}: setting {setting.key} has {len(units)} of {len(images)} units; run the "
                            "sweep again to finish it")
-        result = evaluate(truths, _detection_arrays(units, images), classes)
-        spread = map_bootstrap(result.matches, len(images)) if len(images) > 1 else np.zeros(2)
+        result, spread = evaluation(units)
         kbits = np.array([u.bits.kbits for u in units])  # KBPI: the mean over images (W-5.1)
         container = np.array([8 * u.bits.container_bytes / 1000 for u in units])
         uncoded = sorted({name for u in units for name in u.uncoded})
@@ -207,10 +195,7 @@ def export_results(config: ExperimentConfig, store: RunStore, output: Path) -> N
     rows = store.results()
     environment = {"cfc_ref": __version__, "torch": torch.__version__, "python": platform.python_version(),
                    "machine": platform.machine()}
-    results = Results(json.loads(config.to_json()), environment, rows, timing_of(store))
+    results = Results(json.loads(config.to_json()), environment, rows, timing_of(store),
+                      record_implementations(check_implementation(config.implementation)))
     write_atomic(output / "results.json", results.to_json().encode())
-    table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(asdict(r) for r in rows)
-    write_atomic(output / "results.csv", table.getvalue().encode())
+    write_atomic(output / "results.csv", results_csv(rows).encode())

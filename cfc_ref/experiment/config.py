@@ -43,6 +43,7 @@ class ExperimentConfig:
     rgb_hevc_qps: tuple[int, ...] = ()  # cloud-only HEVC intra of the RGB image (spec H-7.1), off by default
     workers: int | None = None  # None: all cores
     inference: str = "exact"  # "exact" (Darknet-exact reference) or "fast" (folded BN etc., spec D-8.2)
+    implementation: str = "fast"  # "fast" twins or the readable "reference" of each stage (spec E-12; same numbers)
     device: str = "cpu"  # where the networks run: "cpu", or "cuda" / "cuda:N" (E-8.4; the numbers differ by device)
     output: str = "runs/embedded-default"
     synthetic_test_images: int = 200
@@ -61,7 +62,7 @@ _INT_TUPLES = {"lossless_bit_depths": (1, 12), "lossy_bit_depths": (1, 12), "qps
                "rgb_hevc_qps": (0, 51)}
 _CHOICES = {"dataset_kind": ("voc", "synthetic"), "model": ("embedded", "darknet"), "encoder": ("x265", "hm"),
             "decoder": ("auto", "fast", "pylibde265", "hm", "libde265", "ffmpeg"), "layout": ("tile", "quilt"),
-            "inference": ("exact", "fast")}
+            "inference": ("exact", "fast"), "implementation": ("fast", "reference")}
 ACCOUNTINGS = ("deployable", "paper")
 PAPER_FIG4_SPLITS = ("max_3", "conv_6", "conv_10", "max_11", "conv_13", "max_17", "conv_20", "conv_24")
 
@@ -88,6 +89,9 @@ def check_config(config: ExperimentConfig, path: str = "config") -> ExperimentCo
         raise CfcError(f"{path}: accountings must be deployable and/or paper, got {list(config.accountings)}")
     if not re.fullmatch(r"cpu|cuda(:\d+)?", config.device):
         raise CfcError(f"{path}: device must be cpu, cuda or cuda:N, got {config.device!r}")
+    if config.implementation == "reference" and config.inference == "fast":
+        raise CfcError(f"{path}: implementation 'reference' runs the Darknet-exact network; inference 'fast' is the "
+                       "folded copy (spec D-8.2): choose one")
     if config.model == "darknet" and not (config.cfg and config.weights):
         raise CfcError(f"{path}: model 'darknet' needs cfg and weights")
     if not config.output or not config.dataset_root:
@@ -167,7 +171,7 @@ def split_points_of(config: ExperimentConfig) -> tuple[str, ...]:
 def cfg_path(config: ExperimentConfig) -> Path:
     """The Darknet cfg of the run's model."""
     if config.model == "embedded":
-        from cfc_ref.experiment.embedded import embedded_files
+        from cfc_ref.zoo.embedded import embedded_files
 
         return embedded_files()[0]
     return Path(config.cfg)

@@ -14,9 +14,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from cfc_ref import SPEC_VERSION, __version__
+from cfc_ref.configfile import differences
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, settings_of
 from cfc_ref.experiment.store import RunStore
+from cfc_ref.fileio import file_sha256
 from cfc_ref.locking import RunLocked, run_lock  # noqa: F401 - where runs find them
 
 FINGERPRINT_VERSION = 2
@@ -26,14 +28,6 @@ NOT_FINGERPRINTED = ("name", "output", "workers", "dataset_root")
 
 class RunMismatch(CfcError):
     """The run directory holds units computed with something else (spec E-2.2)."""
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def image_digests(source: object, images: list[str]) -> dict[str, str]:
@@ -85,20 +79,6 @@ def fingerprint(config: ExperimentConfig, model_files: tuple[Path, Path], images
         "codec": codec_fingerprint(config),
         "software": {name: _version(name) for name in ("torch", "numpy", "pillow", "av")},
     }
-
-
-def _flatten(value: object, prefix: str = "") -> dict[str, object]:
-    if isinstance(value, dict):
-        out: dict[str, object] = {}
-        for key, item in value.items():
-            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: value}
-
-
-def differences(recorded: dict, current: dict) -> list[str]:
-    a, b = _flatten(recorded), _flatten(current)
-    return sorted(key for key in set(a) | set(b) if a.get(key, "<absent>") != b.get(key, "<absent>"))
 
 
 def check_or_record(store: RunStore, current: dict) -> None:

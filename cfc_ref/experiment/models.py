@@ -11,7 +11,7 @@ from cfc_ref.experiment.config import ExperimentConfig
 
 def model_files(config: ExperimentConfig) -> tuple[Path, Path]:
     if config.model == "embedded":
-        from cfc_ref.experiment.embedded import embedded_files
+        from cfc_ref.zoo.embedded import embedded_files
 
         return embedded_files()
     return Path(config.cfg), Path(config.weights)

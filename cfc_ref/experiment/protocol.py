@@ -23,12 +23,12 @@ if TYPE_CHECKING:  # imported where used: they bring torch, which a job imports 
 
 def experiment_config(path: str | None = None, *, output: str | None = None, limit: int | None = None,
                       workers: int | None = None, weights: str | None = None, cfg: str | None = None,
-                      splits: list[str] | None = None, lossy_only: bool = False, accounting: str | None = None
-                      ) -> tuple[ExperimentConfig, bool]:
+                      splits: list[str] | None = None, lossy_only: bool = False, accounting: str | None = None,
+                      reference: bool = False) -> tuple[ExperimentConfig, bool]:
     """The config of a run: a JSON file or the embedded default, with overrides. Also whether it is the embedded
     default itself (which adds the shipped re-trained rows)."""
     from cfc_ref.experiment.config import check_config
-    from cfc_ref.experiment.embedded import embedded_files
+    from cfc_ref.zoo.embedded import embedded_files
 
     config = load_config(path) if path else embedded_default()
     if output is not None:
@@ -46,6 +46,8 @@ def experiment_config(path: str | None = None, *, output: str | None = None, lim
     if weights:
         config = replace(config, model="darknet", cfg=cfg or (config.cfg if config.model == "darknet"
                                                                else str(embedded_files()[0])), weights=weights)
+    if reference:
+        config = replace(config, implementation="reference")  # E-12: every stage through its readable reference
     if lossy_only:
         config = lossy_sweep(config, config.cfg, config.weights, config.splits, config.output, config.name)
     return check_config(config, path or "the embedded default"), not (path or weights or lossy_only)
@@ -76,7 +78,7 @@ def run_sweep(config: ExperimentConfig, engine: str = "local", address: str | No
         raise CfcError(f"engine must be local or ray, got {engine!r}")
     if address:
         raise CfcError("--address is for --engine ray")
-    from cfc_ref.experiment.runner import run, run_finishing_aside
+    from cfc_ref.experiment.local_engine import run, run_finishing_aside
 
     if finisher is not None:
         return run_finishing_aside(config, progress, finisher)
@@ -85,7 +87,7 @@ def run_sweep(config: ExperimentConfig, engine: str = "local", address: str | No
 
 def retrained_sweeps(config: ExperimentConfig) -> dict[str, ExperimentConfig]:
     """The lossy sweeps of the shipped re-trained weights (embedded default), by split point."""
-    from cfc_ref.experiment.embedded import embedded_files, retrained_weights
+    from cfc_ref.zoo.embedded import embedded_files, retrained_weights
 
     sweeps = {}
     for split in config.splits:
@@ -111,7 +113,7 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
 
         start_fork_server()  # E-10.3: its imports overlap this process's imports and the first sweep's preparation
     from cfc_ref.experiment.report import write_report
-    from cfc_ref.experiment.runner import job_timing, planned_units, record_job_timing
+    from cfc_ref.experiment.rundir import planned_units
     from cfc_ref.plotting import warm_up
 
     sweeps = {"default weights": config}
@@ -140,3 +142,35 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
                         time.perf_counter() - began)
     record_job_timing(Path(config.output), timing)
     return Outcome(paths["default weights"], retrained, report, timing)
+
+
+CODEC_STAGES = ("encode", "decode")
+
+
+def job_timing(directories: dict[str, Path], report_seconds: float, wall: float) -> dict:
+    """E-10.1: the job's seconds per stage (summed over its sweeps' workers), each sweep's wall time, the report's,
+    the whole job's wall time, and its ratio to the codec time (wall × workers / (encode + decode))."""
+    from cfc_ref.experiment.store import RunStore
+
+    stages: dict[str, float] = {}
+    sweeps, workers = {}, 1
+    for phase, directory in directories.items():
+        with RunStore.open(directory, create=False) as store:
+            last = store.sweeps()[-1]
+            for name, seconds in store.timings(last["id"]).items():
+                stages[name] = stages.get(name, 0.0) + seconds
+            sweeps[phase] = {"wall": last["wall"], "units": last["units"], "workers": last["workers"]}
+            workers = max(workers, last["workers"])
+    stages["report"] = report_seconds
+    codec = sum(stages.get(name, 0.0) for name in CODEC_STAGES)
+    return {"wall": wall, "workers": workers, "stages": stages, "sweeps": sweeps, "codec": codec,
+            "ratio_to_codec": wall * workers / codec if codec else None}
+
+
+def record_job_timing(output: Path, timing: dict) -> None:
+    import json
+
+    from cfc_ref.experiment.store import RunStore
+
+    with RunStore.open(output, create=False) as store:
+        store.set_meta(job_timing=json.dumps(timing, sort_keys=True))

@@ -23,6 +23,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -31,6 +32,9 @@ from cfc_ref.detector.detect import ImageDetections
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of, split_points_of
 from cfc_ref.experiment.units import Unit
+
+if TYPE_CHECKING:
+    from cfc_ref.experiment.rundir import Sweep
 
 # Model actors are not counted against a node's CPUs (one per node, mostly waiting on the coding tasks); every
 # coding task takes one CPU. A task that asked for more CPUs than any node has would wait for ever.
@@ -53,6 +57,7 @@ class _ModelHolder:
     def __init__(self, cfg_text: str, weights: bytes, config: ExperimentConfig, device: str = "cpu") -> None:
         from dataclasses import replace
 
+        from cfc_ref import implementations
         from cfc_ref.detector.cfg import parse_cfg
         from cfc_ref.detector.model import DarknetModel
         from cfc_ref.detector.weights import load_weights
@@ -62,6 +67,7 @@ class _ModelHolder:
         model = DarknetModel(parse_cfg(cfg_text))
         load_weights(model, weights)
         self.model = inference_model(model.eval(), replace(config, device=device))
+        self.implementation = implementations.check(config.implementation)  # spec E-12
 
     def front(self, data: bytes, image: str, split: str) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
         from cfc_ref.experiment.stages import decode_image, front_features
@@ -75,7 +81,8 @@ class _ModelHolder:
         order; None where a setting's coding failed)."""
         from cfc_ref.experiment.stages import back_detections_batch
 
-        return back_detections_batch(self.model, split, [r for chunk in chunks for r in chunk], shape, batch)
+        return back_detections_batch(self.model, split, [r for chunk in chunks for r in chunk], shape, batch,
+                                     self.implementation)
 
     def cloud(self, data: bytes, image: str, settings: list[Setting]) -> list[Unit]:
         from cfc_ref.experiment.stages import cloud_detections, cloud_unit, cloud_upload, decode_image
@@ -84,7 +91,8 @@ class _ModelHolder:
         units = []
         for setting in settings:
             upload = cloud_upload(setting, pixels, data)
-            units.append(cloud_unit(upload, image, setting, cloud_detections(self.model, upload, pixels.shape)))
+            found = cloud_detections(self.model, upload, pixels.shape, self.implementation)
+            units.append(cloud_unit(upload, image, setting, found))
         return units
 
 
@@ -136,17 +144,17 @@ def run_ray(config: ExperimentConfig, address: str | None = None, progress: bool
 
     from cfc_ref.codecs.hevc import encoder_name
     from cfc_ref.experiment.models import model_files
-    from cfc_ref.experiment.runner import SweepTiming, finish, prepared
+    from cfc_ref.experiment.rundir import open_sweep
     from cfc_ref.progress import JobProgress
 
     ray = _ray()
-    with prepared(config, device_here=False) as ready:  # the GPUs are the cluster's, not the driver's
+    with open_sweep(config, device_here=False) as sweep:  # the GPUs are the cluster's, not the driver's
         settings = settings_of(config)
         jobs = []
-        for image in ready.images:
+        for image in sweep.images:
             for group in (*split_points_of(config), "cloud"):
                 todo = [s for s in settings if (s.split == group if s.kind == "split" else group == "cloud")
-                        and (s.key, image) not in ready.done]
+                        and (s.key, image) not in sweep.done]
                 if todo:
                     jobs.append(((image, group), todo))
         started_here = not ray.is_initialized()
@@ -158,27 +166,26 @@ def run_ray(config: ExperimentConfig, address: str | None = None, progress: bool
                 raise CfcError(f"cannot reach a Ray cluster at {address or 'a new local cluster'}: {err}") from None
         bar = progress if isinstance(progress, JobProgress) else JobProgress(None, enabled=bool(progress))
         workers = int(ray.cluster_resources().get("CPU", 1))
-        bar.start_sweep(f"{config.name} (ray)", ready.total, len(ready.done), workers)
-        sweep = ready.store.start_sweep("ray", workers)
+        bar.start_sweep(f"{config.name} (ray)", sweep.total, len(sweep.done), workers)
+        sweep.start("ray", workers)
         began = time.perf_counter()
         try:
-            units = _sweep(ray, config, jobs, bar, actors, encoder_name(config.encoder),  # type: ignore[arg-type]
-                           model_files(config), ready)
+            _sweep(ray, config, jobs, bar, actors, encoder_name(config.encoder),  # type: ignore[arg-type]
+                   model_files(config), sweep)
         finally:
             if started_here:
                 ray.shutdown()
-        timing = SweepTiming(units=units)
-        timing.seconds.seconds["ray sweep"] = time.perf_counter() - began
+        sweep.timing.add_job({"ray sweep": time.perf_counter() - began})
         bar.phase(f"{config.name}: aggregating {len(settings)} settings")
-        path = finish(config, ready, timing, sweep)
+        path = sweep.finish()
         if not isinstance(progress, JobProgress):
             bar.close()
         return path
 
 
 def _sweep(ray, config: ExperimentConfig, jobs: list, bar, actors: int | None,  # type: ignore[no-untyped-def]
-           encoder_id: str, files: tuple[Path, Path], ready) -> int:
-    from cfc_ref.experiment.runner import back_batches
+           encoder_id: str, files: tuple[Path, Path], sweep: Sweep) -> None:
+    from cfc_ref.experiment.stages import back_batches
 
     if max((node.get("Resources", {}).get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=0) < 1:
         raise CfcError("the Ray cluster has no node with a whole CPU for the coding tasks")
@@ -197,9 +204,9 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, bar, actors: int | None,  
     for number, ((image, group), todo) in enumerate(jobs):
         actor = pool[number % count]
         try:
-            data = ray.put(ready.source.image_bytes(image))
+            data = ray.put(sweep.source.image_bytes(image))
         except CfcError as err:  # E-4.2: an image that cannot be read fails its units, not the sweep
-            ready.store.record((), [(s.key, image, str(err)) for s in todo])
+            sweep.record((), [(s.key, image, str(err)) for s in todo])
             bar.advance(len(todo), len(todo))
             continue
         if group == "cloud":
@@ -212,7 +219,6 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, bar, actors: int | None,  
         shape = _shape_of.remote(front)
         ref = actor.back_many.remote(group, shape, batches[group], *[received for received, _ in coded])
         pending[ref] = _Pending(image, todo, ref, [coding for _, coding in coded])
-    recorded = 0
     for job, ready_ref in _completed(ray, pending):
         try:
             result = ray.get(ready_ref)
@@ -221,7 +227,7 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, bar, actors: int | None,  
             cause = _cause(err)
             if not isinstance(cause, CfcError):
                 raise
-            ready.store.record((), [(s.key, job.image, str(cause)) for s in job.settings])
+            sweep.record((), [(s.key, job.image, str(cause)) for s in job.settings])
             bar.advance(len(job.settings), len(job.settings))
             continue
         units: list[Unit] = []
@@ -234,10 +240,8 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, bar, actors: int | None,  
                     failures.append((setting.key, job.image, coding))
                 else:
                     units.append(coding.unit(job.image, setting, encoder_id, detections))
-        ready.store.record(units, failures)
-        recorded += len(units)
+        sweep.record(units, failures)
         bar.advance(len(units) + len(failures), len(failures))
-    return recorded
 
 
 def _shape_of_body(front: tuple[dict[str, np.ndarray], tuple[int, ...]]) -> tuple[int, ...]:

@@ -1,4 +1,8 @@
-"""Table 1 (markdown) and Figs. 1, 4, 5 (PNG) from a run's results.json (paper §4)."""
+"""The report of a run (paper §4; spec E-11): ``report.md`` with Table 1, the figures and where the time went,
+beside the run's results.json, with ``table1.*`` (``table1.py``) and the figures and their data (``figures.py``).
+
+    report = write_report("runs/x/results.json")      # report.summary: the terminal's short text
+"""
 
 from __future__ import annotations
 
@@ -8,301 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cfc_ref.errors import CfcError
-from cfc_ref.experiment.aggregate import ResultRow, Results, load_results
-from cfc_ref.experiment.config import split_points_of
-from cfc_ref.experiment.curves import curve_rows, pareto
-from cfc_ref.experiment.table1 import NOT_RUN, Table1Row, table1, write_table1
+from cfc_ref.experiment.aggregate import Results, load_results
+from cfc_ref.experiment.figures import ACCOUNTING_NOTE, CAPTIONS, fig1, fig4, fig5, write_figure_data
+from cfc_ref.experiment.table1 import Table1Row, table1, table1_markdown, table1_text, write_table1
 from cfc_ref.fileio import write_atomic
+from cfc_ref.implementations import STAGES
 
-__all__ = ["pareto", "table1", "write_report"]
-
-
-ACCOUNTING_NOTE = {"deployable": "deployable: every crossing tensor coded and counted",
-                   "paper": "paper: only the split layer's tensor coded and counted; others passed uncoded — "
-                            "not deployable",
-                   "both": "both: one tensor crosses the split, so both accountings are the same computation"}
-
-
-def _bd_text(row: Table1Row, key: str, method: str) -> str:
-    if row.bd is None:
-        return row.status if row.status == NOT_RUN else "n/a"
-    value = row.bd[method][key]
-    if value is None:
-        return "n/a"
-    return f"{value:+.2f} %" if key == "bd_kbpi_percent" else f"{value:+.4f}"
-
-
-def _accounting_label(row: Table1Row) -> str:
-    return ("both (one tensor crosses)" if row.accounting == "both" else
-            row.accounting if row.deployable else f"{row.accounting} (not deployable)")
-
-
-def caveat_notes(rows: list[Table1Row]) -> tuple[dict[tuple[int, str], list[int]], list[str]]:
-    """Numbered caveats (M-5.6): for each (row, key) the note numbers, and the notes in order."""
-    marks: dict[tuple[int, str], list[int]] = {}
-    notes: list[str] = []
-    for i, row in enumerate(rows):
-        if row.status == NOT_RUN:
-            continue
-        for key, name in (("bd_kbpi_percent", "BD-KBPI-mAP"), ("bd_map", "BD-mAP")):
-            for caveat in row.read(key)["caveats"]:
-                if row.bd is None and key == "bd_map":
-                    continue  # one reason for the whole row
-                notes.append(f"{row.split.replace('_', ' ')}, {row.accounting}, {row.weights} weights — {name}: "
-                             f"{caveat}")
-                marks.setdefault((i, key), []).append(len(notes))
-    return marks, notes
-
-
-def _read_text(row: Table1Row, key: str, marks: dict[tuple[int, str], list[int]], index: int) -> str:
-    reading = row.read(key)
-    if reading["value"] is None:
-        text = row.status if row.status == NOT_RUN else "n/a"
-    else:
-        value = reading["value"]
-        text = (f"{value:+.2f} %" if key == "bd_kbpi_percent" else f"{value:+.4f}") + f" ({reading['method']})"
-    return text + "".join(f" [{n}]" for n in marks.get((index, key), []))
-
-
-def _qps(points: list) -> str:
-    import re
-
-    return " ".join(m[1] for p in points if (m := re.search(r"qp(\d+)", p.setting)))
-
-
-def table1_markdown(rows: list[Table1Row]) -> list[str]:
-    """Table 1 as markdown lines with its numbered caveats below (E-11.2)."""
-    marks, notes = caveat_notes(rows)
-    lines = ["| Split at | Accounting | Weights | Samples / image | BD-KBPI-mAP cubic | pchip | **read** "
-             "| BD-mAP cubic | pchip | **read** | Paper BD-KBPI-mAP | points used (M-5.4) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for i, row in enumerate(rows):
-        used = ("–" if row.status == NOT_RUN else
-                f"QP {_qps(row.test_points)} ({len(row.test_points)} of {row.test_total}); anchor "
-                f"{len(row.anchor_points)} of {row.anchor_total} JPEG qualities")
-        lines.append(f"| {row.split.replace('_', ' ')} | {_accounting_label(row)} | {row.weights} | {row.samples:,} "
-                     f"| {_bd_text(row, 'bd_kbpi_percent', 'cubic')} | {_bd_text(row, 'bd_kbpi_percent', 'pchip')} "
-                     f"| **{_read_text(row, 'bd_kbpi_percent', marks, i)}** "
-                     f"| {_bd_text(row, 'bd_map', 'cubic')} | {_bd_text(row, 'bd_map', 'pchip')} "
-                     f"| **{_read_text(row, 'bd_map', marks, i)}** | {row.paper} | {used} |")
-    if notes:
-        lines += ["", "Caveats (spec M-5.6):", ""] + [f"{n}. {note}" for n, note in enumerate(notes, start=1)]
-    return lines
-
-
-def table1_text(rows: list[Table1Row]) -> list[str]:
-    """Table 1's numbers to read, as plain text for a terminal (E-11.1)."""
-    import textwrap
-
-    marks, notes = caveat_notes(rows)
-    cells = [(row.split.replace("_", " "), _accounting_label(row), row.weights,
-              _read_text(row, "bd_kbpi_percent", marks, i), _read_text(row, "bd_map", marks, i))
-             for i, row in enumerate(rows)]
-    header = ("split", "accounting", "weights", "BD-KBPI-mAP", "BD-mAP")
-    widths = [max(len(c[k]) for c in [header, *cells]) for k in range(len(header))]
-    lines = ["  " + "  ".join(c[k].ljust(widths[k]) for k in range(len(header))).rstrip() for c in [header, *cells]]
-    for n, note in enumerate(notes, start=1):
-        lines += textwrap.wrap(note, width=110, initial_indent=f"  [{n}] ", subsequent_indent="      ")
-    return lines
-
-
-MARKERS = {8: "o", 10: "s", 12: "^"}
-CAPTIONS = {
-    "fig1_layers": "Fig. 1 — per layer of the detector: the samples a split after it sends (bars, log scale; orange: "
-                   "the passthrough tensor that also crosses the cut) and the cumulative time and FLOPs of the front "
-                   "end up to it (lines, normalised). Measured on this machine's CPU with the run's model.",
-    "fig4_lossless": "Fig. 4 — lossless feature compression: top, VOC07 mAP against KBPI for each split point (colour) "
-                     "at 8, 10 and 12 bits (marker), bars ±1 std of KBPI over images and ±1 bootstrap std of mAP "
-                     "(spec M-6.1); bottom, each point's mAP minus the uncompressed model's (cloud-only, original "
-                     "file), which the top panel's scale hides. One column per accounting (spec E-7).",
-    "fig5_lossy": "Fig. 5 — lossy feature compression at the lossy bit depth, QP 22 to 51 (solid: default weights, "
-                  "dashed: re-trained weights), against the cloud-only uploads (green: JPEG qualities, the Table 1 "
-                  "anchor) and the original file (red). One panel per accounting (spec E-7).",
-}
-
-
-def _log_axis(ax) -> None:  # type: ignore[no-untyped-def]
-    """A log KBPI axis labelled with plain numbers at 1, 2, 5 × 10^k when it spans under 3 decades, else at 10^k only
-    (E-11.3: no colliding minor labels)."""
-    import math
-
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    ax.set_xscale("log")
-    low, high = ax.get_xlim()
-    plain = FuncFormatter(lambda value, _: f"{value:g}")
-    ax.xaxis.set_major_locator(LogLocator(base=10))
-    ax.xaxis.set_major_formatter(plain)
-    if math.log10(high / low) < 3:
-        ax.xaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
-        ax.xaxis.set_minor_formatter(plain)
-    else:
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.tick_params(axis="x", which="both", labelsize=8)
-
-
-def save_figure(fig, path: Path, dpi: int = 110) -> None:  # type: ignore[no-untyped-def]
-    """A PNG written atomically (never through a symbolic link, E-9.1)."""
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    write_atomic(path, buffer.getvalue())
-
-
-def write_figure_data(path: Path, caption: str, points: list[dict]) -> list[Path]:
-    """A figure's plotted values beside it (E-11.1): ``<figure>.csv`` and ``<figure>.json``, one row per point."""
-    import csv
-    import io
-
-    columns = list(dict.fromkeys(k for p in points for k in p))
-    table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(points)
-    write_atomic(path.with_suffix(".csv"), table.getvalue().encode())
-    document = {"figure": path.stem, "caption": caption, "columns": columns, "points": points}
-    write_atomic(path.with_suffix(".json"), (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode())
-    return [path.with_suffix(".csv"), path.with_suffix(".json")]
-
-
-def _colours(splits: tuple[str, ...]) -> dict[str, tuple[float, float, float, float]]:
-    """One colour per split point, the same in every figure."""
-    import matplotlib
-
-    return {split: matplotlib.colormaps["tab10"](i % 10) for i, split in enumerate(splits)}
-
-
-def _original(rows: list[ResultRow]) -> ResultRow | None:
-    return next((r for r in rows if r.kind == "cloud" and r.quality == "original"), None)
-
-
-def _point(r: ResultRow, **extra: object) -> dict:
-    return {**extra, "setting": r.setting, "bit_depth": r.bit_depth if r.kind == "split" else None, "qp": r.qp,
-            "jpeg_quality": r.jpeg_quality, "kbpi": r.kbpi, "kbpi_std": r.kbpi_std, "map_voc07": r.map_voc07,
-            "map_voc07_std": r.map_voc07_std}
-
-
-def fig4(results: Results, path: Path) -> list[dict]:
-    """Fig. 4 (E-11.3): lossless, every split point and bit depth, and ΔmAP against the uncompressed model."""
-    from matplotlib.lines import Line2D
-
-    from cfc_ref.plotting import pyplot
-
-    plt = pyplot()
-
-    rows, config = results.rows, results.experiment
-    if not any(r.kind == "split" and r.quality == "lossless" for r in rows):
-        return []  # a lossy-only sweep has no Fig. 4
-    splits = split_points_of(config)
-    colour = _colours(splits)
-    original = _original(rows)
-    accountings = config.accountings
-    fig, axes = plt.subplots(2, len(accountings), figsize=(6.5 * len(accountings), 6.6), squeeze=False,
-                             sharex="col", gridspec_kw={"height_ratios": [3, 2]})
-    data: list[dict] = []
-    depths: set[int] = set()
-    for column, accounting in enumerate(accountings):
-        top, bottom = axes[0][column], axes[1][column]
-        for split in splits:
-            points = sorted((r for r in rows if r.kind == "split" and r.split == split and r.quality == "lossless"
-                             and r.counts_as(accounting)), key=lambda r: r.bit_depth)
-            if not points:
-                continue
-            top.plot([r.kbpi for r in points], [r.map_voc07 for r in points], "-", color=colour[split], lw=1)
-            bottom.plot([r.kbpi for r in points], [r.map_voc07 - original.map_voc07 if original else 0.0
-                                                   for r in points], "-", color=colour[split], lw=1)
-            for r in points:
-                depths.add(r.bit_depth)
-                marker = MARKERS.get(r.bit_depth, "D")
-                top.errorbar([r.kbpi], [r.map_voc07], xerr=[r.kbpi_std], yerr=[r.map_voc07_std], fmt=marker,
-                             color=colour[split], capsize=2, ms=5, elinewidth=0.7, alpha=0.8)
-                delta = r.map_voc07 - original.map_voc07 if original else None
-                if delta is not None:
-                    bottom.plot([r.kbpi], [delta], marker, color=colour[split], ms=5)
-                data.append(_point(r, accounting=accounting, split=split, delta_map_vs_original=delta))
-        if original:
-            top.errorbar([original.kbpi], [original.map_voc07], xerr=[original.kbpi_std],
-                         yerr=[original.map_voc07_std], fmt="*", color="red", ms=10, capsize=2)
-            bottom.axhline(0.0, color="red", lw=1, ls=":")
-        top.set_title(ACCOUNTING_NOTE[accounting], fontsize=8)
-        top.grid(True, which="both", alpha=0.3)
-        bottom.grid(True, which="both", alpha=0.3)
-        bottom.set_xlabel("KBPI (kilobits per image: payload + side info)")
-        _log_axis(bottom)
-    if original:
-        data.append(_point(original, accounting="cloud", split="cloud-original", delta_map_vs_original=0.0))
-    axes[0][0].set_ylabel("mAP (VOC07 11-point)")
-    axes[1][0].set_ylabel("mAP − uncompressed model's")
-    handles = [Line2D([], [], color=colour[s], lw=2, label=s.replace("_", " ")) for s in splits
-               if any(d.get("split") == s for d in data)]
-    handles += [Line2D([], [], color="black", marker=MARKERS.get(d, "D"), ls="", label=f"{d} bit") for d in
-                sorted(depths)]
-    if original:
-        handles.append(Line2D([], [], color="red", marker="*", ms=10, ls="",
-                              label="uncompressed model (cloud-only, original file)"))
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, -0.01))
-    fig.suptitle(f"Fig. 4 — lossless feature compression — {config.name}", fontsize=10)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    save_figure(fig, path)
-    plt.close(fig)
-    return data
-
-
-def fig5(results: Results, path: Path, retrained: dict[str, Results]) -> list[dict]:
-    """Fig. 5 (E-11.3): lossy, default weights solid, re-trained dashed, the cloud-only curves."""
-    from cfc_ref.plotting import pyplot
-
-    plt = pyplot()
-
-    rows, config = results.rows, results.experiment
-    splits = split_points_of(config)
-    colour = _colours(splits)
-    depth = config.lossy_bit_depths[0] if config.lossy_bit_depths else 8
-    accountings = config.accountings
-    original = _original(rows)
-    fig, axes = plt.subplots(1, len(accountings), figsize=(6.5 * len(accountings), 6.0), squeeze=False,
-                             sharey=True)
-    data: list[dict] = []
-    for ax, accounting in zip(axes[0], accountings, strict=True):
-        for split in config.splits:
-            for weights, source, style in (("default", results, "o-"), ("re-trained", retrained.get(split), "s--")):
-                if source is None:
-                    continue
-                points = sorted(curve_rows(source.rows, f"{split}-{depth}bit-{accounting}", missing_ok=True),
-                                key=lambda r: r.kbpi)
-                if not points:
-                    continue
-                ax.plot([r.kbpi for r in points], [r.map_voc07 for r in points], style, color=colour[split], ms=4,
-                        lw=1.6, label=f"{split.replace('_', ' ')}, {weights} weights, {depth}-bit, QP "
-                        f"{points[-1].qp}–{points[0].qp}")
-                data += [_point(r, accounting=accounting, curve=f"{split}-{depth}bit", weights=weights)
-                         for r in points]
-        for name, style, label in (("cloud-jpeg", "g-o", "cloud-only, JPEG upload (Table 1 anchor)"),
-                                   ("cloud-hevc", "g:^", "cloud-only, HEVC upload of the RGB image")):
-            found = sorted(curve_rows(rows, name, missing_ok=True), key=lambda r: r.kbpi)
-            if found:
-                ax.plot([r.kbpi for r in found], [r.map_voc07 for r in found], style, ms=4, lw=1.6, label=label)
-                data += [_point(r, accounting="cloud", curve=name, weights="default") for r in found]
-        if original:
-            ax.errorbar([original.kbpi], [original.map_voc07], xerr=[original.kbpi_std],
-                        yerr=[original.map_voc07_std], fmt="*", color="red", ms=10, capsize=2,
-                        label="cloud-only, original file")
-        ax.set_title(ACCOUNTING_NOTE[accounting], fontsize=8)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.set_xlabel("KBPI (kilobits per image: payload + side info)")
-        _log_axis(ax)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1, fontsize=8, frameon=False,
-                  handlelength=4.5)
-    if original:
-        data.append(_point(original, accounting="cloud", curve="cloud-original", weights="default"))
-    axes[0][0].set_ylabel("mAP (VOC07 11-point)")
-    fig.suptitle(f"Fig. 5 — lossy feature compression — {config.name}", fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
-    return data
+__all__ = ["Report", "write_report"]
 
 
 @dataclass(frozen=True)
@@ -360,17 +76,9 @@ def write_report(results_path: str | Path, layer_figure: bool = True,
     files = list(write_table1(rows, out, results))
     config, settings = results.experiment, results.rows
     figures = []
-    if layer_figure:
-        from cfc_ref.detector.profile import layer_profile, plot_profile, profile_points
-        from cfc_ref.experiment.models import load_model
-
-        model = load_model(config)
-        profile = layer_profile(model, model.config.width, model.config.height, "cpu", repeats=3)
-        plot_profile(profile, str(out / "fig1_layers.png"), f"Fig. 1 — layer profile — {config.name}")
-        figures.append(out / "fig1_layers.png")
-        files += write_figure_data(out / "fig1_layers.png", CAPTIONS["fig1_layers"], profile_points(profile))
-    for name, draw in (("fig4_lossless", lambda path: fig4(results, path)),
-                       ("fig5_lossy", lambda path: fig5(results, path, again))):
+    draws = {"fig1_layers": lambda path: fig1(results, path)} if layer_figure else {}
+    draws.update(fig4_lossless=lambda path: fig4(results, path), fig5_lossy=lambda path: fig5(results, path, again))
+    for name, draw in draws.items():
         points = draw(out / f"{name}.png")
         if points:  # a figure without points is not drawn (Fig. 4 of a lossy-only sweep)
             figures.append(out / f"{name}.png")
@@ -386,7 +94,7 @@ def write_report(results_path: str | Path, layer_figure: bool = True,
     encoders = sorted({r.encoder for r in settings if r.kind == "split"})
     decoders = sorted({d for r in settings if r.kind == "split" for d in r.decoders.split("+")})
     text += [f"Encoder: {', '.join(encoders)}; decoders: {', '.join(decoders)}; {len(settings)} settings over "
-             f"{settings[0].images} images.", "",
+             f"{settings[0].images} images. {_implementations_note(results)}", "",
              "## Table 1 — BD-KBPI-mAP and BD-mAP of lossy feature compression vs cloud-only (JPEG)", "",
              *table1_markdown(rows), "",
              "BD-KBPI-mAP negative: fewer kilobits than uploading the JPEG image for the same mAP; BD-mAP positive: "
@@ -477,3 +185,15 @@ def timing_section(results: Results, retrained: dict[str, Results]) -> list[str]
                       f"{wall:.1f} s × {workers} / {codec:.1f} s = **{wall * workers / codec:.2f}** "
                       "(1.00 would be the codec alone on every worker)."]
     return lines
+
+
+def _implementations_note(results: Results) -> str:
+    """E-12.2: which code computed the stages that have a fast twin."""
+    recorded = results.implementations
+    if not recorded:
+        return "Implementations of the stages: not recorded (a results.json of an earlier cfc-ref)."
+    reference = all(recorded.get(k) == stage.reference for k, stage in STAGES.items() if k in recorded)
+    which = ("the readable references (`--reference`)" if reference else
+             "their fast twins, each proven equal to the reference by a test")
+    return (f"Q-layer, tiling, region decoding + NMS, VOC matching and bootstrap computed by {which} "
+            "(spec E-12; `results.json` names each).")

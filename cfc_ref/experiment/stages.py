@@ -25,8 +25,10 @@ from cfc_ref.detector.image import network_input
 from cfc_ref.detector.model import INPUT, DarknetModel
 from cfc_ref.detector.split import split, split_point
 from cfc_ref.errors import CfcError
-from cfc_ref.experiment.config import ExperimentConfig, Setting
+from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of
 from cfc_ref.experiment.units import Unit, UnitBits
+from cfc_ref.implementations import DEFAULT, Implementation
+from cfc_ref.implementations import check as check_implementation
 from cfc_ref.pipeline import EncodeSettings, decode_container, encode_features
 from cfc_ref.timing import stage
 
@@ -98,8 +100,9 @@ def code_unit(config: ExperimentConfig, setting: Setting, features: dict[str, np
     coded = coded_tensors(setting, list(features))
     settings = EncodeSettings(setting.bit_depth, layout=config.layout, codec=codec)  # type: ignore[arg-type]
     with stage("coding"):  # Q-layer, tiling and the container; the codec's encode and decode are their own stages
-        data = encode_features({name: features[name] for name in coded}, settings)  # mobile side: the uplink bytes
-        cloud = decode_container(data, config.decoder)  # cloud side: what it parses
+        implementation = check_implementation(config.implementation)
+        data = encode_features({name: features[name] for name in coded}, settings, implementation)  # the uplink bytes
+        cloud = decode_container(data, config.decoder, implementation)  # cloud side: what it parses
     received = dict(cloud.features)
     uncoded = tuple(name for name in features if name not in coded)
     received.update({name: features[name] for name in uncoded})  # not deployable: never sent, not counted
@@ -108,26 +111,37 @@ def code_unit(config: ExperimentConfig, setting: Setting, features: dict[str, np
     return received, Coding(bits, tuple(sorted(set(cloud.decoders.values()))), samples, uncoded)
 
 
-def _detections(model: DarknetModel, raw: torch.Tensor, pixels_shape: tuple[int, ...]) -> ImageDetections:
-    """Region decoding and NMS (D-4.2), through the fast path that equals the reference (D-8.3)."""
+def _detections(model: DarknetModel, raw: torch.Tensor, pixels_shape: tuple[int, ...],
+                implementation: Implementation) -> ImageDetections:
+    """Region decoding and NMS (D-4.2), through the fast path that equals the reference (D-8.3), or the reference."""
     height, width = pixels_shape[:2]
     with stage("detection"):
-        return image_detections(raw, model.region, width, height)
+        return image_detections(raw, model.region, width, height, implementation)
 
 
 @torch.no_grad()
 def back_detections(model: DarknetModel, split_name: str, received: dict[str, np.ndarray],
-                    pixels_shape: tuple[int, ...]) -> ImageDetections:
+                    pixels_shape: tuple[int, ...], implementation: Implementation = DEFAULT) -> ImageDetections:
     """The back end on what the cloud received, then region decoding and NMS (D-4)."""
     _, back = split(model, split_name)
     with stage("back"):
         raw = back({name: torch.from_numpy(v)[None].to(_device(model)) for name, v in received.items()})
-    return _detections(model, raw, pixels_shape)
+    return _detections(model, raw, pixels_shape, implementation)
+
+
+def back_batches(config: ExperimentConfig) -> dict[str, int]:
+    """E-1.3: the back ends of a split point run in batches of its number of settings."""
+    sizes: dict[str, int] = {}
+    for setting in settings_of(config):
+        if setting.kind == "split":
+            sizes[setting.split] = sizes.get(setting.split, 0) + 1
+    return sizes
 
 
 @torch.no_grad()
 def back_detections_batch(model: DarknetModel, split_name: str, received: list[dict[str, np.ndarray] | None],
-                          pixels_shape: tuple[int, ...], batch: int) -> list[ImageDetections | None]:
+                          pixels_shape: tuple[int, ...], batch: int, implementation: Implementation = DEFAULT
+                          ) -> list[ImageDetections | None]:
     """E-1.3: the back ends of one image's settings at one split point as one batch of exactly ``batch`` inputs
     (the split point's number of settings in the sweep; rows of settings not given, or whose coding failed
     (None), are zeros). A row's numbers depend on the batch size only, never on the other rows (tested), so they are
@@ -148,7 +162,8 @@ def back_detections_batch(model: DarknetModel, split_name: str, received: list[d
                     rows[i] = tensors[name]
             inputs[name] = torch.from_numpy(rows).to(_device(model))
         raw = back(inputs)
-    return [None if r is None else _detections(model, raw[i:i + 1], pixels_shape) for i, r in enumerate(received)]
+    return [None if r is None else _detections(model, raw[i:i + 1], pixels_shape, implementation)
+            for i, r in enumerate(received)]
 
 
 def cloud_upload(setting: Setting, pixels: np.ndarray, file_bytes: bytes) -> Upload:
@@ -164,11 +179,12 @@ def cloud_upload(setting: Setting, pixels: np.ndarray, file_bytes: bytes) -> Upl
 
 
 @torch.no_grad()
-def cloud_detections(model: DarknetModel, upload: Upload, pixels_shape: tuple[int, ...]) -> ImageDetections:
+def cloud_detections(model: DarknetModel, upload: Upload, pixels_shape: tuple[int, ...],
+                     implementation: Implementation = DEFAULT) -> ImageDetections:
     """The whole model on what the cloud decoded from the upload."""
     with stage("back"):
         raw = model(_input(model, upload.image))
-    return _detections(model, raw, pixels_shape)
+    return _detections(model, raw, pixels_shape, implementation)
 
 
 def cloud_unit(upload: Upload, image: str, setting: Setting, detections: ImageDetections) -> Unit:

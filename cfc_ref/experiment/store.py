@@ -17,12 +17,13 @@ import lzma
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple
 from pathlib import Path
 
 from cfc_ref.detector.detect import RECORD, ImageDetections
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.units import Unit, UnitBits
+from cfc_ref.metrics.results import RESULT_COLUMNS, ResultRow
 
 STORE_NAME = "results.sqlite"
 STORE_SCHEMA = "cfc-ref-run/1"
@@ -33,56 +34,11 @@ class StoreError(CfcError):
     """The results store cannot be used: another schema, an older run directory, a damaged database (E-9.1)."""
 
 
-@dataclass(frozen=True)
-class ResultRow:
-    """One setting over all images (E-5.1)."""
+# The unit columns, in the order every statement writes and reads them (E-9.2)
+UNIT_COLUMNS = ("setting", "image", "payload_bytes", "side_info_bytes", "container_bytes", "encoder", "decoders",
+                "samples", "uncoded", "width", "height", "block", "first", "detections", "digest")
 
-    setting: str
-    kind: str  # "split" or "cloud"
-    split: str
-    bit_depth: int
-    quality: str  # label: lossless, qp22, jpeg50, original
-    qp: int | None  # the HEVC QP of a lossy split point, or of a cloud-only HEVC upload of the RGB image
-    jpeg_quality: int | None  # the JPEG quality of a cloud-only upload
-    images: int
-    kbpi: float
-    kbpi_std: float
-    container_kbpi: float
-    map_voc07: float
-    map_voc07_std: float  # spread over images: the seeded bootstrap of spec M-6.1
-    map_all: float
-    encoder: str
-    decoders: str
-    accounting: str  # E-7.1: deployable, paper, or both (one crossing tensor: the same computation)
-    samples: int  # feature samples coded per image (0 for a cloud-only upload)
-    uncoded: str  # crossing tensors the back end received uncoded ("+"-joined; paper accounting only)
-
-    @property
-    def deployable(self) -> bool:
-        """E-7.1: False when a crossing tensor reached the back end without being sent."""
-        return not self.uncoded
-
-    @property
-    def lossy(self) -> bool:
-        return self.kind == "split" and self.qp is not None
-
-    @property
-    def jpeg(self) -> bool:
-        return self.kind == "cloud" and self.jpeg_quality is not None
-
-    @property
-    def rgb_hevc(self) -> bool:
-        return self.kind == "cloud" and self.qp is not None
-
-    def counts_as(self, accounting: str) -> bool:
-        """E-7.1: whether the row belongs to that accounting's curves (a ``both`` row belongs to each)."""
-        return self.accounting in (accounting, "both")
-
-
-RESULT_COLUMNS = tuple(f.name for f in fields(ResultRow))
-_SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "int | None": "INTEGER"}
-
-SCHEMA_SQL = f"""
+SCHEMA_SQL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE settings (position INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
     split TEXT NOT NULL, bit_depth INTEGER NOT NULL, qp INTEGER, upload TEXT NOT NULL, jpeg_quality INTEGER,
@@ -97,8 +53,10 @@ CREATE TABLE units (id INTEGER PRIMARY KEY, setting TEXT NOT NULL, image TEXT NO
 CREATE INDEX units_by_block ON units (block);
 CREATE TABLE failures (setting TEXT NOT NULL, image TEXT NOT NULL, error TEXT NOT NULL,
     PRIMARY KEY (setting, image)) WITHOUT ROWID;
-CREATE TABLE results (position INTEGER PRIMARY KEY,
-    {", ".join(f"{f.name} {_SQL_TYPES[str(f.type)]}" for f in fields(ResultRow))});
+CREATE TABLE results (position INTEGER PRIMARY KEY, setting TEXT, kind TEXT, split TEXT, bit_depth INTEGER,
+    quality TEXT, qp INTEGER, jpeg_quality INTEGER, images INTEGER, kbpi REAL, kbpi_std REAL, container_kbpi REAL,
+    map_voc07 REAL, map_voc07_std REAL, map_all REAL, encoder TEXT, decoders TEXT, accounting TEXT, samples INTEGER,
+    uncoded TEXT);
 CREATE TABLE sweeps (id INTEGER PRIMARY KEY, started TEXT NOT NULL, engine TEXT NOT NULL, workers INTEGER NOT NULL,
     units INTEGER NOT NULL DEFAULT 0, encodes INTEGER NOT NULL DEFAULT 0, wall REAL NOT NULL DEFAULT 0,
     complete INTEGER NOT NULL DEFAULT 0);
@@ -225,9 +183,7 @@ class RunStore:
             self.connection.executemany("DELETE FROM units WHERE setting = ? AND image = ?",
                                         [(r[0], r[1]) for r in rows])
             self.connection.executemany(
-                "INSERT INTO units (setting, image, payload_bytes, side_info_bytes, container_bytes, encoder, "
-                "decoders, samples, uncoded, width, height, block, first, detections, digest) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                f"INSERT INTO units ({', '.join(UNIT_COLUMNS)}) VALUES ({', '.join('?' * len(UNIT_COLUMNS))})", rows)
             self.connection.executemany("DELETE FROM failures WHERE setting = ? AND image = ?",
                                         [(r[0], r[1]) for r in rows])
             self.connection.executemany("INSERT OR REPLACE INTO failures VALUES (?, ?, ?)", failed)
@@ -242,8 +198,7 @@ class RunStore:
         decompress gives its units empty records (so that their digests fail)."""
         cached: tuple[int, bytes] | None = None
         for row in self.connection.execute(
-                "SELECT setting, image, payload_bytes, side_info_bytes, container_bytes, encoder, decoders, samples, "
-                f"uncoded, width, height, block, first, detections, digest FROM units {where} ORDER BY block, first",
+                f"SELECT {', '.join(UNIT_COLUMNS)} FROM units {where} ORDER BY block, first",
                 args).fetchall():
             (setting, image, payload, side, container, encoder, decoders, samples, uncoded, width, height, block,
              first, count, digest) = row

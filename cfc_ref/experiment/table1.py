@@ -18,9 +18,9 @@ from pathlib import Path
 
 from cfc_ref.errors import MetricsError
 from cfc_ref.experiment.aggregate import Results
-from cfc_ref.experiment.curves import curve_rows, pareto
 from cfc_ref.fileio import write_atomic
-from cfc_ref.metrics.bd import bd_summary
+from cfc_ref.metrics.bd import QUANTITIES, QUANTITY_NAMES, BdSummary, Quantity, Reading, bd_summary, format_value
+from cfc_ref.metrics.curves import curve_rows, pareto
 
 TABLE1_SCHEMA = "cfc-ref-table1/1"
 ANCHOR = "cloud-jpeg"
@@ -51,7 +51,7 @@ class Table1Row:
     test_points: list[Point] = field(default_factory=list)
     anchor_total: int = 0
     test_total: int = 0
-    bd: dict | None = None  # bd_summary: cubic and pchip cells and the reading (M-5.6); None when not run or refused
+    bd: BdSummary | None = None  # cubic and pchip cells and the readings (M-5.6); None when not run or refused
     status: str = ""  # "" when computed; "not run", or the reason no number could be computed
     paper: str = "–"
 
@@ -63,14 +63,19 @@ class Table1Row:
         return shlex.join(["cfc-ref", "metrics", "bd", self.anchor_results, self.test_results, "--anchor-curve",
                            self.anchor_curve, "--test-curve", self.test_curve, "--pareto", "--json"])
 
-    def read(self, key: str) -> dict:
+    def read(self, quantity: Quantity) -> Reading:
         """M-5.6's reading of ``bd_kbpi_percent`` or ``bd_map``: method, value, caveats."""
         if self.bd is None:
-            return {"method": None, "value": None, "caveats": [] if self.status == NOT_RUN else [self.status]}
-        return self.bd["read"][key]
+            return Reading(None, None, () if self.status == NOT_RUN else (self.status,))
+        return self.bd.read(quantity)
+
+    def value(self, method: str, quantity: Quantity) -> float | None:
+        """One method's number, None when not run, refused or not computed."""
+        return None if self.bd is None else self.bd.cells[method].value(quantity)
 
     def to_json(self) -> dict:
         data = asdict(self)
+        data["bd"] = None if self.bd is None else self.bd.to_json()
         data["command"] = self.command
         return data
 
@@ -97,7 +102,7 @@ def _row(results: Results, where: Path, base: Path, anchor: list, split: str, ac
         if not anchor:
             raise MetricsError("this run has no cloud-only JPEG curve, Table 1's anchor (a lossy-only sweep: compare "
                                "its results.csv with a full run's through cfc-ref metrics bd)")
-        bd: dict | None = bd_summary(anchor_points, test_points, "both")
+        bd: BdSummary | None = bd_summary(anchor_points, test_points, "both")
         status = ""
     except MetricsError as err:
         bd, status = None, f"no number: {err}"
@@ -143,20 +148,21 @@ CSV_COLUMNS = ("split", "accounting", "weights", "samples", "deployable", "bd_kb
 
 
 def _csv_row(row: Table1Row) -> dict:
-    def cell(method: str, key: str) -> object:
-        return "" if row.bd is None or row.bd[method][key] is None else row.bd[method][key]
+    def cell(method: str, quantity: Quantity) -> object:
+        value = row.value(method, quantity)
+        return "" if value is None else value
 
     rate, metric = row.read("bd_kbpi_percent"), row.read("bd_map")
     return {"split": row.split, "accounting": row.accounting, "weights": row.weights, "samples": row.samples,
             "deployable": row.deployable,
             "bd_kbpi_cubic": cell("cubic", "bd_kbpi_percent"), "bd_kbpi_pchip": cell("pchip", "bd_kbpi_percent"),
-            "bd_kbpi_read": "" if rate["value"] is None else rate["value"],
-            "bd_kbpi_read_method": rate["method"] or "",
+            "bd_kbpi_read": "" if rate.value is None else rate.value,
+            "bd_kbpi_read_method": rate.method or "",
             "bd_map_cubic": cell("cubic", "bd_map"), "bd_map_pchip": cell("pchip", "bd_map"),
-            "bd_map_read": "" if metric["value"] is None else metric["value"],
-            "bd_map_read_method": metric["method"] or "",
-            "caveats": " | ".join([f"BD-KBPI-mAP: {c}" for c in rate["caveats"]]
-                                  + [f"BD-mAP: {c}" for c in metric["caveats"] if row.bd is not None]),
+            "bd_map_read": "" if metric.value is None else metric.value,
+            "bd_map_read_method": metric.method or "",
+            "caveats": " | ".join([f"BD-KBPI-mAP: {c}" for c in rate.caveats]
+                                  + [f"BD-mAP: {c}" for c in metric.caveats if row.bd is not None]),
             "status": row.status,
             "anchor_points": " ".join(p.setting for p in row.anchor_points),
             "test_points": " ".join(p.setting for p in row.test_points), "paper": row.paper,
@@ -177,3 +183,87 @@ def write_table1(rows: list[Table1Row], out: Path, results: Results) -> tuple[Pa
     writer.writerows(_csv_row(r) for r in rows)
     write_atomic(out / "table1.csv", table.getvalue().encode())
     return out / "table1.json", out / "table1.csv"
+
+
+# ------------------------------------------------------------------ Table 1 as markdown and as terminal text
+
+
+def _bd_text(row: Table1Row, key: Quantity, method: str) -> str:
+    if row.bd is None:
+        return row.status if row.status == NOT_RUN else "n/a"
+    value = row.value(method, key)
+    return "n/a" if value is None else format_value(key, value)
+
+
+def _accounting_label(row: Table1Row) -> str:
+    return ("both (one tensor crosses)" if row.accounting == "both" else
+            row.accounting if row.deployable else f"{row.accounting} (not deployable)")
+
+
+def caveat_notes(rows: list[Table1Row]) -> tuple[dict[tuple[int, str], list[int]], list[str]]:
+    """Numbered caveats (M-5.6): for each (row, key) the note numbers, and the notes in order."""
+    marks: dict[tuple[int, str], list[int]] = {}
+    notes: list[str] = []
+    for i, row in enumerate(rows):
+        if row.status == NOT_RUN:
+            continue
+        for key in QUANTITIES:
+            for caveat in row.read(key).caveats:
+                if row.bd is None and key == "bd_map":
+                    continue  # one reason for the whole row
+                notes.append(f"{row.split.replace('_', ' ')}, {row.accounting}, {row.weights} weights — "
+                             f"{QUANTITY_NAMES[key]}: "
+                             f"{caveat}")
+                marks.setdefault((i, key), []).append(len(notes))
+    return marks, notes
+
+
+def _read_text(row: Table1Row, key: Quantity, marks: dict[tuple[int, str], list[int]], index: int) -> str:
+    reading = row.read(key)
+    if reading.value is None:
+        text = row.status if row.status == NOT_RUN else "n/a"
+    else:
+        text = f"{format_value(key, reading.value)} ({reading.method})"
+    return text + "".join(f" [{n}]" for n in marks.get((index, key), []))
+
+
+def _qps(points: list) -> str:
+    import re
+
+    return " ".join(m[1] for p in points if (m := re.search(r"qp(\d+)", p.setting)))
+
+
+def table1_markdown(rows: list[Table1Row]) -> list[str]:
+    """Table 1 as markdown lines with its numbered caveats below (E-11.2)."""
+    marks, notes = caveat_notes(rows)
+    lines = ["| Split at | Accounting | Weights | Samples / image | BD-KBPI-mAP cubic | pchip | **read** "
+             "| BD-mAP cubic | pchip | **read** | Paper BD-KBPI-mAP | points used (M-5.4) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for i, row in enumerate(rows):
+        used = ("–" if row.status == NOT_RUN else
+                f"QP {_qps(row.test_points)} ({len(row.test_points)} of {row.test_total}); anchor "
+                f"{len(row.anchor_points)} of {row.anchor_total} JPEG qualities")
+        lines.append(f"| {row.split.replace('_', ' ')} | {_accounting_label(row)} | {row.weights} | {row.samples:,} "
+                     f"| {_bd_text(row, 'bd_kbpi_percent', 'cubic')} | {_bd_text(row, 'bd_kbpi_percent', 'pchip')} "
+                     f"| **{_read_text(row, 'bd_kbpi_percent', marks, i)}** "
+                     f"| {_bd_text(row, 'bd_map', 'cubic')} | {_bd_text(row, 'bd_map', 'pchip')} "
+                     f"| **{_read_text(row, 'bd_map', marks, i)}** | {row.paper} | {used} |")
+    if notes:
+        lines += ["", "Caveats (spec M-5.6):", ""] + [f"{n}. {note}" for n, note in enumerate(notes, start=1)]
+    return lines
+
+
+def table1_text(rows: list[Table1Row]) -> list[str]:
+    """Table 1's numbers to read, as plain text for a terminal (E-11.1)."""
+    import textwrap
+
+    marks, notes = caveat_notes(rows)
+    cells = [(row.split.replace("_", " "), _accounting_label(row), row.weights,
+              _read_text(row, "bd_kbpi_percent", marks, i), _read_text(row, "bd_map", marks, i))
+             for i, row in enumerate(rows)]
+    header = ("split", "accounting", "weights", "BD-KBPI-mAP", "BD-mAP")
+    widths = [max(len(c[k]) for c in [header, *cells]) for k in range(len(header))]
+    lines = ["  " + "  ".join(c[k].ljust(widths[k]) for k in range(len(header))).rstrip() for c in [header, *cells]]
+    for n, note in enumerate(notes, start=1):
+        lines += textwrap.wrap(note, width=110, initial_indent=f"  [{n}] ", subsequent_indent="      ")
+    return lines

@@ -17,6 +17,18 @@ from cfc_ref.errors import QLayerError
 from cfc_ref.qlayer import QuantMode, check_bit_depth, check_extremes, check_mode
 
 
+def check_batch_extremes(lo: np.ndarray, hi: np.ndarray, mode: QuantMode) -> tuple[np.ndarray, np.ndarray]:
+    """``qlayer.check_extremes`` of every item of a batch at once (binary64 arrays of the items' min and max): the
+    same refusals (the first failing item's message) and the same side info, item by item."""
+    lo = np.asarray(lo, dtype=np.float64) + 0.0  # Q-2.4: −0.0 → +0.0
+    hi = np.asarray(hi, dtype=np.float64) + 0.0
+    for bad in (~(np.isfinite(lo) & np.isfinite(hi)), (lo < 0.0) if mode == "relu" else np.zeros(lo.shape, bool)):
+        if bad.any():  # finiteness first, over every item, then relu's sign: the reference's error for that item
+            first = int(np.flatnonzero(bad)[0])
+            check_extremes(lo[first], hi[first], mode)
+    return (np.zeros_like(lo) if mode == "relu" else lo), hi
+
+
 def batch_side_info(v: torch.Tensor, mode: QuantMode = "minmax") -> tuple[torch.Tensor, torch.Tensor]:
     """Per-item (lo, hi) as float32 tensors of shape (B,) (spec Q-2.1, Q-2.2, Q-2.4), after the Q-1 checks."""
     check_mode(mode)
@@ -27,7 +39,7 @@ def batch_side_info(v: torch.Tensor, mode: QuantMode = "minmax") -> tuple[torch.
     flat = v.to(torch.float32).reshape(v.shape[0], -1)
     if torch.isnan(flat).any():  # explicit, whatever a device's reduction does with NaN
         raise QLayerError("feature tensor contains NaN or infinity")
-    lo, hi = check_extremes(flat.amin(dim=1).cpu().numpy(), flat.amax(dim=1).cpu().numpy(), mode)
+    lo, hi = check_batch_extremes(flat.amin(dim=1).cpu().numpy(), flat.amax(dim=1).cpu().numpy(), mode)
     return (torch.as_tensor(lo, dtype=torch.float32, device=v.device),
             torch.as_tensor(hi, dtype=torch.float32, device=v.device))
 

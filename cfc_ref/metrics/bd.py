@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -113,32 +114,128 @@ def bd_map(anchor: list[tuple[float, float]], test: list[tuple[float, float]], m
     return BdMetricResult(float(gap), math.exp(low), math.exp(high), anchor_share, test_share, method)
 
 
-def bd_summary(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str = "both") -> dict:
-    """Both BD numbers for each method (M-5.5), a refusal as its reason: what ``cfc-ref metrics bd`` prints."""
+Quantity = Literal["bd_kbpi_percent", "bd_map"]  # BD-KBPI-mAP (M-5.1) and BD-mAP (M-5.5)
+QUANTITIES: tuple[Quantity, ...] = ("bd_kbpi_percent", "bd_map")
+QUANTITY_NAMES = {"bd_kbpi_percent": "BD-KBPI-mAP", "bd_map": "BD-mAP"}
+
+
+def format_value(quantity: Quantity, value: float) -> str:
+    """How a BD number is shown: a rate change in percent with two decimals, an mAP change with four."""
+    return f"{value:+.2f} %" if quantity == "bd_kbpi_percent" else f"{value:+.4f}"
+
+
+@dataclass(frozen=True)
+class BdCell:
+    """One fitting method's two numbers (M-5.5), each with its overlap, or the reason it could not be computed."""
+
+    method: str
+    rate: BdResult | None
+    rate_error: str | None
+    metric: BdMetricResult | None
+    metric_error: str | None
+
+    def value(self, quantity: Quantity) -> float | None:
+        if quantity == "bd_kbpi_percent":
+            return None if self.rate is None else self.rate.percent
+        return None if self.metric is None else self.metric.delta
+
+    def error(self, quantity: Quantity) -> str | None:
+        return self.rate_error if quantity == "bd_kbpi_percent" else self.metric_error
+
+    def shares(self, quantity: Quantity) -> tuple[float, float]:
+        """The overlap as a share of the anchor's and of the test's range, on that number's axis."""
+        result = self.rate if quantity == "bd_kbpi_percent" else self.metric
+        assert result is not None, "shares of a number that was not computed"
+        return result.anchor_share, result.test_share
+
+    def to_json(self) -> dict:
+        """The cell as ``cfc-ref metrics bd --json`` and ``table1.json`` write it."""
+        cell: dict[str, object] = {}
+        if self.rate is not None:
+            cell.update(bd_kbpi_percent=self.rate.percent, map_overlap=[self.rate.low, self.rate.high],
+                        map_overlap_share=[self.rate.anchor_share, self.rate.test_share])
+        else:
+            cell.update(bd_kbpi_percent=None, bd_kbpi_error=self.rate_error)
+        if self.metric is not None:
+            cell.update(bd_map=self.metric.delta, kbpi_overlap=[self.metric.low_kbpi, self.metric.high_kbpi],
+                        kbpi_overlap_share=[self.metric.anchor_share, self.metric.test_share])
+        else:
+            cell.update(bd_map=None, bd_map_error=self.metric_error)
+        return cell
+
+
+@dataclass(frozen=True)
+class Reading:
+    """M-5.6: which method's number to read, its value, and the caveats that go with it."""
+
+    method: str | None
+    value: float | None
+    caveats: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"method": self.method, "value": self.value, "caveats": list(self.caveats)}
+
+
+@dataclass(frozen=True)
+class BdSummary:
+    """Both BD numbers for each method asked for and, when both methods ran, the reading of each (M-5.6)."""
+
+    cells: dict[str, BdCell]  # by method, in METHODS order
+    readings: dict[Quantity, Reading] | None = None
+
+    def read(self, quantity: Quantity) -> Reading:
+        assert self.readings is not None, "a reading needs both methods"
+        return self.readings[quantity]
+
+    def to_json(self) -> dict:
+        out: dict[str, dict] = {method: cell.to_json() for method, cell in self.cells.items()}
+        if self.readings is not None:
+            out["read"] = {quantity: reading.to_json() for quantity, reading in self.readings.items()}
+        return out
+
+    def lines(self) -> list[str]:
+        """The summary as ``cfc-ref metrics bd`` prints it: each method's numbers, then the numbers to read."""
+        lines = []
+        for method, cell in self.cells.items():
+            lines.append(f"BD-KBPI-mAP ({method}): " + (
+                f"{format_value('bd_kbpi_percent', cell.rate.percent)}   over mAP {cell.rate.low:.4f}–"
+                f"{cell.rate.high:.4f}" if cell.rate is not None else f"n/a ({cell.rate_error})"))
+            lines.append(f"BD-mAP ({method}): " + (
+                f"{format_value('bd_map', cell.metric.delta)}   over KBPI {cell.metric.low_kbpi:.4g}–"
+                f"{cell.metric.high_kbpi:.4g}" if cell.metric is not None else f"n/a ({cell.metric_error})"))
+        for quantity, reading in (self.readings or {}).items():
+            shown = "none" if reading.value is None else format_value(quantity, reading.value)
+            lines.append(f"read {QUANTITY_NAMES[quantity]}: {shown}"
+                         + (f" ({reading.method})" if reading.method else "")
+                         + "".join(f"\n  caveat: {c}" for c in reading.caveats))
+        return lines
+
+
+def _cell(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str) -> BdCell:
+    rate = metric = None
+    rate_error = metric_error = None
+    try:
+        rate = bd_kbpi_map(anchor, test, method)
+    except MetricsError as err:
+        rate_error = str(err)
+    try:
+        metric = bd_map(anchor, test, method)
+    except MetricsError as err:
+        metric_error = str(err)
+    return BdCell(method, rate, rate_error, metric, metric_error)
+
+
+def bd_summary(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str = "both"
+               ) -> BdSummary:
+    """Both BD numbers for each method (M-5.5), a refusal as its reason: what ``cfc-ref metrics bd`` prints. When
+    neither number could be computed by any method, the curves are the problem: a MetricsError."""
     if method not in (*METHODS, "both"):
         raise MetricsError(f"method must be one of {METHODS} or both, got {method!r}")
-    out: dict[str, dict] = {}
-    for name in METHODS if method == "both" else (method,):
-        cell: dict[str, object] = {}
-        try:
-            rate = bd_kbpi_map(anchor, test, name)
-            cell.update(bd_kbpi_percent=rate.percent, map_overlap=[rate.low, rate.high],
-                        map_overlap_share=[rate.anchor_share, rate.test_share])
-        except MetricsError as err:
-            cell.update(bd_kbpi_percent=None, bd_kbpi_error=str(err))
-        try:
-            metric = bd_map(anchor, test, name)
-            cell.update(bd_map=metric.delta, kbpi_overlap=[metric.low_kbpi, metric.high_kbpi],
-                        kbpi_overlap_share=[metric.anchor_share, metric.test_share])
-        except MetricsError as err:
-            cell.update(bd_map=None, bd_map_error=str(err))
-        out[name] = cell
-    if all(c["bd_kbpi_percent"] is None and c["bd_map"] is None for c in out.values()):
-        first = next(iter(out.values()))
-        raise MetricsError(str(first["bd_kbpi_error"]))  # nothing could be computed: the curves are the problem
-    if method == "both":
-        out["read"] = {key: read_bd(out, key) for key in ("bd_kbpi_percent", "bd_map")}
-    return out
+    cells = {name: _cell(anchor, test, name) for name in (METHODS if method == "both" else (method,))}
+    if all(c.rate is None and c.metric is None for c in cells.values()):
+        raise MetricsError(str(next(iter(cells.values())).rate_error))
+    readings = {q: read_bd(cells, q) for q in QUANTITIES} if method == "both" else None
+    return BdSummary(cells, readings)
 
 
 LOG_RATE_DISAGREEMENT = math.log(2.0)  # M-5.6: one method's rate ratio more than twice the other's
@@ -146,37 +243,38 @@ MAP_DISAGREEMENT = 0.02
 POOR_OVERLAP = 0.5
 
 
-def read_bd(cells: dict, key: str) -> dict:
-    """M-5.6: which method's number to read, its value and the caveats, from ``bd_summary``'s cubic and pchip cells
-    (``key``: ``bd_kbpi_percent`` or ``bd_map``; the overlap's shares are those of the cell read).
+def _disagreement(quantity: Quantity, cubic: float, pchip: float) -> str | None:
+    """M-5.6: why the two methods disagree too much to read cubic, or None when they agree well enough."""
+    if quantity == "bd_kbpi_percent":
+        gap = abs(math.log1p(cubic / 100.0) - math.log1p(pchip / 100.0))
+        if gap > LOG_RATE_DISAGREEMENT:
+            return (f"cubic {cubic:+.2f} % and pchip {pchip:+.2f} % disagree (rate ratios {math.exp(gap):.1f}× "
+                    "apart): the cubic fit is unstable here, read pchip")
+        return None
+    if abs(cubic - pchip) > MAP_DISAGREEMENT:
+        return (f"cubic {cubic:+.4f} and pchip {pchip:+.4f} disagree by {abs(cubic - pchip):.4f} mAP: the cubic fit "
+                "is unstable here, read pchip")
+    return None
 
-    ``{"method": "cubic" | "pchip" | None, "value": float | None, "caveats": [str, …]}``"""
-    cubic, pchip = cells["cubic"][key], cells["pchip"][key]
+
+def read_bd(cells: dict[str, BdCell], quantity: Quantity) -> Reading:
+    """M-5.6: which method's number to read (cubic unless the methods disagree beyond the bounds above, or only one
+    gives a number), its value and the caveats; the overlap's shares are those of the cell read."""
+    cubic, pchip = cells["cubic"].value(quantity), cells["pchip"].value(quantity)
     caveats: list[str] = []
     if cubic is not None and pchip is not None:
-        if key == "bd_kbpi_percent":
-            gap = abs(math.log1p(cubic / 100.0) - math.log1p(pchip / 100.0))
-            disagree = gap > LOG_RATE_DISAGREEMENT
-            why = (f"cubic {cubic:+.2f} % and pchip {pchip:+.2f} % disagree (rate ratios {math.exp(gap):.1f}× "
-                   "apart): the cubic fit is unstable here, read pchip")
-        else:
-            disagree = abs(cubic - pchip) > MAP_DISAGREEMENT
-            why = (f"cubic {cubic:+.4f} and pchip {pchip:+.4f} disagree by {abs(cubic - pchip):.4f} mAP: the cubic "
-                   "fit is unstable here, read pchip")
-        method = "pchip" if disagree else "cubic"
-        if disagree:
-            caveats.append(why)
+        why = _disagreement(quantity, cubic, pchip)
+        method = "cubic" if why is None else "pchip"
+        caveats += [why] if why else []
     elif cubic is not None or pchip is not None:
         method = "cubic" if cubic is not None else "pchip"
         other = "pchip" if method == "cubic" else "cubic"
-        error = cells[other][key.replace("_percent", "") + "_error"]
-        caveats.append(f"only {method} gives a number ({other}: {error})")
+        caveats.append(f"only {method} gives a number ({other}: {cells[other].error(quantity)})")
     else:
-        return {"method": None, "value": None,
-                "caveats": [f"no number: {cells['cubic'][key.replace('_percent', '') + '_error']}"]}
-    shares = cells[method]["map_overlap_share" if key == "bd_kbpi_percent" else "kbpi_overlap_share"]
-    if shares[0] < POOR_OVERLAP:
-        axis = "mAP" if key == "bd_kbpi_percent" else "ln KBPI"
-        caveats.append(f"poor overlap: the curves overlap over {100 * shares[0]:.0f} % of the anchor's {axis} range "
-                       f"({100 * shares[1]:.0f} % of the test's); the number describes only that part")
-    return {"method": method, "value": cells[method][key], "caveats": caveats}
+        return Reading(None, None, (f"no number: {cells['cubic'].error(quantity)}",))
+    anchor_share, test_share = cells[method].shares(quantity)
+    if anchor_share < POOR_OVERLAP:
+        axis = "mAP" if quantity == "bd_kbpi_percent" else "ln KBPI"
+        caveats.append(f"poor overlap: the curves overlap over {100 * anchor_share:.0f} % of the anchor's {axis} "
+                       f"range ({100 * test_share:.0f} % of the test's); the number describes only that part")
+    return Reading(method, cells[method].value(quantity), tuple(caveats))

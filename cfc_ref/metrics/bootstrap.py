@@ -6,6 +6,10 @@
 Each resample draws the images with replacement; its AP counts every detection once per draw of its image, with the
 true/false-positive label it has on its own image (M-1), and every image's ground truth once per draw. The same
 resamples (seeded) serve every setting, so settings are compared on the same draws.
+
+The readable reference. A run computes the spread with the fast twin ``cfc_ref.fast.voc.map_bootstrap`` (from the
+matches of the point estimate), proven equal bit for bit by ``tests/test_fast_eval.py::test_fast_bootstrap_is_bit_
+equal_to_the_reference_and_the_resample_written_out`` (M-7.1); ``cfc-ref run --reference`` runs this one (E-12).
 """
 
 from __future__ import annotations

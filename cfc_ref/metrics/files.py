@@ -1,6 +1,6 @@
 """VOCdevkit annotations and detection files (spec M-3).
 
-    truths = read_voc_annotations("VOCdevkit/VOC2007", image_set="test")
+    truths = parse_annotation(xml_bytes, "Annotations/000001.xml", "000001")    # a dataset: cfc_ref.data.source
     detections = read_detections("results/")          # comp4_det_test_<class>.txt files, or a .json file
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
 from pathlib import Path
 
 from cfc_ref.errors import CfcError, MetricsError
@@ -71,34 +70,6 @@ def parse_annotation(data: bytes, path: str, image: str) -> list[GroundTruth]:
             raise MetricsError(f"{path}: box {coords} has max < min")
         truths.append(GroundTruth(image, _text(obj, "name", path), coords, flag))  # type: ignore[arg-type]
     return truths
-
-
-def parse_image_list(data: bytes, where: str) -> list[str]:
-    """An ``ImageSets/Main/<set>.txt`` list: the first field of every non-empty line, each a plain file name
-    (E-3.4)."""
-    from cfc_ref.data.source import check_image_id
-
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise MetricsError(f"{where}: not UTF-8 text (byte {err.start})") from None
-    return [check_image_id(line.split()[0], where) for line in text.splitlines() if line.strip()]
-
-
-def image_ids(voc_root: str | Path, image_set: str) -> list[str]:
-    """The ids of an image set of a VOC directory or ``.zip`` archive."""
-    from cfc_ref.data.source import open_voc
-
-    return open_voc(voc_root).ids(image_set)
-
-
-def read_voc_annotations(voc_root: str | Path, image_set: str = "test",
-                         ids: Iterable[str] | None = None) -> list[GroundTruth]:
-    """All annotations of an image set, from ``<root>/Annotations/<id>.xml`` (a directory or ``.zip`` archive)."""
-    from cfc_ref.data.source import open_voc, read_truths
-
-    source = open_voc(voc_root)
-    return read_truths(source, list(ids) if ids is not None else source.ids(image_set))
 
 
 def read_detections(source: str | Path, classes: tuple[str, ...] = VOC_CLASSES) -> list[Detection]:
@@ -193,37 +164,3 @@ def voc_annotation_bytes(image_id: str, width: int, height: int, truths: list[Gr
             ET.SubElement(box, key).text = str(int(coordinate))
     ET.indent(root)
     return (ET.tostring(root, encoding="unicode") + "\n").encode()
-
-
-def parse_curve(text: str, path: str | Path) -> list[tuple[float, float]]:
-    """A rate–accuracy curve from a CSV file's text (M-5.7): rows ``kbpi,map``, or a header naming the columns
-    ``kbpi`` and ``map`` (or ``map_voc07``); ``#`` lines are comments. ``path`` names the file in errors."""
-    import csv
-    import io
-
-    rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text)) if r and not r[0].strip().startswith("#")]
-    columns = (0, 1)
-    if rows and not (len(rows[0]) >= 2 and _is_number(rows[0][0]) and _is_number(rows[0][1])):
-        header = [c.lower() for c in rows[0]]
-        quality = "map" if "map" in header else "map_voc07"
-        if "kbpi" not in header or quality not in header:
-            raise MetricsError(f"{path}: a header must name the columns kbpi and map (or map_voc07); this one has "
-                               f"{', '.join(rows[0]) or 'none'}")
-        columns, rows = (header.index("kbpi"), header.index(quality)), rows[1:]
-    try:
-        curve = [(float(r[columns[0]]), float(r[columns[1]])) for r in rows]
-    except (ValueError, IndexError):
-        raise MetricsError(f"{path}: expected CSV rows 'kbpi,map'") from None
-    if not all(math.isfinite(v) for point in curve for v in point):
-        raise MetricsError(f"{path}: every kbpi and map must be a finite number")
-    if not all(0 <= m <= 1 for _, m in curve):
-        raise MetricsError(f"{path}: every map must lie in [0, 1] (M-5.3)")
-    return curve
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

@@ -1,6 +1,10 @@
 """VOC average precision and mAP, following the VOC devkit's rules (spec M-1, M-2).
 
     result = evaluate(ground_truth, detections, classes)     # per-class AP (VOC07 11-point and all-point), mAP
+
+The readable reference. A run aggregates with the fast twin ``cfc_ref.fast.voc.evaluate`` (every image at once),
+proven equal to :func:`evaluate` bit for bit by ``tests/test_fast_eval.py::test_fast_matching_and_ap_equal_the_
+reference`` and the golden vectors (M-7.1); ``cfc-ref run --reference`` aggregates with this module (spec E-12).
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from cfc_ref.data.source import image_ids
 from cfc_ref.detector.image import network_input
-from cfc_ref.metrics.files import image_ids, read_annotation
+from cfc_ref.metrics.files import read_annotation
 
 
 class VocDetectionSet(torch.utils.data.Dataset):

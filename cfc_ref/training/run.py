@@ -65,7 +65,7 @@ NOT_BOUND = ("name", "output")
 
 def training_identity(config: TrainConfig) -> dict:
     """R-3.3: the settings a checkpoint was trained with, and the SHA-256 of the initial cfg and weights."""
-    from cfc_ref.experiment.fingerprint import file_sha256
+    from cfc_ref.fileio import file_sha256
 
     identity = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items() if k not in NOT_BOUND}
     for key in ("cfg", "weights"):
@@ -76,8 +76,7 @@ def training_identity(config: TrainConfig) -> dict:
 
 def _check_identity(out: Path, config: TrainConfig) -> None:
     """R-3.3: a checkpoint is resumed only by the training it belongs to; the first training records it."""
-    from cfc_ref.configfile import parse_json, read_bounded
-    from cfc_ref.experiment.fingerprint import differences
+    from cfc_ref.configfile import differences, parse_json, read_bounded
     from cfc_ref.fileio import write_atomic
 
     current = json.loads(json.dumps(training_identity(config)))
@@ -138,7 +137,7 @@ def check_train_config(config: TrainConfig, where: str = "training config") -> T
 
 def _initial_model(config: TrainConfig) -> DarknetModel:
     if config.init == "embedded":
-        from cfc_ref.experiment.embedded import load_embedded_model
+        from cfc_ref.zoo.embedded import load_embedded_model
 
         return load_embedded_model()
     if config.init == "darknet":
@@ -217,7 +216,7 @@ def _plot(history: list[dict], path: Path, config: TrainConfig) -> None:
     ax.set_title(f"{config.split or 'no split'}, {config.mode}, {config.iterations}×{config.batch_size}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    from cfc_ref.experiment.report import save_figure
+    from cfc_ref.plotting import save_figure
 
     save_figure(fig, path)
     plt.close(fig)

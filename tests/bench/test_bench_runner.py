@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cfc_ref.experiment.config import embedded_default
-from cfc_ref.experiment.runner import SerialExecutor, run
+from cfc_ref.experiment.local_engine import SerialExecutor, run
 from cfc_ref.experiment.store import RunStore
 
 pytestmark = pytest.mark.bench

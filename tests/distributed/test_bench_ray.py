@@ -16,7 +16,7 @@ pytest.importorskip("ray", reason="Ray is not installed (pip install 'cfc-ref[ra
 from test_ray import ROOT, cluster, small, write  # noqa: E402
 from test_ray import pytestmark as namespace_mark
 
-from cfc_ref.experiment.runner import LocalPoolExecutor, run  # noqa: E402
+from cfc_ref.experiment.local_engine import LocalPoolExecutor, run  # noqa: E402
 
 pytestmark = [pytest.mark.bench, namespace_mark]
 

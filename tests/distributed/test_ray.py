@@ -19,7 +19,7 @@ pytest.importorskip("ray", reason="Ray is not installed (pip install 'cfc-ref[ra
 
 from cfc_ref.data.synthetic import CLASSES, write_dataset  # noqa: E402
 from cfc_ref.experiment.config import ExperimentConfig  # noqa: E402
-from cfc_ref.experiment.runner import run  # noqa: E402
+from cfc_ref.experiment.local_engine import run  # noqa: E402
 from cfc_ref.experiment.store import RunStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

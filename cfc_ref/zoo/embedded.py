@@ -14,13 +14,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from cfc_ref.data.source import image_ids, read_voc_annotations
 from cfc_ref.data.synthetic import CLASSES
 from cfc_ref.detector.cfg import NetworkConfig, builtin_cfg, parse_cfg, scale_width, with_classes, with_input_size
 from cfc_ref.detector.detect import voc_detections
 from cfc_ref.detector.image import network_input
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.weights import load_weights
-from cfc_ref.metrics.files import image_ids, read_voc_annotations
 from cfc_ref.metrics.voc import Evaluation, evaluate
 
 EMBEDDED_NAME = "embedded-yolo-voc-w0125-256-synthetic5"

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from pathlib import Path
-from typing import get_type_hints
 
 from cfc_ref.errors import CfcError, MetricsError
-from cfc_ref.experiment.store import RESULT_COLUMNS, ResultRow
+from cfc_ref.metrics.results import ResultRow, load_results_csv
 
 CURVE_HELP = ("cloud-jpeg, cloud-hevc, or SPLIT-Nbit-ACCOUNTING (lossy rows of a split point at N bits, accounting "
               "deployable, paper or both), e.g. max_17-8bit-paper")
@@ -68,39 +68,10 @@ def curve_points(rows: list[ResultRow], name: str, pareto_only: bool = False) ->
     return pareto(points) if pareto_only else points
 
 
-def load_results_csv(path: str | Path, text: str | None = None) -> list[ResultRow]:
-    """The rows of a package ``results.csv`` (E-5.1), typed and checked like ``results.json``'s."""
-    from cfc_ref.experiment.aggregate import check_row
-    from cfc_ref.metrics.files import read_text
-
-    reader = csv.DictReader(io.StringIO(read_text(path) if text is None else text))
-    if reader.fieldnames is None or list(reader.fieldnames) != list(RESULT_COLUMNS):
-        raise CfcError(f"{path}: not a cfc-ref results.csv (its header must be {','.join(RESULT_COLUMNS)})")
-    hints = get_type_hints(ResultRow)
-    rows = []
-    for number, raw in enumerate(reader, start=2):
-        typed: dict[str, object] = {}
-        for name in RESULT_COLUMNS:
-            value, kind = raw.get(name), hints[name]
-            if value is None:
-                raise CfcError(f"{path}: line {number} has too few fields")
-            try:
-                typed[name] = (value if kind is str else float(value) if kind is float else
-                               int(value) if kind is int else None if value == "" else int(value))
-            except ValueError:
-                raise CfcError(f"{path}: line {number}: field {name} is not a number: {value!r}") from None
-        if None in raw:
-            raise CfcError(f"{path}: line {number} has too many fields")
-        rows.append(check_row(typed, f"{path}: line {number}"))
-    if not rows:
-        raise CfcError(f"{path}: no rows")
-    return rows
-
-
 def read_curve_file(path: str | Path, curve: str | None = None, pareto_only: bool = False
                     ) -> list[tuple[float, float]]:
     """A curve for ``cfc-ref metrics bd`` (M-5.7): a ``kbpi,map`` CSV, or a curve of a package ``results.csv``."""
-    from cfc_ref.metrics.files import parse_curve, read_text
+    from cfc_ref.metrics.files import read_text
 
     text = read_text(path)
     first = next((line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
@@ -114,3 +85,34 @@ def read_curve_file(path: str | Path, curve: str | None = None, pareto_only: boo
         raise MetricsError(f"{path}: a curve name ({curve!r}) is for a results.csv; this file is a kbpi,map CSV")
     points = parse_curve(text, path)
     return pareto(points) if pareto_only else points
+
+
+def parse_curve(text: str, path: str | Path) -> list[tuple[float, float]]:
+    """A rate–accuracy curve from a CSV file's text (M-5.7): rows ``kbpi,map``, or a header naming the columns
+    ``kbpi`` and ``map`` (or ``map_voc07``); ``#`` lines are comments. ``path`` names the file in errors."""
+    rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text)) if r and not r[0].strip().startswith("#")]
+    columns = (0, 1)
+    if rows and not (len(rows[0]) >= 2 and _is_number(rows[0][0]) and _is_number(rows[0][1])):
+        header = [c.lower() for c in rows[0]]
+        quality = "map" if "map" in header else "map_voc07"
+        if "kbpi" not in header or quality not in header:
+            raise MetricsError(f"{path}: a header must name the columns kbpi and map (or map_voc07); this one has "
+                               f"{', '.join(rows[0]) or 'none'}")
+        columns, rows = (header.index("kbpi"), header.index(quality)), rows[1:]
+    try:
+        curve = [(float(r[columns[0]]), float(r[columns[1]])) for r in rows]
+    except (ValueError, IndexError):
+        raise MetricsError(f"{path}: expected CSV rows 'kbpi,map'") from None
+    if not all(math.isfinite(v) for point in curve for v in point):
+        raise MetricsError(f"{path}: every kbpi and map must be a finite number")
+    if not all(0 <= m <= 1 for _, m in curve):
+        raise MetricsError(f"{path}: every map must lie in [0, 1] (M-5.3)")
+    return curve
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,293 @@
+"""The local engine (spec E-8.1, ``cfc-ref run --engine local``): a sweep's jobs computed by processes on this
+machine, inside the run directory's lifecycle (``rundir.py``).
+
+Work comes in jobs of one image and the settings it still lacks: the front ends of all its split points come from
+one pass over the layers, and each setting is coded and detected from them through the one data path (E-1.1:
+``stages.py``). Workers return units; this process alone records them (one transaction per job), so a killed run
+loses only the jobs in flight and a resumed one computes only what is missing (E-4). Bitstreams are cached by
+content around the codec while their unit is unfinished (one pack per image, ``<output>/cache/<image>.pack``,
+H-6.1, E-3.3); ``$CFC_ENCODE_LOG``, when set, names a file that gets one line per fresh encode (its key).
+
+The executor is pluggable: anything with ``map(function, jobs, initializer, initargs)`` — ``SerialExecutor``,
+``LocalPoolExecutor`` (processes from a fork server, the default with more than one worker).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import torch
+
+from cfc_ref import implementations
+from cfc_ref.codecs.hevc import HevcCodec, encoder_name
+from cfc_ref.codecs.hevc.batch import CachedCodec, PackCache
+from cfc_ref.data.source import VocSource, open_voc
+from cfc_ref.detector.model import DarknetModel
+from cfc_ref.errors import CfcError
+from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of
+from cfc_ref.experiment.models import inference_model, load_model
+from cfc_ref.experiment.rundir import CACHE_DIR, Sweep, open_sweep
+from cfc_ref.experiment.stages import (
+    back_batches,
+    back_detections_batch,
+    cloud_detections,
+    cloud_unit,
+    cloud_upload,
+    code_unit,
+    decode_image,
+    front_features_all,
+)
+from cfc_ref.experiment.units import Unit
+from cfc_ref.fileio import append_line
+from cfc_ref.implementations import Implementation
+from cfc_ref.timing import Stopwatch
+
+if TYPE_CHECKING:
+    from cfc_ref.progress import JobProgress
+
+ENCODE_LOG_VARIABLE = "CFC_ENCODE_LOG"  # a file to get one line per fresh HEVC encode (E-4.1 can be checked)
+
+# ------------------------------------------------------------------ executors
+
+
+class Executor(Protocol):
+    """Runs ``function`` on every job, after ``initializer(*initargs)`` in each worker; results in any order."""
+
+    def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterable: ...
+
+
+class SerialExecutor:
+    """In this process, one job after another.
+
+    Every engine computes a unit with one torch thread: float32 sums can depend on how a kernel splits its work
+    across threads, and a unit's numbers must not depend on the engine or the worker count (spec E-8.2)."""
+
+    workers = 1
+
+    def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterator:
+        threads = torch.get_num_threads()
+        initializer(*initargs)
+        try:
+            yield from (function(job) for job in jobs)
+        finally:
+            torch.set_num_threads(threads)
+            release_worker()
+
+
+class LocalPoolExecutor:
+    """Processes on this machine (``cfc_ref.processes.worker_pool``: they inherit no open file of this process, end
+    with it however it ends, and ignore Ctrl-C, spec E-3.1); each loads the model once and uses one torch thread."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.error_file: Path | None = None
+
+    def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterator:
+        from cfc_ref.processes import kill_pool, start_error, worker_pool
+
+        pool = worker_pool(self.workers, initializer, initargs, self.error_file)
+        try:
+            pending = {pool.submit(function, job) for job in jobs}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        except BrokenProcessPool as err:  # E-6.1: a worker that died (or failed to start) is one line
+            cause = start_error(self.error_file) if self.error_file else None
+            raise CfcError(cause or f"a worker process died ({err}); finished units are kept, run again to "
+                           "resume") from None
+        finally:
+            kill_pool(pool)  # nothing outlives the sweep
+
+
+# ------------------------------------------------------------------ the model, once per process
+
+
+@dataclass
+class _WorkerState:
+    config: ExperimentConfig
+    model: DarknetModel
+    encoder_id: str
+    source: VocSource
+    batch: dict[str, int]  # E-1.3: back-end batch size of each split point (its number of settings)
+
+    @property
+    def implementation(self) -> Implementation:
+        return implementations.check(self.config.implementation)
+
+
+_STATE: _WorkerState | None = None
+
+
+def init_worker(config: ExperimentConfig, threads: int = 1) -> None:
+    global _STATE
+    torch.set_num_threads(threads)
+    model = inference_model(load_model(config), config)
+    _STATE = _WorkerState(config, model, encoder_name(config.encoder),  # type: ignore[arg-type]
+                          open_voc(config.dataset_root), back_batches(config))
+
+
+def release_worker() -> None:
+    global _STATE
+    _STATE = None
+
+
+# ------------------------------------------------------------------ one job
+
+
+@dataclass(frozen=True)
+class JobResult:
+    image: str
+    units: tuple[Unit, ...]
+    failures: tuple[tuple[str, str, str], ...]  # (setting, image, message) of units that failed (E-4.2)
+    seconds: dict[str, float]  # per stage (E-10)
+    encodes: int = 0  # fresh HEVC encodes (the others came from the image's pack, E-3.3)
+    corrupt_cache_entries: int = 0
+
+
+@torch.no_grad()
+def run_job(job: tuple[str, tuple[Setting, ...]]) -> JobResult:
+    """Compute the given settings of one image; a CfcError fails the setting it arose in (or every setting, when
+    the image itself cannot be read), never the sweep (E-4.2)."""
+    assert _STATE is not None, "init_worker() first"
+    state = _STATE
+    image, todo = job
+    watch, encodes = Stopwatch(), [0]
+    units: list[Unit] = []
+    failures: list[tuple[str, str, str]] = []
+    with watch.active():
+        try:
+            data = state.source.image_bytes(image)
+            pixels = decode_image(data, state.source.describe(image, "image"))
+            splits = tuple(dict.fromkeys(s.split for s in todo if s.kind == "split"))
+            features = front_features_all(state.model, splits, pixels)
+        except CfcError as err:
+            return JobResult(image, (), tuple((s.key, image, str(err)) for s in todo), watch.as_dict())
+        try:
+            pack = PackCache(Path(state.config.output) / CACHE_DIR / f"{image}.pack")
+        except CfcError as err:
+            return JobResult(image, (), tuple((s.key, image, str(err)) for s in todo), watch.as_dict())
+        for split_name in splits:  # E-1.3: each split point's settings coded, then one batch of back ends
+            group = [s for s in todo if s.kind == "split" and s.split == split_name]
+            coded: list[tuple[Setting, dict | None, object]] = []
+            for setting in group:
+                try:
+                    coded.append((setting, *_code(state, setting, features[split_name], pack, encodes)))
+                except CfcError as err:
+                    failures.append((setting.key, image, str(err)))
+            try:
+                found = back_detections_batch(state.model, split_name, [r for _, r, _ in coded], pixels.shape,
+                                              state.batch[split_name], state.implementation)
+            except CfcError as err:
+                failures += [(setting.key, image, str(err)) for setting, _, _ in coded]
+                continue
+            units += [coding.unit(image, setting, state.encoder_id, detections)  # type: ignore[attr-defined]
+                      for (setting, _, coding), detections in zip(coded, found, strict=True)]
+        for setting in (s for s in todo if s.kind == "cloud"):
+            try:
+                upload = cloud_upload(setting, pixels, data)
+                found_here = cloud_detections(state.model, upload, pixels.shape, state.implementation)
+                units.append(cloud_unit(upload, image, setting, found_here))
+            except CfcError as err:
+                failures.append((setting.key, image, str(err)))
+    return JobResult(image, tuple(units), tuple(failures), watch.as_dict(), encodes[0], pack.corrupt)
+
+
+def _code(state: _WorkerState, setting: Setting, features: dict, pack: PackCache, encodes: list[int]
+          ) -> tuple[dict, object]:
+    """One setting through the pipeline's mobile and cloud sides (E-1.1), the encoder behind the image's pack."""
+    config = state.config
+    log = os.environ.get(ENCODE_LOG_VARIABLE)
+
+    def fresh(key: str) -> None:
+        encodes[0] += 1
+        if log:
+            append_line(log, key)  # one short line per fresh encode (O_APPEND, never through a link)
+
+    codec = CachedCodec(HevcCodec(setting.codec_quality, config.encoder, config.decoder),  # type: ignore[arg-type]
+                        pack, fresh)
+    return code_unit(config, setting, features, codec)
+
+
+# ------------------------------------------------------------------ the sweep
+
+
+def jobs_of(config: ExperimentConfig, images: list[str], done: set[tuple[str, str]]
+            ) -> list[tuple[str, tuple[Setting, ...]]]:
+    """One job per image that still lacks a unit: the image and the settings it lacks, in sweep order."""
+    settings = settings_of(config)
+    jobs = [(image, tuple(s for s in settings if (s.key, image) not in done)) for image in images]
+    return [(image, todo) for image, todo in jobs if todo]
+
+
+def run(config: ExperimentConfig, executor: Executor | None = None, progress: bool | object = True) -> Path:
+    """Run (or resume) the sweep with the local engine and aggregate; returns the path of results.json.
+
+    ``progress``: True for a progress bar of this sweep, False for none, or a ``JobProgress`` shared by the
+    sweeps of a whole job."""
+    with ExitStack() as stack:
+        sweep, bar = _compute(config, executor, progress, stack)
+        bar.phase(f"{config.name}: aggregating {len(settings_of(config))} settings")
+        path = sweep.finish()
+        if bar is not progress:
+            bar.close()
+        return path
+
+
+def run_finishing_aside(config: ExperimentConfig, progress: object, finisher: ThreadPoolExecutor) -> Future[Path]:
+    """E-10.4: :func:`run`, but once every job is in and no unit failed (else it stops here, E-4.2), the sweep's
+    aggregation and export run in ``finisher``'s thread, which then releases the run directory, while the caller
+    goes on with its next sweep; the sweep's recorded wall time ends when its jobs are in (its aggregation's seconds
+    are its ``aggregation`` stage). The future gives the path of results.json, or the aggregation's error."""
+    stack = ExitStack()
+    try:
+        sweep, bar = _compute(config, None, progress, stack)
+        sweep.stop_on_failures()
+    except BaseException:
+        stack.close()
+        raise
+    computed = time.perf_counter() - sweep.began  # the sweep's wall time: its aggregation overlaps the next sweep
+    bar.phase(f"{config.name}: aggregating {len(settings_of(config))} settings beside the next sweep")
+
+    def finish_here() -> Path:
+        with stack:
+            return sweep.aggregate_and_export(wall=computed)
+
+    return finisher.submit(finish_here)
+
+
+def _compute(config: ExperimentConfig, executor: Executor | None, progress: bool | object, stack: ExitStack
+             ) -> tuple[Sweep, JobProgress]:
+    """Steps 1–3 of the sweep's lifecycle (``rundir.py``): its jobs, each recorded as it comes in, under the
+    directory's lock, which ``stack`` holds."""
+    from cfc_ref.progress import JobProgress
+
+    sweep = stack.enter_context(open_sweep(config))
+    jobs = jobs_of(config, sweep.images, sweep.done)
+    workers = min(config.workers or os.cpu_count() or 1, max(1, len(jobs)))
+    if executor is None:
+        executor = SerialExecutor() if workers <= 1 else LocalPoolExecutor(workers)
+    workers = getattr(executor, "workers", workers)
+    bar = progress if isinstance(progress, JobProgress) else JobProgress(sweep.total, enabled=bool(progress))
+    bar.start_sweep(config.name, sweep.total, len(sweep.done), workers)
+    sweep.start("local", workers)
+    error_file = sweep.output / ".worker-error"
+    error_file.unlink(missing_ok=True)
+    if isinstance(executor, LocalPoolExecutor):
+        executor.error_file = error_file
+    try:
+        for result in executor.map(run_job, jobs, init_worker, (config, 1)):
+            sweep.record(result.units, result.failures, result.image)
+            sweep.timing.add_job(result.seconds, result.encodes, result.corrupt_cache_entries)
+            bar.advance(len(result.units) + len(result.failures), len(result.failures))
+    finally:
+        error_file.unlink(missing_ok=True)
+    return sweep, bar
