@@ -13,9 +13,10 @@ import subprocess
 import sys
 
 import pytest
-from cfc_testing import GOLDEN, ROOT
 
 from cfc_ref.benchhistory import machine_key
+
+from cfc_testing import GOLDEN, ROOT
 
 spec = pytest.mark.spec
 SCRIPT = ROOT / "tools" / "gpu_bench.py"
@@ -99,7 +100,7 @@ def test_what_needs_cuda_is_listed_with_its_reason(dry_run):
     assert "goals below say nothing about the paths' speed" in dry_run["stdout"]
 
 
-def test_check_finds_a_wrong_record(dry_run, gpu_bench):
+def test_check_finds_a_wrong_record(dry_run, gpu_bench, capsys):
     doc = dry_run["doc"]
 
     def broken(change) -> list[str]:  # type: ignore[no-untyped-def]
@@ -116,9 +117,8 @@ def test_check_finds_a_wrong_record(dry_run, gpu_bench):
     assert any("no row" in p for p in broken(lambda d: d["ratios"].update({"x / y": {"seconds": 1, "ratio": 1}})))
     wrong = dry_run["path"].parent / "wrong.json"
     wrong.write_text(json.dumps(dict(doc, schema="something else")))
-    done = _bench("check", str(wrong))
-    assert done.returncode == 1 and "schema" in done.stdout
-    assert _bench("check", str(dry_run["path"])).returncode == 0
+    assert gpu_bench.main(["check", str(wrong)]) == 1 and "schema" in capsys.readouterr().out
+    assert gpu_bench.main(["check", str(dry_run["path"])]) == 0
 
 
 def test_a_budget_too_small_skips_every_step_with_the_reason(tmp_path):
@@ -130,29 +130,49 @@ def test_a_budget_too_small_skips_every_step_with_the_reason(tmp_path):
     assert all(g["met"] is None for g in doc["goals"])
 
 
-def test_usage_errors_are_one_line(tmp_path):
+def test_usage_errors_are_one_line(gpu_bench, tmp_path, capsys):
     import torch
 
     if not torch.cuda.is_available():
-        done = _bench("run", "--out", str(tmp_path))
-        assert done.returncode == 2 and "no CUDA device here" in done.stderr
-    done = _bench("run", "--device", "cpu", "--only", "card,nothing", "--out", str(tmp_path))
-    assert done.returncode == 2 and "unknown steps nothing" in done.stderr
+        assert gpu_bench.main(["run", "--out", str(tmp_path)]) == 2
+        assert "no CUDA device here" in capsys.readouterr().err
+    assert gpu_bench.main(["run", "--device", "cpu", "--only", "card,nothing", "--out", str(tmp_path)]) == 2
+    assert "unknown steps nothing" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 @spec("C-3.2")
-def test_place_files_the_record_under_the_machine_it_was_measured_on(dry_run, tmp_path):
+def test_place_files_the_record_under_the_machine_it_was_measured_on(dry_run, gpu_bench, tmp_path, capsys):
     doc = copy.deepcopy(dry_run["doc"])
     doc["machine"] = dict(doc["machine"], gpu="NVIDIA H100 80GB HBM3", cores=16)
     source = tmp_path / "record.json"
     source.write_text(json.dumps(doc))
-    done = _bench("place", str(source), "--history", str(tmp_path / "history"))
-    assert done.returncode == 0, done.stderr
+    assert gpu_bench.main(["place", str(source), "--history", str(tmp_path / "history")]) == 0
     key = machine_key(doc["machine"])
     assert key.endswith("16cpu-nvidia-h100-80gb-hbm3")
     placed = list((tmp_path / "history" / key).glob("*-gpu-bench.json"))
-    assert [p.as_posix() for p in placed] == [done.stdout.strip()]
+    assert [p.as_posix() for p in placed] == [capsys.readouterr().out.strip()]
     assert json.loads(placed[0].read_text())["ratios"] == doc["ratios"]
     compare = subprocess.run([sys.executable, str(ROOT / "tools" / "bench_history.py"), "compare", "--history",
                               str(tmp_path / "history"), "--machine", key], capture_output=True, text=True)
     assert compare.returncode == 0 and "1 run(s)" in compare.stdout
+
+
+def test_the_watchdog_ends_an_overrunning_step_and_keeps_the_record(dry_run, gpu_bench, tmp_path, monkeypatch):
+    import threading
+
+    import torch
+
+    ended = threading.Event()
+    codes = []
+    monkeypatch.setattr(gpu_bench.os, "_exit", lambda code: (codes.append(code), ended.set()))
+    bench = gpu_bench.Bench(torch.device("cpu"), True, -gpu_bench.GRACE_S - 1, tmp_path / "gpu-bench.json",
+                            gpu_bench.Sizes.of(True), {}, doc=copy.deepcopy(dry_run["doc"]))
+    bench.current = "sweep"
+    bench.doc["steps"]["sweep"]["status"] = "running"
+    bench.watchdog()
+    assert ended.wait(30) and codes == [3]
+    doc = json.loads((tmp_path / "gpu-bench.json").read_text())
+    assert doc["steps"]["sweep"]["status"] == "failed" and "watchdog" in doc["steps"]["sweep"]["reason"]
+    assert doc["aborted"] == "the budget ran out in sweep"
+    assert gpu_bench.problems(doc) == [] and doc["goals"] and doc["rows"] == dry_run["doc"]["rows"]

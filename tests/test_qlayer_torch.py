@@ -76,8 +76,14 @@ def test_the_deferred_path_reads_nothing_back():
 @spec("Q-6.1", "Q-1.2", "Q-2.2", "Q-4.2")
 @pytest.mark.parametrize("device", DEVICES)
 def test_deferred_checks_name_the_failing_items(device):
-    from cfc_ref.fast.qlayer_torch import NEGATIVE_IN_RELU, NON_FINITE, SAMPLE_RANGE, VALID, dequantize_deferred
-    from cfc_ref.fast.qlayer_torch import quantize_deferred
+    from cfc_ref.fast.qlayer_torch import (
+        NEGATIVE_IN_RELU,
+        NON_FINITE,
+        SAMPLE_RANGE,
+        VALID,
+        dequantize_deferred,
+        quantize_deferred,
+    )
 
     v = torch.rand(4, 2, 3, 3, device=device)
     v[1, 1, 2, 2] = float("inf")

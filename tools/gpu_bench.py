@@ -163,10 +163,18 @@ class Bench:
     def remaining(self) -> float:
         return self.budget - (time.perf_counter() - self.began)
 
-    def write(self) -> None:
+    def write(self, final: bool = False) -> None:
+        """The record as it stands (with ``final``, its goals and ratios too), written atomically."""
         with self.lock:
             self.doc["elapsed_s"] = time.perf_counter() - self.began
-            write_atomic(self.path, (json.dumps(plain(self.doc), indent=1, allow_nan=False) + "\n").encode())
+            doc = plain(self.doc)
+            assert isinstance(doc, dict)
+            if final:
+                doc["goals"] = goals(doc)
+                doc["ratios"] = {f"{r['group']} / {r['name']}": {"seconds": r["seconds"], "ratio": r["ratio"]}
+                                 for r in doc["rows"]}
+                self.doc.update(goals=doc["goals"], ratios=doc["ratios"])
+            write_atomic(self.path, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
 
     def row(self, group: str, name: str, seconds: float, spread: float, baseline: str, **extra: object) -> dict:
         """One measured row; ``baseline`` names the row of the same group (measured first) it is a ratio to."""
@@ -224,17 +232,23 @@ class Bench:
         """End the run if a step overruns the budget by GRACE_S, recording which (what was measured stays)."""
 
         def watch() -> None:
-            while True:
+            while self.remaining() >= -GRACE_S:
                 time.sleep(1.0)
-                if self.remaining() < -GRACE_S:
-                    step = self.current or "between steps"
-                    if self.current:
-                        self.doc["steps"][self.current].update(
-                            status="failed", reason=f"overran the budget ({self.budget:.0f} s): ended by the watchdog")
-                    self.doc["aborted"] = f"the budget ran out in {step}"
-                    self.write()
-                    print(f"gpu_bench: budget exceeded in {step}; record written to {self.path}", flush=True)
-                    os._exit(3)
+            step = self.current or "between steps"
+            try:
+                if self.current:
+                    self.doc["steps"][self.current].update(
+                        status="failed", reason=f"overran the budget ({self.budget:.0f} s): ended by the watchdog")
+                self.doc["aborted"] = f"the budget ran out in {step}"
+                for _ in range(3):  # the main thread may be adding a row: try again
+                    try:
+                        self.write(final=True)
+                        break
+                    except RuntimeError:
+                        time.sleep(0.1)
+                print(f"gpu_bench: budget exceeded in {step}; record written to {self.path}", flush=True)
+            finally:
+                os._exit(3)
 
         threading.Thread(target=watch, daemon=True).start()
 
@@ -326,11 +340,15 @@ def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
 
 
 def compiled(bench: Bench, module: Callable, mode: str) -> Callable:
-    """torch.compile of ``module`` in ``mode`` (--quick: the cheap ``aot_eager`` backend, which traces the same
-    graph without code generation)."""
+    """torch.compile of ``module`` in ``mode``; with --quick, with ``--quick-backend`` (default ``aot_eager``, which
+    traces the same graphs without generating code: seconds, where inductor on a CPU takes a minute or more)."""
     if bench.quick:
-        return torch.compile(module, backend="aot_eager")
+        return torch.compile(module, backend=bench.modes["quick_backend"])
     return torch.compile(module, mode=mode)
+
+
+def _mode_name(bench: Bench, mode: str) -> str:
+    return f"backend {bench.modes['quick_backend']}" if bench.quick else mode
 
 
 def cuda_graph(fn: Callable[[torch.Tensor], object], example: torch.Tensor) -> tuple[Callable[[], None], object]:
@@ -347,6 +365,26 @@ def cuda_graph(fn: Callable[[torch.Tensor], object], example: torch.Tensor) -> t
     with torch.cuda.graph(graph):
         out = fn(static)
     return graph.replay, out
+
+
+def graphed(bench: Bench, what: str, fn: Callable[[torch.Tensor], object], example: torch.Tensor
+            ) -> tuple[Callable[[], None], object] | None:
+    """:func:`cuda_graph`, or None with the reason recorded: on the CPU, or where the capture fails (a failed
+    capture of a path meant to read nothing back is a failed check too)."""
+    if bench.device.type != "cuda":
+        bench.not_run(f"{what}, CUDA graph", "needs CUDA")
+        return None
+    try:
+        with torch.no_grad():
+            captured = cuda_graph(fn, example)
+    except RuntimeError as err:
+        torch.cuda.synchronize()
+        bench.check(f"{what}: captured in a CUDA graph", False, str(err).splitlines()[0][:300])
+        bench.not_run(f"{what}, CUDA graph", "the capture failed")
+        return None
+    captured[0]()
+    torch.cuda.synchronize()
+    return captured
 
 
 # ------------------------------------------------------------------ step: the card
@@ -556,20 +594,20 @@ def _qlayer_rows(bench: Bench, label: str, batch: int) -> None:
               "device copy", input_sets=sets)
     if batch != 1:
         return
-    if bench.device.type != "cuda":
-        bench.not_run(f"{group}: CUDA graph replays", "needs CUDA")
-        return
-    replay_copy, _ = cuda_graph(lambda v: v.clone(), inputs[0])
-    bench.row(group, "device copy, CUDA graph", *clock.per_call(replay_copy), "device copy", input_sets=1)
-    replay, outputs = cuda_graph(qlayer_forward, inputs[0])
-    bench.row(group, "quantize+tile, CUDA graph", *clock.per_call(replay), "device copy", input_sets=1)
-    replay()
-    torch.cuda.synchronize()
-    bench.check(f"{label}: the CUDA graph's pictures are the eager path's",
-                torch.equal(outputs[0], qlayer_forward(inputs[0])[0]))  # type: ignore[index]
+    copy_graph = graphed(bench, f"{group}: device copy", lambda v: v.clone(), inputs[0])
+    forward_graph = graphed(bench, f"{group}: quantize+tile", qlayer_forward, inputs[0])
     lo, hi = coded[0][1], coded[0][2]
-    replay_inverse, _ = cuda_graph(lambda p: inverse(p, lo, hi), coded[0][0])
-    bench.row(group, "untile+dequantize, CUDA graph", *clock.per_call(replay_inverse), "device copy", input_sets=1)
+    inverse_graph = graphed(bench, f"{group}: untile+dequantize", lambda p: inverse(p, lo, hi), coded[0][0])
+    if copy_graph:
+        bench.row(group, "device copy, CUDA graph", *clock.per_call(copy_graph[0]), "device copy", input_sets=1)
+    if forward_graph:
+        bench.row(group, "quantize+tile, CUDA graph", *clock.per_call(forward_graph[0]), "device copy",
+                  input_sets=1)
+        bench.check(f"{label}: the CUDA graph's pictures are the eager path's",
+                    torch.equal(forward_graph[1][0], qlayer_forward(inputs[0])[0]))  # type: ignore[index]
+    if inverse_graph:
+        bench.row(group, "untile+dequantize, CUDA graph", *clock.per_call(inverse_graph[0]), "device copy",
+                  input_sets=1)
 
 
 def step_qlayer(bench: Bench) -> None:
@@ -671,14 +709,10 @@ def step_inference(bench: Bench) -> None:
         _inference_row(bench, group, "FastDarknet bf16 channels_last eager", lambda f=fast, x16=x16: f(x16), batch,
                        BASE)
         if batch == 1:
-            if bench.device.type != "cuda":
-                bench.not_run(f"{group}: FastDarknet eager in a CUDA graph", "needs CUDA")
-            else:
-                with torch.no_grad():
-                    replay, out = cuda_graph(fast, x16)
-                replay()
+            captured = graphed(bench, f"{group}: FastDarknet bf16 channels_last eager", fast, x16)
+            if captured:
                 _inference_row(bench, group, "FastDarknet bf16 channels_last eager, CUDA graph",
-                               lambda r=replay, o=out: (r(), o)[1], batch, BASE)  # type: ignore[misc]
+                               lambda r=captured[0], o=captured[1]: (r(), o)[1], batch, BASE)  # type: ignore[misc]
 
 
 def _compiled_rows(bench: Bench, batch: int, mode: str, graphs: bool) -> None:
@@ -701,18 +735,14 @@ def _compiled_rows(bench: Bench, batch: int, mode: str, graphs: bool) -> None:
         if bench.device.type == "cuda":
             torch.cuda.synchronize()
         compile_s = time.perf_counter() - began
-        name = f"{label} bf16 channels_last compiled ({'aot_eager' if bench.quick else mode})"
+        name = f"{label} bf16 channels_last compiled ({_mode_name(bench, mode)})"
         _inference_row(bench, group, name, lambda fn=fn, inp=inp: fn(inp), batch, BASE, compile_s=compile_s)
         bench.cache.setdefault("compiled", {})[(label, batch)] = fn
-        if not graphs:
-            continue
-        if bench.device.type != "cuda":
-            bench.not_run(f"{group}: {label} compiled in a CUDA graph", "needs CUDA")
-            continue
-        with torch.no_grad():
-            replay, out = cuda_graph(fn, inp)
-        replay()
-        _inference_row(bench, group, f"{name}, CUDA graph", lambda r=replay, o=out: (r(), o)[1], batch, BASE)
+        if graphs:
+            captured = graphed(bench, f"{group}: {name}", fn, inp)
+            if captured:
+                _inference_row(bench, group, f"{name}, CUDA graph", lambda r=captured[0], o=captured[1]: (r(), o)[1],
+                               batch, BASE)
 
 
 def step_compiled_large(bench: Bench) -> None:
@@ -764,7 +794,7 @@ def step_split_compiled(bench: Bench) -> None:
         whole = compiled(bench, fast, mode)
     front, back = split(fast, SPLIT)  # type: ignore[arg-type]
     _split_rows(bench, whole, compiled(bench, front, mode), compiled(bench, back, mode), batch,
-                f"FastDarknet bf16 channels_last compiled ({'aot_eager' if bench.quick else mode})")
+                f"FastDarknet bf16 channels_last compiled ({_mode_name(bench, mode)})")
 
 
 # ------------------------------------------------------------------ step: the Ray engine's model actors
@@ -1006,7 +1036,7 @@ def run_bench(args: argparse.Namespace) -> int:
         torch.set_num_threads(1)  # tiny sizes: one thread competes least with whatever else runs here
     out = Path(args.out)
     bench = Bench(device, args.quick, args.budget, out / RECORD_NAME, Sizes.of(args.quick),
-                  {"large": args.mode_large, "one": args.mode_one})
+                  {"large": args.mode_large, "one": args.mode_one, "quick_backend": args.quick_backend})
     moment = datetime.now(timezone.utc)
     bench.doc = {"schema": SCHEMA, "machine": machine_info(), "when": moment.isoformat(), "commit": args.commit,
                  "quick": args.quick, "budget_s": args.budget, "card": card_info(device), "settings": {
@@ -1018,10 +1048,7 @@ def run_bench(args: argparse.Namespace) -> int:
     for name, estimate, fn in STEPS:
         if name in only:
             bench.run_step(name, estimate, fn)
-    bench.doc["goals"] = goals(bench.doc)
-    bench.doc["ratios"] = {f"{r['group']} / {r['name']}": {"seconds": r["seconds"], "ratio": r["ratio"]}
-                           for r in bench.doc["rows"]}
-    bench.write()
+    bench.write(final=True)
     summary(bench.doc)
     found = problems(bench.doc)
     for problem in found:
@@ -1084,6 +1111,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--mode-large", default="max-autotune-no-cudagraphs",
                      help="torch.compile mode at the largest batch")
     run.add_argument("--mode-one", default="default", help="torch.compile mode at batch 1 (then a CUDA graph)")
+    run.add_argument("--quick-backend", default="aot_eager", help="torch.compile backend with --quick (inductor: "
+                     "the code generation too, minutes on a small CPU)")
     check = sub.add_parser("check", help="check a record's format")
     check.add_argument("file")
     filing = sub.add_parser("place", help="file a record under benchmarks/history/<machine>/")
