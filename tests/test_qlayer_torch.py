@@ -25,6 +25,8 @@ BATCHES = hnp.arrays(np.float32, hnp.array_shapes(min_dims=4, max_dims=4, min_si
 @settings(max_examples=150, deadline=None)
 @given(batch=BATCHES, n=st.integers(1, 16), constant_item=st.booleans())
 @example(batch=np.array([[[[-3e38, 3e38, 0.0]]]], dtype=np.float32), n=5, constant_item=False)  # reciprocal trap
+@example(batch=np.array([[[[0.0, 6.0 * 31, *(3.0 * (2 * np.arange(31) + 1))]]]], dtype=np.float32), n=5,
+         constant_item=False)  # every t rounds to k + 0.5 from below: catches a fused multiply-add in t - floor(t)
 def test_batch_equals_reference(device, batch, n, constant_item):
     if constant_item:
         batch[0] = batch[0].flat[0]

@@ -79,7 +79,7 @@ class Sizes:
     @staticmethod
     def of(quick: bool) -> Sizes:
         if quick:
-            return Sizes(0.125, 64, (1, 2), (1, 2), 128, 1 << 22, 2, 0.01, 3)
+            return Sizes(0.125, 64, (1, 2), (1, 2), 128, 1 << 22, 2, 0.01, 5)
         return Sizes(1.0, 416, (1, 256), (1, 256), 8192, 1 << 30, 200, 0.1, 40)
 
 
@@ -474,14 +474,25 @@ def golden_checks(bench: Bench) -> None:
                     {"vectors": len(vectors), "failed": failures})
 
 
+def contraction_trap(bits: int, exponent: int = 0) -> np.ndarray:
+    """Samples 0, 6L and 3(2k + 1) for k < L, times 2^exponent: s = L / 6L rounds below 1/6, so each
+    t = (v − 0)·s rounds to exactly k + 0.5 (Q-3.2 gives k + 1) while its exact product lies below it — a
+    contracted multiply–add computing t − floor(t) from the exact product gives k instead, on every sample."""
+    levels = 2**bits - 1
+    values = np.concatenate([[0.0, 6.0 * levels], 3.0 * (2 * np.arange(levels) + 1)]) * 2.0**exponent
+    return values.astype(np.float32)
+
+
 def _random_batches(count: int, device: torch.device) -> list[tuple[torch.Tensor, int]]:
-    """Batches for the exactness check: several ranges and sizes, a constant item, −0.0, the reciprocal trap."""
+    """Batches for the exactness check: several ranges and sizes, a constant item, −0.0, the reciprocal trap,
+    the contraction trap."""
     rng = np.random.default_rng(35)
     batches = []
     for index in range(count):
         shape = (int(rng.integers(1, 5)), int(rng.integers(1, 40)), int(rng.integers(1, 14)), int(rng.integers(1, 14)))
         if index == 0:
             shape = (2, *QLAYER_SHAPES["max_17"])
+        bits = int(rng.integers(1, 17))
         scale = 10.0 ** rng.integers(-30, 30)
         v = (rng.normal(size=shape) * scale).astype(np.float32)
         if index % 5 == 1:
@@ -490,7 +501,9 @@ def _random_batches(count: int, device: torch.device) -> list[tuple[torch.Tensor
             v[-1] = -0.0
         if index % 5 == 3:
             v[0].flat[:3] = [-3e38, 3e38, 0.0]  # L/d ≠ L·(1/d): catches a reciprocal division
-        batches.append((torch.from_numpy(v).to(device), int(rng.integers(1, 17))))
+        if index % 5 == 4:
+            v = contraction_trap(bits, int(rng.integers(-60, 60))).reshape(1, 1, 1, -1)
+        batches.append((torch.from_numpy(v).to(device), bits))
     return batches
 
 
@@ -631,6 +644,9 @@ def step_qlayer_compiled(bench: Bench) -> None:
         trials = [torch.randn(batch, *QLAYER_SHAPES["max_17"], device=bench.device, generator=generator) * 10.0**k
                   for k in (-20, 0, 20)]
         trials[1].view(batch, -1)[0, :3] = torch.tensor([-3e38, 3e38, 0.0])
+        trap = torch.from_numpy(contraction_trap(8))
+        trials.append(torch.full((batch, *QLAYER_SHAPES["max_17"]), 3.0, device=bench.device))
+        trials[-1].view(batch, -1)[:, : trap.numel()] = trap.to(bench.device)
         exact = all(all(torch.equal(a, b) for a, b in zip(fast(v), qlayer_forward(v), strict=True))
                     for v in trials)
         bench.check(f"compiled quantize+tile equals qlayer_torch at batch {batch}", exact)
