@@ -56,10 +56,14 @@ def test_ceil_mode_pool_is_darknets_padding_exactly(height, width, seed):
 
 
 @spec("D-8.2", "D-2.4")
-def test_device_resident_reorg_is_the_reference_reorg():
-    x = torch.randn(2, 8, 6, 4, generator=torch.Generator().manual_seed(5))
-    fast = FastReorg(2, (8, 6, 4))
-    assert fast.index.device == x.device and torch.equal(fast(x), ReorgLayer(2)(x))
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(2, 3), st.booleans())
+def test_permuted_reorg_is_the_reference_reorg(batch, groups, rows, cols, stride, channels_last):
+    channels = groups * stride * stride
+    x = torch.randn(batch, channels, rows * stride, cols * stride, generator=torch.Generator().manual_seed(5))
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    assert torch.equal(FastReorg(stride)(x), ReorgLayer(stride)(x))
 
 
 @spec("D-8.2")
