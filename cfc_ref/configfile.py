@@ -10,33 +10,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cfc_ref.errors import CfcError
+from cfc_ref.fileio import MAX_TEXT_BYTES, read_bounded
 
 T = TypeVar("T")
 
 
-MAX_JSON_BYTES = 64 << 20  # a JSON input larger than this is refused unread (spec E-6.2)
-
-
-def read_bounded(path: str | Path, limit: int = MAX_JSON_BYTES, error: type[CfcError] = CfcError) -> bytes:
-    """A regular file's bytes, at most ``limit``; a FIFO, device or directory is refused without waiting on it.
-    Every refusal is an ``error`` (a CfcError class) naming the file."""
-    import os
-    import stat
-
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise error(f"{path} does not exist") from None
-    except OSError as err:
-        raise error(f"{path}: cannot read ({err.strerror})") from None
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise error(f"{path}: not a regular file")
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise error(f"{path}: larger than {limit} bytes")
-    return data
+MAX_JSON_BYTES = MAX_TEXT_BYTES  # a JSON input larger than this is refused unread (spec E-6.2)
 
 
 def parse_json(data: bytes, where: str, kind: str = "JSON file") -> Any:

@@ -49,12 +49,17 @@ def warm_up() -> threading.Thread:
     return thread
 
 
-def save_figure(fig, path: Path, dpi: int = 110) -> None:  # type: ignore[no-untyped-def]
-    """A PNG written atomically (never through a symbolic link, E-9.1)."""
+def png_bytes(fig, dpi: int = 110) -> bytes:  # type: ignore[no-untyped-def]
+    """A figure as PNG bytes (cropped to what is drawn)."""
     import io
-
-    from cfc_ref.fileio import write_atomic
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    write_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def save_figure(fig, path: Path, dpi: int = 110) -> None:  # type: ignore[no-untyped-def]
+    """A PNG of the package's own (a report's figure) written atomically (never through a symbolic link, E-9.1)."""
+    from cfc_ref.fileio import write_atomic
+
+    write_atomic(path, png_bytes(fig, dpi))

@@ -25,9 +25,28 @@ PRELOAD = ["cfc_ref.experiment.local_engine"]  # imported once by the fork serve
 def _fork_server_context() -> ForkServerContext:
     import multiprocessing
 
+    _quiet_resource_tracker()
     context: ForkServerContext = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     return context
+
+
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (the fork server and every worker share it) with its own warnings
+    off. When a run is killed it cleans up the pools' semaphores, as it should, and would print a "leaked semaphore
+    objects" warning that nobody can act on (issue 31)."""
+    import sys
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker  # the process-wide tracker multiprocessing uses
+    if getattr(tracker, "_fd", None) is not None:
+        return  # already running (with whatever standard error it was started with)
+    quiet = "ignore:resource_tracker:UserWarning"  # its -W option: its "leaked …" warnings, nothing else
+    sys.warnoptions.append(quiet)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.warnoptions.remove(quiet)
 
 
 def start_fork_server() -> None:

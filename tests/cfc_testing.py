@@ -38,3 +38,30 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str]:  # type: ignore[no-unty
     except SystemExit as exit_:
         code = int(exit_.code or 0)
     return code, capsys.readouterr().err
+
+
+def stop_when(process, condition, timeout: float = 300.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``condition()`` until it holds, then SIGSTOP ``process``'s whole process group at once (it must have been
+    started with ``start_new_session=True``), so that nothing moves between seeing it hold and the signal the test
+    sends next — whatever the load of the machine (issue 32: a test must not depend on timing). The caller sends
+    its signal, then :func:`resume`."""
+    import os
+    import signal
+    import time
+
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline or process.poll() is not None:
+            raise AssertionError("the condition never held while the process ran")
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGSTOP)
+
+
+def resume(process) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGCONT)
+    except ProcessLookupError:
+        pass

@@ -3,6 +3,7 @@ importer and against scalar re-implementations of Darknet's C loops, split point
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import replace
 
@@ -201,16 +202,16 @@ def test_weights_size_is_checked_before_reading(tmp_path, monkeypatch):
         fh.write(WeightsHeader(0, 2, 0, 0).to_bytes())
         fh.truncate(20 * 2**30)  # a 20 GB sparse file: nothing of it may be read before the size check
     reads = []
-    real_open = open
+    real_fdopen = os.fdopen
 
-    def spy(path, mode="r", *args, **kwargs):
-        handle = real_open(path, mode, *args, **kwargs)
-        if str(path) == str(sparse):
+    def spy(fd, mode="r", *args, **kwargs):  # the bounded reader opens with os.open, then os.fdopen (E-3.5)
+        handle = real_fdopen(fd, mode, *args, **kwargs)
+        if os.path.realpath(f"/proc/self/fd/{fd}") == str(sparse.resolve()):
             original = handle.read
             handle.read = lambda n=-1: reads.append(n) or original(n)
         return handle
 
-    monkeypatch.setattr("builtins.open", spy)
+    monkeypatch.setattr(os, "fdopen", spy)
     with pytest.raises(DarknetError, match=f"has {20 * 2**30} bytes, this cfg needs"):
         load_weights(model, sparse)
     assert reads == [20]

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from cfc_ref.experiment.table1 import table1
 from cfc_ref.metrics.curves import pareto
 from cfc_ref.zoo.embedded import embedded_config
 
-from cfc_testing import ROOT
+from cfc_testing import ROOT, stop_when
 
 spec = pytest.mark.spec
 
@@ -107,10 +106,8 @@ def test_resume_after_sigkill(model_files, tmp_path, monkeypatch):
     env = dict(os.environ, CFC_ENCODE_LOG=str(tmp_path / "out.log"))
     process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, env=env)
-    deadline = time.time() + 300
-    while time.time() < deadline and not (units_recorded(tmp_path / "out") and (tmp_path / "out.log").exists()
-                                          and len((tmp_path / "out.log").read_text().split()) > 30):
-        time.sleep(0.01)
+    stop_when(process, lambda: bool(units_recorded(tmp_path / "out") and (tmp_path / "out.log").exists()
+                                    and len((tmp_path / "out.log").read_text().split()) > 30))
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     done_before = units_recorded(tmp_path / "out")
@@ -264,7 +261,7 @@ def test_units_without_a_fingerprint_and_older_run_directories_are_not_trusted(m
     with sqlite3.connect(tmp_path / "other" / "results.sqlite") as db:
         db.execute("PRAGMA user_version = 7")
         db.execute("CREATE TABLE meta (key TEXT, value TEXT)")
-    with pytest.raises(StoreError, match="this cfc-ref reads 'cfc-ref-run/1'"):
+    with pytest.raises(StoreError, match=r"user_version 7; this cfc-ref reads 'cfc-ref-run/2' \(user_version 2\)"):
         run(replace(config, output=str(tmp_path / "other")), progress=False)
 
 
@@ -367,9 +364,7 @@ def test_results_after_sigkill_are_byte_equal_and_name_the_real_decoder(model_fi
     command = [sys.executable, "-m", "cfc_ref.cli", "run", str(path), "--quiet"]
     process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and units_recorded(tmp_path / "out") < 9:
-        time.sleep(0.005)
+    stop_when(process, lambda: units_recorded(tmp_path / "out") >= 9)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert _cli("run", str(path), "--quiet").returncode == 0
@@ -484,7 +479,7 @@ def test_report_shows_both_accountings_the_paper_and_fig4_splits(model_files, tm
     text = write_report(path, layer_figure=False).path.read_text()
     table = text.split("## Table 1")[1].split("##")[0]
     assert "| max 17 | deployable | default |" in table and "| max 17 | paper (not deployable) | default |" in table
-    assert "| −60.30 % |" in table and "| −70.30 % |" in table and "BD-mAP cubic" in table
+    assert "| -60.30 % |" in table and "| -70.30 % |" in table and "BD-mAP cubic" in table
     assert "not deployable: conv_16 not sent" in text
     assert (tmp_path / "out" / "fig4_lossless.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -25,7 +25,7 @@ from cfc_ref.experiment.config import ExperimentConfig
 from cfc_ref.experiment.local_engine import run
 from cfc_ref.zoo.embedded import embedded_config
 
-from cfc_testing import GOLDEN, ROOT, alive, descendants
+from cfc_testing import GOLDEN, ROOT, alive, descendants, resume, stop_when
 from cfc_testing import run_cli as cli
 
 spec = pytest.mark.spec
@@ -58,15 +58,16 @@ def test_killing_the_main_process_only_ends_its_workers_and_frees_the_directory(
     write_dataset(tmp_path / "data", train=0, test=6)
     path = tmp_path / "c.json"
     path.write_text(config.to_json())
+    log = tmp_path / "encodes.log"
     process = subprocess.Popen([sys.executable, "-m", "cfc_ref.cli", "run", str(path), "--quiet"], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    while time.time() < deadline and not list((tmp_path / "out").glob("cache/*.pack")):
-        time.sleep(0.02)  # workers are encoding
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                               env=dict(os.environ, CFC_ENCODE_LOG=str(log)))
+    stop_when(process, lambda: log.exists() and bool(log.read_text()))  # workers are encoding
     marker = str(tmp_path / "c.json")
     before = descendants(process.pid)
     assert len(before) >= 3, "the run should have a fork server and worker processes"
     process.send_signal(signal_number)  # the main process only, not its group
+    resume(process)
     process.wait(timeout=60)
     deadline = time.time() + 20
     while time.time() < deadline:
@@ -86,13 +87,16 @@ def test_ctrl_c_is_one_line_and_leaves_no_worker(model_files, tmp_path):
     write_dataset(tmp_path / "data", train=0, test=6)
     path = tmp_path / "c.json"
     path.write_text(config.to_json())
+    log = tmp_path / "encodes.log"
     process = subprocess.Popen([sys.executable, "-m", "cfc_ref.cli", "run", str(path), "--quiet"], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and not list((tmp_path / "out").glob("cache/*.pack")):
-        time.sleep(0.02)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               env=dict(os.environ, CFC_ENCODE_LOG=str(log)))
+    # The run is in its sweep once a worker has encoded; it used to be detected by a pack's brief presence, which a
+    # loaded machine could miss entirely: the run then finished first and the test saw exit 0 (issue 32)
+    stop_when(process, lambda: log.exists() and bool(log.read_text()))
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
     workers = descendants(process.pid)
+    resume(process)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     deadline = time.time() + 20

@@ -18,7 +18,7 @@ PACKAGE = ROOT / "cfc_ref"
 FLOORS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("cfc_ref", "cfc_ref.errors", "cfc_ref.fileio", "cfc_ref.configfile", "cfc_ref.timing",
               "cfc_ref.locking", "cfc_ref.device", "cfc_ref.progress", "cfc_ref.plotting", "cfc_ref.processes",
-              "cfc_ref.benchhistory", "cfc_ref.implementations")),
+              "cfc_ref.benchhistory", "cfc_ref.implementations", "cfc_ref.escaping")),
     ("components", ("cfc_ref.qlayer", "cfc_ref.tiling", "cfc_ref.codecs", "cfc_ref.container", "cfc_ref.accounting",
                     "cfc_ref.baseline", "cfc_ref.fast", "cfc_ref.fast.qlayer_numpy", "cfc_ref.fast.qlayer_torch",
                     "cfc_ref.fast.tiling", "cfc_ref.fast.fused")),

@@ -64,7 +64,8 @@ def _cells(key: str, cubic, pchip, shares=(1.0, 1.0)) -> dict:
         if value is None:
             return BdCell(method, None, f"{method} refused", None, f"{method} refused")
         if key == "bd_kbpi_percent":
-            return BdCell(method, BdResult(value, 0.1, 0.9, *shares, method), None, None, "not asked")
+            return BdCell(method, BdResult(value, 0.1, 0.9, *shares, method, math.log1p(value / 100)), None, None,
+                          "not asked")
         return BdCell(method, None, "not asked", BdMetricResult(value, 1.0, 9.0, *shares, method), None)
 
     return {m: cell(m, v) for m, v in (("cubic", cubic), ("pchip", pchip))}

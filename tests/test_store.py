@@ -244,8 +244,8 @@ def test_the_store_is_plain_sqlite_with_the_normative_tables(model_files, tmp_pa
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert tables == {"meta", "settings", "images", "blocks", "units", "failures", "results", "sweeps",
                           "timings"}
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "cfc-ref-run/1"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "cfc-ref-run/2"
         assert db.execute("SELECT count(*) FROM units").fetchone()[0] == 2 * len(settings_of(config))
         lossy = db.execute("SELECT setting, kbpi, map_voc07 FROM results WHERE kind = 'split' AND qp IS NOT NULL "
                            "ORDER BY kbpi").fetchall()
@@ -400,3 +400,25 @@ def test_a_sweep_with_failed_units_stops_the_job_before_its_next_sweep(model_fil
         _job_with_recorded_phases(monkeypatch, config, events)
     assert [e[:2] for e in events] == [("prepare", "out")]  # no aggregation, and the next sweep never began
     assert (tmp_path / "out" / "failed.json").is_file() and not (tmp_path / "out" / "results.json").exists()
+
+
+@spec("E-9.2", "E-5.1")
+def test_the_results_table_is_the_result_row_written_out(tmp_path):
+    """The results table's SQL is written out by hand (issue 29); it must stay the ResultRow's fields, in order,
+    with their types and nullability — a new field is a failing test, not a store that cannot open."""
+    import sqlite3
+    from typing import get_type_hints
+
+    from cfc_ref.metrics.results import RESULT_COLUMNS, ResultRow
+
+    (tmp_path / "out").mkdir()
+    with RunStore.open(tmp_path / "out"):
+        pass
+    with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
+        columns = [(name, kind, bool(not_null)) for _, name, kind, not_null, _, _ in
+                   db.execute("PRAGMA table_info(results)")]
+    sql_type = {str: ("TEXT", True), int: ("INTEGER", True), float: ("REAL", True)}
+    hints = get_type_hints(ResultRow)
+    expected = [("position", "INTEGER", False)] + [
+        (name, *sql_type.get(hints[name], ("INTEGER", False))) for name in RESULT_COLUMNS]
+    assert columns == expected

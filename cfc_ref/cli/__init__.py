@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from cfc_ref import __version__
 from cfc_ref.cli import codec, conformance, detector, experiment, metrics, wire
+from cfc_ref.cli.common import check_json
 from cfc_ref.errors import CfcError
 
 __all__ = ["build_parser", "main"]
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="replace")
     args = build_parser().parse_args(argv)
     try:
+        check_json(args)  # E-6.3: a --json FILE that cannot be written is refused before any work
         return int(args.func(args))
     except CfcError as err:
         print(f"cfc-ref: error: {_one_line(err)}", file=sys.stderr)

@@ -4,11 +4,13 @@ where they are used (H-4.4): building the parser does not load the codecs (E-10.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cfc_ref.cli.common import add_json, emit
 from cfc_ref.errors import CfcError
+from cfc_ref.fileio import write_output
+
+MAX_STREAM_BYTES = 1 << 30  # a bitstream file larger than this is refused unread
 
 if TYPE_CHECKING:  # importing the HEVC package loads PyAV; the CLI does that only when a codec command runs
     from cfc_ref.codecs.hevc.settings import Quality
@@ -77,7 +79,7 @@ def _cmd_codec_encode(args: argparse.Namespace) -> int:
     if not 1 <= args.bit_depth <= 16:
         raise CfcError(f"--bit-depth must be 1 to 16, got {args.bit_depth}")
     dtype = raw_sample_dtype(max(args.bit_depth, 8))
-    from cfc_ref.configfile import read_bounded
+    from cfc_ref.fileio import read_bounded
 
     data = read_bounded(args.input, args.width * args.height * dtype.itemsize)
     expected = args.width * args.height * dtype.itemsize
@@ -86,7 +88,7 @@ def _cmd_codec_encode(args: argparse.Namespace) -> int:
     picture = np.frombuffer(data, dtype=dtype).reshape(args.height, args.width)
     stream = encode_picture(picture.astype(np.uint8 if dtype.itemsize == 1 else np.uint16), args.bit_depth,
                             _quality(args), args.encoder)
-    Path(args.output).write_bytes(stream)
+    write_output(args.output, stream, "-o")
     print(f"{args.output}: {len(stream)} bytes ({8 * len(stream) / 1000:.3f} kbits), {encoder_name(args.encoder)}")
     return 0
 
@@ -95,15 +97,16 @@ def _cmd_codec_decode(args: argparse.Namespace) -> int:
     from cfc_ref.codecs.hevc import decode_picture
     from cfc_ref.codecs.hevc.check import raw_bytes
     from cfc_ref.codecs.hevc.syntax import stream_info
+    from cfc_ref.fileio import read_bounded
 
-    stream = Path(args.input).read_bytes()
+    stream = read_bounded(args.input, MAX_STREAM_BYTES)
     if not stream:
         raise CfcError(f"{args.input} is empty")
     sps = stream_info(stream).sps
     shape = (args.height or sps.height, args.width or sps.width)
     bit_depth = args.bit_depth or sps.bit_depth_luma
     picture, decoder = decode_picture(stream, shape, bit_depth, args.decoder)
-    Path(args.output).write_bytes(raw_bytes(picture, max(bit_depth, 8)))
+    write_output(args.output, raw_bytes(picture, max(bit_depth, 8)), "-o")
     print(f"{args.output}: {shape[0]}×{shape[1]} at {bit_depth} bits, decoded by {decoder}")
     return 0
 

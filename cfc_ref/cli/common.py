@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from cfc_ref.fileio import check_output, write_output
+
 
 def add_json(parser: argparse.ArgumentParser, what: str) -> None:
     """E-6.3: one --json convention for every command that produces results."""
@@ -14,8 +16,16 @@ def add_json(parser: argparse.ArgumentParser, what: str) -> None:
                         "there as well as the text")
 
 
-def emit(args: argparse.Namespace, document: object, text: str | None) -> None:
-    """Print ``text`` and/or write ``document`` as JSON, per --json (E-6.3)."""
+def check_json(args: argparse.Namespace, run_directories: tuple[str | Path, ...] = ()) -> None:
+    """E-6.3: refuse a --json FILE that cannot be written before any work is done (an empty name, a run
+    directory's own file: ``run_directories`` are the directories the command is about to make or use)."""
+    if getattr(args, "json", None) is not None:
+        check_output(args.json, "--json", run_directories)
+
+
+def emit(args: argparse.Namespace, document: object, text: str | None, run_directories: tuple[str | Path, ...] = ()
+         ) -> None:
+    """Print ``text`` and/or write ``document`` as JSON, per --json (E-6.3; FILE through ``write_output``)."""
     import json
 
     payload = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
@@ -24,10 +34,8 @@ def emit(args: argparse.Namespace, document: object, text: str | None) -> None:
         return
     if text is not None:
         print(text)
-    if args.json:
-        from cfc_ref.fileio import write_atomic
-
-        write_atomic(Path(args.json), payload.encode())
+    if args.json is not None:
+        write_output(args.json, payload.encode(), "--json", run_directories)
 
 
 def note(args: argparse.Namespace, text: str) -> None:

@@ -30,6 +30,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     from cfc_ref.detector.profile import format_table, layer_profile, plot_profile, profile_points
     from cfc_ref.detector.weights import randomize
     from cfc_ref.device import check_device
+    from cfc_ref.fileio import write_output
 
     check_device(args.device, "--device")
     if not (math.isfinite(args.width_factor) and 0 < args.width_factor <= 16):
@@ -46,7 +47,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     if args.png:
         title = (f"{_Path(args.cfg).name} {args.width}×{args.height} on {args.device}: "
                  "samples per layer, cumulative cost")
-        plot_profile(rows, args.png, title)
+        write_output(args.png, plot_profile(rows, title), "--png")
         text.append(f"figure: {args.png}")
     emit(args, {"cfg": args.cfg, "width": args.width, "height": args.height, "width_factor": args.width_factor,
                  "device": args.device, "repeats": args.repeats, "png": args.png or None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from cfc_ref import __version__
-from cfc_ref.cli.common import add_json, emit, note
+from cfc_ref.cli.common import add_json, check_json, emit, note
 from cfc_ref.errors import CfcError
 
 
@@ -59,11 +59,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                                          weights=args.weights, cfg=args.cfg, splits=args.splits,
                                          lossy_only=args.lossy_only, accounting=args.accounting,
                                          reference=args.reference)
+    from cfc_ref.experiment.protocol import sweeps_of
+
+    run_directories = tuple(sweep.output for sweep in sweeps_of(config, embedded).values())
+    check_json(args, run_directories)  # E-6.3: before any work
     note(args, f"cfc-ref {__version__}: {config.name} -> {config.output}")
     outcome = run_protocol(config, with_retrained=embedded, progress=not args.quiet, engine=args.engine,
                            address=args.address)
     emit(args, {"results": str(outcome.results), **outcome.report.to_json(), "timing": outcome.timing},
-          f"{outcome.report.summary}\nResults: {outcome.results}")
+         f"{outcome.report.summary}\nResults: {outcome.results}", run_directories)
     return 0
 
 
@@ -76,8 +80,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if not (sep and split and path):
             raise CfcError(f"--retrained {item!r}: expected SPLIT=RESULTS, e.g. max_11=runs/x/results.json")
         retrained[split] = path
+    from pathlib import Path
+
+    run_directories = (Path(args.results).parent,)  # the report writes its files there
+    check_json(args, run_directories)
     report = write_report(args.results, layer_figure=not args.no_layers, retrained=retrained)
-    emit(args, report.to_json(), report.summary)
+    emit(args, report.to_json(), report.summary, run_directories)
     return 0
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from cfc_ref import __version__
+
+MAX_CONTAINER_BYTES = 1 << 30  # a container file larger than this is refused unread
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -39,8 +40,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from cfc_ref.accounting import image_bits
     from cfc_ref.container import parse
+    from cfc_ref.fileio import read_bounded
 
-    data = Path(args.file).read_bytes()
+    data = read_bounded(args.file, MAX_CONTAINER_BYTES)
     records = parse(data)
     for r in records:
         side = f"lo={r.side_info.lo!r} hi={r.side_info.hi!r}"

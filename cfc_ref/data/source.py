@@ -69,7 +69,7 @@ class DirectoryVoc:
         return str(self.root / _member(image, kind))
 
     def _read(self, relative: str) -> bytes:
-        from cfc_ref.configfile import read_bounded
+        from cfc_ref.fileio import read_bounded
 
         return read_bounded(self.root / relative, MAX_MEMBER_BYTES, MetricsError)
 

@@ -275,11 +275,14 @@ def parse_cfg(text: str) -> NetworkConfig:
     return config
 
 
+MAX_CFG_BYTES = 1 << 20  # a cfg file larger than this is refused unread (a YOLOv2 cfg is about 3 KB)
+
+
 def load_cfg(path: str | Path) -> NetworkConfig:
-    try:
-        return parse_cfg(Path(path).read_text())
-    except (OSError, UnicodeDecodeError) as err:
-        raise DarknetError(f"{path}: {err}") from None
+    """A cfg file (a regular file, at most 1 MiB, UTF-8), parsed strictly (D-1)."""
+    from cfc_ref.fileio import read_text_bounded
+
+    return parse_cfg(read_text_bounded(path, MAX_CFG_BYTES, DarknetError))
 
 
 def builtin_cfg(name: str = "yolo-voc") -> NetworkConfig:

@@ -99,9 +99,11 @@ def format_table(rows: list[LayerRow]) -> str:
     return "\n".join(lines)
 
 
-def plot_profile(rows: list[LayerRow], path: str, title: str) -> None:
-    """Fig. 1: samples per layer output (bars, log scale) and normalised cumulative time and FLOPs (lines)."""
-    from cfc_ref.plotting import pyplot
+def plot_profile(rows: list[LayerRow], title: str) -> bytes:
+    """Fig. 1 as PNG bytes: samples per layer output (bars, log scale) and normalised cumulative time and FLOPs
+    (lines)."""
+    from cfc_ref.escaping import figure as figure_text
+    from cfc_ref.plotting import png_bytes, pyplot
 
     plt = pyplot()
 
@@ -126,10 +128,11 @@ def plot_profile(rows: list[LayerRow], path: str, title: str) -> None:
     handles = left.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     labels = left.get_legend_handles_labels()[1] + right.get_legend_handles_labels()[1]
     left.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, fontsize=8, frameon=False)
-    left.set_title(title, fontsize=10, pad=24)
+    left.set_title(figure_text(title), fontsize=10, pad=24)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    png = png_bytes(fig, dpi=120)
     plt.close(fig)
+    return png
 
 
 def profile_points(rows: list[LayerRow]) -> list[dict]:

@@ -66,9 +66,11 @@ def read_header(data: bytes) -> WeightsHeader:
 
 def _read_checked(model: DarknetModel, source: str | Path) -> bytes:
     """The whole file, read only after its size was compared with what the cfg needs (D-3.2)."""
+    from cfc_ref.fileio import open_regular
+
     path = Path(source)
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, DarknetError) as fh:
             size = os.fstat(fh.fileno()).st_size
             header = read_header(fh.read(20))
             _check_size(size, expected_bytes(model, header), path)

@@ -94,6 +94,11 @@ def check_config(config: ExperimentConfig, path: str = "config") -> ExperimentCo
                        "folded copy (spec D-8.2): choose one")
     if config.model == "darknet" and not (config.cfg and config.weights):
         raise CfcError(f"{path}: model 'darknet' needs cfg and weights")
+    for key in ("name", "output", "dataset_root", "cfg", "weights", "image_set"):
+        try:
+            getattr(config, key).encode("utf-8")
+        except UnicodeEncodeError:
+            raise CfcError(f"{path}: {key} is not UTF-8 text ({getattr(config, key)!r}); name it in UTF-8") from None
     if not config.output or not config.dataset_root:
         raise CfcError(f"{path}: output and dataset_root must name a directory")
     if len(set(config.classes)) != len(config.classes) or not all(config.classes):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cfc_ref.escaping import figure as figure_text
 from cfc_ref.experiment.aggregate import Results
 from cfc_ref.experiment.config import split_points_of
 from cfc_ref.fileio import write_atomic
@@ -98,7 +99,7 @@ def fig1(results: Results, path: Path) -> list[dict]:
     config = results.experiment
     model = load_model(config)
     profile = layer_profile(model, model.config.width, model.config.height, "cpu", repeats=3)
-    plot_profile(profile, str(path), f"Fig. 1 — layer profile — {config.name}")
+    write_atomic(path, plot_profile(profile, f"Fig. 1 — layer profile — {config.name}"))
     return profile_points(profile)
 
 
@@ -153,16 +154,17 @@ def fig4(results: Results, path: Path) -> list[dict]:
         data.append(_point(original, accounting="cloud", split="cloud-original", delta_map_vs_original=0.0))
     axes[0][0].set_ylabel("mAP (VOC07 11-point)")
     axes[1][0].set_ylabel("mAP − uncompressed model's")
-    handles = [Line2D([], [], color=colour[s], lw=2, label=s.replace("_", " ")) for s in splits
+    handles = [Line2D([], [], color=colour[s], lw=2, label=figure_text(s.replace("_", " "))) for s in splits
                if any(d.get("split") == s for d in data)]
     handles += [Line2D([], [], color="black", marker=MARKERS.get(d, "D"), ls="", label=f"{d} bit") for d in
                 sorted(depths)]
     if original:
         handles.append(Line2D([], [], color="red", marker="*", ms=10, ls="",
                               label="uncompressed model (cloud-only, original file)"))
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, -0.01))
-    fig.suptitle(f"Fig. 4 — lossless feature compression — {config.name}", fontsize=10)
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=8, frameon=False,
+                   bbox_to_anchor=(0.5, -0.01))
+    fig.suptitle(f"Fig. 4 — lossless feature compression — {figure_text(config.name)}", fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     save_figure(fig, path)
     plt.close(fig)
@@ -194,7 +196,7 @@ def fig5(results: Results, path: Path, retrained: dict[str, Results]) -> list[di
                 if not points:
                     continue
                 ax.plot([r.kbpi for r in points], [r.map_voc07 for r in points], style, color=colour[split], ms=4,
-                        lw=1.6, label=f"{split.replace('_', ' ')}, {weights} weights, {depth}-bit, QP "
+                        lw=1.6, label=f"{figure_text(split.replace('_', ' '))}, {weights} weights, {depth}-bit, QP "
                         f"{points[-1].qp}–{points[0].qp}")
                 data += [_point(r, accounting=accounting, curve=f"{split}-{depth}bit", weights=weights)
                          for r in points]
@@ -212,12 +214,13 @@ def fig5(results: Results, path: Path, retrained: dict[str, Results]) -> list[di
         ax.grid(True, which="both", alpha=0.3)
         ax.set_xlabel("KBPI (kilobits per image: payload + side info)")
         _log_axis(ax)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1, fontsize=8, frameon=False,
-                  handlelength=4.5)
+        if ax.get_legend_handles_labels()[0]:  # a sweep without lossy or cloud-only rows draws no legend
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1, fontsize=8, frameon=False,
+                      handlelength=4.5)
     if original:
         data.append(_point(original, accounting="cloud", curve="cloud-original", weights="default"))
     axes[0][0].set_ylabel("mAP (VOC07 11-point)")
-    fig.suptitle(f"Fig. 5 — lossy feature compression — {config.name}", fontsize=10)
+    fig.suptitle(f"Fig. 5 — lossy feature compression — {figure_text(config.name)}", fontsize=10)
     fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)

@@ -34,6 +34,11 @@ def experiment_config(path: str | None = None, *, output: str | None = None, lim
     if output is not None:
         if output == "":
             raise CfcError("--output must name a directory")
+        from cfc_ref.fileio import run_file_role
+
+        role = run_file_role(output)
+        if role:
+            raise CfcError(f"--output {output}: that is {role} of a run directory, not a place for a run")
         config = replace(config, output=output) if path else embedded_default(output)
     if limit is not None:
         config = replace(config, limit=limit)
@@ -98,6 +103,14 @@ def retrained_sweeps(config: ExperimentConfig) -> dict[str, ExperimentConfig]:
     return sweeps
 
 
+def sweeps_of(config: ExperimentConfig, with_retrained: bool) -> dict[str, ExperimentConfig]:
+    """The job's sweeps by phase: the default weights, then the shipped re-trained weights' (embedded default)."""
+    sweeps = {"default weights": config}
+    again = retrained_sweeps(config) if with_retrained else {}
+    sweeps.update({f"re-trained {split.replace('_', ' ')}": sweep for split, sweep in again.items()})
+    return sweeps
+
+
 def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progress: bool = True,
                  engine: str = "local", address: str | None = None) -> Outcome:
     """The sweep; with ``with_retrained``, the lossy sweeps of the shipped re-trained weights too (embedded
@@ -116,9 +129,8 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
     from cfc_ref.experiment.rundir import planned_units
     from cfc_ref.plotting import warm_up
 
-    sweeps = {"default weights": config}
+    sweeps = sweeps_of(config, with_retrained)
     again = retrained_sweeps(config) if with_retrained else {}
-    sweeps.update({f"re-trained {split.replace('_', ' ')}": sweep for split, sweep in again.items()})
     total = sum(total - done for total, done in (planned_units(c) for c in sweeps.values()))
     job = JobProgress(total, enabled=progress)
     try:

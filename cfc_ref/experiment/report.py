@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cfc_ref.errors import CfcError
+from cfc_ref.escaping import code, markdown
 from cfc_ref.experiment.aggregate import Results, load_results
 from cfc_ref.experiment.figures import ACCOUNTING_NOTE, CAPTIONS, fig1, fig4, fig5, write_figure_data
 from cfc_ref.experiment.table1 import Table1Row, table1, table1_markdown, table1_text, write_table1
-from cfc_ref.fileio import write_atomic
+from cfc_ref.fileio import read_text_bounded, write_atomic
 from cfc_ref.implementations import STAGES
 
 __all__ = ["Report", "write_report"]
@@ -74,18 +75,33 @@ def write_report(results_path: str | Path, layer_figure: bool = True,
     out = results_path.parent
     rows = table1(results, out, {split: (again[split], found[split].parent) for split in again})
     files = list(write_table1(rows, out, results))
-    config, settings = results.experiment, results.rows
-    figures = []
+    figures, data = draw_figures(results, again, out, layer_figure)
+    text = [*_header(results), *_table1_section(results, rows), *_retrained_section(again, found, looked_for),
+            *_settings_section(results), *_figures_section(figures), *timing_section(results, again)]
+    report = out / "report.md"
+    write_atomic(report, ("\n".join(text) + "\n").encode())
+    return Report(report, [report, *files, *data, *figures], rows, found, looked_for)
+
+
+def draw_figures(results: Results, again: dict[str, Results], out: Path, layer_figure: bool
+                 ) -> tuple[list[Path], list[Path]]:
+    """Figs. 1, 4, 5 and each one's data beside them (E-11.1); a figure without points is not drawn (Fig. 4 of a
+    lossy-only sweep). Returns the figures and the data files."""
     draws = {"fig1_layers": lambda path: fig1(results, path)} if layer_figure else {}
     draws.update(fig4_lossless=lambda path: fig4(results, path), fig5_lossy=lambda path: fig5(results, path, again))
+    figures, data = [], []
     for name, draw in draws.items():
         points = draw(out / f"{name}.png")
-        if points:  # a figure without points is not drawn (Fig. 4 of a lossy-only sweep)
+        if points:
             figures.append(out / f"{name}.png")
-            files += write_figure_data(out / f"{name}.png", CAPTIONS[name], points)
-    stand_in = config.model == "embedded"
-    text = [f"# {config.name}", ""]
-    if stand_in:
+            data += write_figure_data(out / f"{name}.png", CAPTIONS[name], points)
+    return figures, data
+
+
+def _header(results: Results) -> list[str]:
+    config, settings = results.experiment, results.rows
+    text = [f"# {markdown(config.name)}", ""]
+    if config.model == "embedded":
         text += ["> **Stand-in, not the paper's numbers.** Synthetic shapes dataset and a small YOLOv2-structured "
                  "model (width ×0.125) shipped with cfc-ref; the paper used VOC2007 test and YOLO9000 weights. "
                  "What a stand-in can show: that every stage of the data path runs, end to end, and how the "
@@ -93,43 +109,56 @@ def write_report(results_path: str | Path, layer_figure: bool = True,
                  "numbers and which split point wins on VOC with YOLO9000.", ""]
     encoders = sorted({r.encoder for r in settings if r.kind == "split"})
     decoders = sorted({d for r in settings if r.kind == "split" for d in r.decoders.split("+")})
-    text += [f"Encoder: {', '.join(encoders)}; decoders: {', '.join(decoders)}; {len(settings)} settings over "
-             f"{settings[0].images} images. {_implementations_note(results)}", "",
-             "## Table 1 — BD-KBPI-mAP and BD-mAP of lossy feature compression vs cloud-only (JPEG)", "",
-             *table1_markdown(rows), "",
-             "BD-KBPI-mAP negative: fewer kilobits than uploading the JPEG image for the same mAP; BD-mAP positive: "
-             "higher mAP for the same kilobits (spec M-5.5). Each number is computed with the least-squares cubic "
-             "of the paper (VCEG-M33) and with pchip; **read** is the one to quote, chosen and caveated by spec "
-             "M-5.6. BD uses each curve's Pareto-optimal points (spec M-5.4), VOC07 11-point mAP; `table1.json` "
-             "lists them and the `cfc-ref metrics bd` command that reproduces each row. Accountings (spec E-7): "
-             + "; ".join(ACCOUNTING_NOTE[a] for a in config.accountings) + ". The paper's column is its own "
-             "Table 1 (VOC2007 test, YOLO9000, HM-16.12)"
-             + (", not comparable with this stand-in's numbers" if stand_in else "") + ".", ""]
+    return text + [f"Encoder: {markdown(', '.join(encoders))}; decoders: {markdown(', '.join(decoders))}; "
+                   f"{len(settings)} settings over {settings[0].images} images. {_implementations_note(results)}",
+                   ""]
+
+
+def _table1_section(results: Results, rows: list[Table1Row]) -> list[str]:
+    config = results.experiment
+    stand_in = config.model == "embedded"
+    return ["## Table 1 — BD-KBPI-mAP and BD-mAP of lossy feature compression vs cloud-only (JPEG)", "",
+            *table1_markdown(rows), "",
+            "BD-KBPI-mAP negative: fewer kilobits than uploading the JPEG image for the same mAP; BD-mAP positive: "
+            "higher mAP for the same kilobits (spec M-5.5). Each number is computed with the least-squares cubic "
+            "of the paper (VCEG-M33) and with pchip; **read** is the one to quote, chosen and caveated by spec "
+            "M-5.6. BD uses each curve's Pareto-optimal points (spec M-5.4), VOC07 11-point mAP; `table1.json` "
+            "lists them and the `cfc-ref metrics bd` command that reproduces each row. Accountings (spec E-7): "
+            + "; ".join(ACCOUNTING_NOTE[a] for a in config.accountings) + ". The paper's column is its own "
+            "Table 1 (VOC2007 test, YOLO9000, HM-16.12)"
+            + (", not comparable with this stand-in's numbers" if stand_in else "") + ".", ""]
+
+
+def _retrained_section(again: dict[str, Results], found: dict[str, Path], looked_for: str) -> list[str]:
     if not again:
-        text += [f"Re-trained weights: not run (no re-trained results found at {looked_for}; give them with "
-                 "`--retrained SPLIT=RESULTS`).", ""]
-    for split, data in again.items():
-        text += [f"- Re-trained {split}: results `{found[split]}`, weights `{data.experiment.weights}`"
-                 f"{_training_budget(Path(data.experiment.weights))}."]
-    text += ["", "## All settings", "",
-             "| setting | accounting | samples | KBPI | ± | container overhead kbits | mAP (VOC07) | ± (bootstrap) "
-             "| mAP (all-point) | codec |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in settings:
+        return [f"Re-trained weights: not run (no re-trained results found at `{code(looked_for)}`; give them with "
+                "`--retrained SPLIT=RESULTS`).", ""]
+    return [f"- Re-trained {markdown(split)}: results `{code(found[split])}`, weights "
+            f"`{code(data.experiment.weights)}`{markdown(_training_budget(Path(data.experiment.weights)))}."
+            for split, data in again.items()]
+
+
+def _settings_section(results: Results) -> list[str]:
+    text = ["", "## All settings", "",
+            "| setting | accounting | samples | KBPI | ± | container overhead kbits | mAP (VOC07) | ± (bootstrap) "
+            "| mAP (all-point) | codec |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results.rows:
         accounting = r.accounting + ("" if r.deployable else f" (not deployable: {r.uncoded} not sent)")
         overhead = f"{r.container_kbpi - r.kbpi:.2f}" if r.kind == "split" else "–"
         codec = f"{r.encoder} / {r.decoders}" if r.kind == "split" else r.encoder
-        text.append(f"| {r.setting} | {accounting if r.kind == 'split' else '–'} | {r.samples or '–'} | "
-                    f"{r.kbpi:.2f} | {r.kbpi_std:.2f} | {overhead} | {r.map_voc07:.4f} | {r.map_voc07_std:.4f} | "
-                    f"{r.map_all:.4f} | {codec} |")
-    text += ["", "## Figures", ""]
+        text.append(f"| {markdown(r.setting)} | {markdown(accounting) if r.kind == 'split' else '–'} | "
+                    f"{r.samples or '–'} | {r.kbpi:.2f} | {r.kbpi_std:.2f} | {overhead} | {r.map_voc07:.4f} | "
+                    f"{r.map_voc07_std:.4f} | {r.map_all:.4f} | {markdown(codec)} |")
+    return text
+
+
+def _figures_section(figures: list[Path]) -> list[str]:
+    text = ["", "## Figures", ""]
     for figure in figures:
         text += [f"![{figure.stem}]({figure.name})", "", f"*{CAPTIONS[figure.stem]}* Data: `{figure.stem}.csv`, "
                  f"`{figure.stem}.json`.", ""]
-    text += timing_section(results, again)
-    report = out / "report.md"
-    write_atomic(report, ("\n".join(text) + "\n").encode())
-    return Report(report, [report, *files, *figures], rows, found, looked_for)
+    return text
 
 
 def _training_budget(weights: Path) -> str:
@@ -139,12 +168,12 @@ def _training_budget(weights: Path) -> str:
     if not meta_path.exists():
         return ""
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = json.loads(read_text_bounded(meta_path))
         config = meta["config"]
         return (f": {config['mode']} in the loop at {config['split']}, {config['iterations']} iterations × "
                 f"{config['batch_size']} images ({meta['budget_images']} images), qualities {config['qualities']}, "
                 f"{meta['codec']}")
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as err:
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise CfcError(f"{meta_path}: not a training metadata file ({err})") from None
 
 

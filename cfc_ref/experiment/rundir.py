@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 
 from cfc_ref.data.source import VocSource, open_voc
 from cfc_ref.errors import CfcError
-from cfc_ref.experiment.config import ExperimentConfig, settings_of, split_points_of
-from cfc_ref.experiment.store import RunStore
+from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of, split_points_of
+from cfc_ref.experiment.store import SIDE_FILES, STORE_NAME, RunStore
 from cfc_ref.experiment.units import Unit
 from cfc_ref.fileio import write_atomic
 from cfc_ref.implementations import check, record
@@ -142,8 +142,8 @@ def open_sweep(config: ExperimentConfig, device_here: bool = True) -> Iterator[S
     this machine (the Ray engine's devices are the cluster's)."""
     import torch
 
-    from cfc_ref.experiment.fingerprint import check_images, check_or_record, fingerprint, image_digests, run_lock
-    from cfc_ref.experiment.models import load_model, model_files
+    from cfc_ref.experiment.fingerprint import run_lock
+    from cfc_ref.experiment.models import load_model
 
     output = Path(config.output)
     began = time.perf_counter()
@@ -158,20 +158,49 @@ def open_sweep(config: ExperimentConfig, device_here: bool = True) -> Iterator[S
         if not images:
             raise CfcError(f"{config.dataset_root}: the image set {config.image_set!r} is empty")
         settings = settings_of(config)
-        with RunStore.open(output) as store:
-            check_or_record(store, fingerprint(config, model_files(config), images))
-            store.set_meta(implementations=json.dumps(record(check(config.implementation))))  # E-12.2
-            check_images(store, image_digests(source, images))
-            store.set_settings(settings)
-            write_atomic(output / "config.json", config.to_json().encode())
-            (output / "failed.json").unlink(missing_ok=True)
-            store.forget_failures()
-            damaged = store.verify()
-            if damaged:
-                print(f"cfc-ref: {len(damaged)} recorded units did not match their digest (edited, damaged or "
-                      f"misplaced: {damaged[0][0]}/{damaged[0][1]}…) and are computed again", file=sys.stderr)
-            done = store.done() & {(s.key, image) for s in settings for image in images}
+        fresh = not (output / STORE_NAME).exists()
+        try:
+            store = RunStore.open(output)
+        except BaseException:
+            _remove_store(output, fresh)
+            raise
+        with store:
+            try:
+                done = _prepare_store(config, store, source, images, settings)
+            except BaseException:
+                store.close()
+                _remove_store(output, fresh)
+                raise
             yield Sweep(config, store, source, images, done, len(settings) * len(images), began)
+
+
+def _remove_store(output: Path, fresh: bool) -> None:
+    """E-6.4: a store this run made and could not prepare is not left behind (nothing is recorded in it yet)."""
+    if fresh:
+        for name in (STORE_NAME, *SIDE_FILES):
+            (output / name).unlink(missing_ok=True)
+
+
+def _prepare_store(config: ExperimentConfig, store: RunStore, source: VocSource, images: list[str],
+                   settings: list[Setting]) -> set[tuple[str, str]]:
+    """Step 1's part in the store: fingerprint (E-2.2), implementations (E-12.2), image digests (E-2.3), settings,
+    config.json, the last sweep's failures forgotten, every unit verified (E-9.4); returns the units done."""
+    from cfc_ref.experiment.fingerprint import check_images, check_or_record, fingerprint, image_digests
+    from cfc_ref.experiment.models import model_files
+
+    output = Path(config.output)
+    check_or_record(store, fingerprint(config, model_files(config), images))
+    store.set_meta(implementations=json.dumps(record(check(config.implementation))))
+    check_images(store, image_digests(source, images))
+    store.set_settings(settings)
+    write_atomic(output / "config.json", config.to_json().encode())
+    (output / "failed.json").unlink(missing_ok=True)
+    store.forget_failures()
+    damaged = store.verify()
+    if damaged:
+        print(f"cfc-ref: {len(damaged)} recorded units did not match their digest (edited, damaged or misplaced: "
+              f"{damaged[0][0]}/{damaged[0][1]}…) and are computed again", file=sys.stderr)
+    return store.done() & {(s.key, image) for s in settings for image in images}
 
 
 def check_model(config: ExperimentConfig, model: DarknetModel) -> None:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cfc_ref.errors import MetricsError
+from cfc_ref.escaping import markdown, one_line
 from cfc_ref.experiment.aggregate import Results
 from cfc_ref.fileio import write_atomic
 from cfc_ref.metrics.bd import QUANTITIES, QUANTITY_NAMES, BdSummary, Quantity, Reading, bd_summary, format_value
@@ -24,8 +25,8 @@ from cfc_ref.metrics.curves import curve_rows, pareto
 
 TABLE1_SCHEMA = "cfc-ref-table1/1"
 ANCHOR = "cloud-jpeg"
-PAPER_TABLE1 = {("max_11", "default"): "−6.09 %", ("max_11", "re-trained"): "−45.23 %",
-                ("max_17", "default"): "−60.30 %", ("max_17", "re-trained"): "−70.30 %"}  # the paper's Table 1
+PAPER_TABLE1 = {("max_11", "default"): "-6.09 %", ("max_11", "re-trained"): "-45.23 %",
+                ("max_17", "default"): "-60.30 %", ("max_17", "re-trained"): "-70.30 %"}  # the paper's Table 1
 NOT_RUN = "not run"
 
 
@@ -212,8 +213,7 @@ def caveat_notes(rows: list[Table1Row]) -> tuple[dict[tuple[int, str], list[int]
                 if row.bd is None and key == "bd_map":
                     continue  # one reason for the whole row
                 notes.append(f"{row.split.replace('_', ' ')}, {row.accounting}, {row.weights} weights — "
-                             f"{QUANTITY_NAMES[key]}: "
-                             f"{caveat}")
+                             f"{QUANTITY_NAMES[key]}: {caveat}")
                 marks.setdefault((i, key), []).append(len(notes))
     return marks, notes
 
@@ -243,13 +243,14 @@ def table1_markdown(rows: list[Table1Row]) -> list[str]:
         used = ("–" if row.status == NOT_RUN else
                 f"QP {_qps(row.test_points)} ({len(row.test_points)} of {row.test_total}); anchor "
                 f"{len(row.anchor_points)} of {row.anchor_total} JPEG qualities")
-        lines.append(f"| {row.split.replace('_', ' ')} | {_accounting_label(row)} | {row.weights} | {row.samples:,} "
+        lines.append(f"| {markdown(row.split.replace('_', ' '))} | {_accounting_label(row)} | {row.weights} "
+                     f"| {row.samples:,} "
                      f"| {_bd_text(row, 'bd_kbpi_percent', 'cubic')} | {_bd_text(row, 'bd_kbpi_percent', 'pchip')} "
                      f"| **{_read_text(row, 'bd_kbpi_percent', marks, i)}** "
                      f"| {_bd_text(row, 'bd_map', 'cubic')} | {_bd_text(row, 'bd_map', 'pchip')} "
                      f"| **{_read_text(row, 'bd_map', marks, i)}** | {row.paper} | {used} |")
     if notes:
-        lines += ["", "Caveats (spec M-5.6):", ""] + [f"{n}. {note}" for n, note in enumerate(notes, start=1)]
+        lines += ["", "Caveats (spec M-5.6):", ""] + [f"{n}. {markdown(note)}" for n, note in enumerate(notes, start=1)]
     return lines
 
 
@@ -258,12 +259,12 @@ def table1_text(rows: list[Table1Row]) -> list[str]:
     import textwrap
 
     marks, notes = caveat_notes(rows)
-    cells = [(row.split.replace("_", " "), _accounting_label(row), row.weights,
+    cells = [(one_line(row.split.replace("_", " ")), _accounting_label(row), row.weights,
               _read_text(row, "bd_kbpi_percent", marks, i), _read_text(row, "bd_map", marks, i))
              for i, row in enumerate(rows)]
     header = ("split", "accounting", "weights", "BD-KBPI-mAP", "BD-mAP")
     widths = [max(len(c[k]) for c in [header, *cells]) for k in range(len(header))]
     lines = ["  " + "  ".join(c[k].ljust(widths[k]) for k in range(len(header))).rstrip() for c in [header, *cells]]
     for n, note in enumerate(notes, start=1):
-        lines += textwrap.wrap(note, width=110, initial_indent=f"  [{n}] ", subsequent_indent="      ")
+        lines += textwrap.wrap(one_line(note), width=110, initial_indent=f"  [{n}] ", subsequent_indent="      ")
     return lines

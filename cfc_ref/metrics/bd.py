@@ -19,6 +19,10 @@ from cfc_ref.errors import MetricsError
 METHODS = ("cubic", "pchip")
 
 
+MIN_RATE, MAX_RATE = 1e-6, 1e9  # M-5.3: kilobits per image a curve's rate may take (a bit per million images to
+# 125 GB per image); beyond, every number of binary64 the fit needs stays far from overflow and underflow
+
+
 @dataclass(frozen=True)
 class BdResult:
     percent: float
@@ -27,6 +31,7 @@ class BdResult:
     anchor_share: float  # overlap / the anchor's mAP range
     test_share: float
     method: str
+    log_ratio: float  # the mean ln-rate gap behind ``percent`` (exp(log_ratio) − 1, in percent), kept exact
 
 
 def _sorted_points(points: list[tuple[float, float]], name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -37,6 +42,9 @@ def _sorted_points(points: list[tuple[float, float]], name: str) -> tuple[np.nda
     quality = np.array([p[1] for p in points], dtype=np.float64)
     if not (np.isfinite(rate).all() and np.isfinite(quality).all()) or (rate <= 0).any():
         raise MetricsError(f"{name} curve has a non-finite value or a rate <= 0")
+    if ((rate < MIN_RATE) | (rate > MAX_RATE)).any():
+        raise MetricsError(f"{name} curve has a rate outside [{MIN_RATE:g}, {MAX_RATE:g}] kilobits per image "
+                           f"({rate.min():.3g}–{rate.max():.3g})")
     if ((quality < 0) | (quality > 1)).any():
         raise MetricsError(f"{name} curve has an mAP outside [0, 1]")
     order = np.argsort(rate, kind="stable")
@@ -84,7 +92,7 @@ def bd_kbpi_map(anchor: list[tuple[float, float]], test: list[tuple[float, float
     ra, qa = _curve(anchor, "anchor")
     rt, qt = _curve(test, "test")
     gap, low, high, anchor_share, test_share = _mean_gap((qa, ra), (qt, rt), method, "mAP")  # ln rate over mAP
-    return BdResult((math.exp(gap) - 1.0) * 100.0, low, high, anchor_share, test_share, method)
+    return BdResult((math.exp(gap) - 1.0) * 100.0, low, high, anchor_share, test_share, method, gap)
 
 
 @dataclass(frozen=True)
@@ -243,10 +251,14 @@ MAP_DISAGREEMENT = 0.02
 POOR_OVERLAP = 0.5
 
 
-def _disagreement(quantity: Quantity, cubic: float, pchip: float) -> str | None:
-    """M-5.6: why the two methods disagree too much to read cubic, or None when they agree well enough."""
+def _disagreement(quantity: Quantity, cells: dict[str, BdCell]) -> str | None:
+    """M-5.6: why the two methods disagree too much to read cubic, or None when they agree well enough (rates
+    compared by their exact ln ratios, so a change of nearly −100 % compares as well as any)."""
+    cubic, pchip = (cells[m].value(quantity) for m in ("cubic", "pchip"))
+    assert cubic is not None and pchip is not None
     if quantity == "bd_kbpi_percent":
-        gap = abs(math.log1p(cubic / 100.0) - math.log1p(pchip / 100.0))
+        ratios = [cells[m].rate.log_ratio for m in ("cubic", "pchip")]  # type: ignore[union-attr]
+        gap = abs(ratios[0] - ratios[1])
         if gap > LOG_RATE_DISAGREEMENT:
             return (f"cubic {cubic:+.2f} % and pchip {pchip:+.2f} % disagree (rate ratios {math.exp(gap):.1f}× "
                     "apart): the cubic fit is unstable here, read pchip")
@@ -263,7 +275,7 @@ def read_bd(cells: dict[str, BdCell], quantity: Quantity) -> Reading:
     cubic, pchip = cells["cubic"].value(quantity), cells["pchip"].value(quantity)
     caveats: list[str] = []
     if cubic is not None and pchip is not None:
-        why = _disagreement(quantity, cubic, pchip)
+        why = _disagreement(quantity, cells)
         method = "cubic" if why is None else "pchip"
         caveats += [why] if why else []
     elif cubic is not None or pchip is not None:

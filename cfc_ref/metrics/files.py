@@ -11,18 +11,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from cfc_ref.errors import CfcError, MetricsError
-from cfc_ref.fileio import write_atomic
+from cfc_ref.fileio import MAX_TEXT_BYTES, read_bounded, read_text_bounded, write_atomic
 from cfc_ref.metrics.voc import VOC_CLASSES, Detection, GroundTruth
 
 
 def read_text(path: str | Path) -> str:
-    """A UTF-8 text file, or a MetricsError naming it."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise MetricsError(f"{path}: not UTF-8 text (byte {err.start})") from None
-    except OSError as err:
-        raise MetricsError(f"{path}: cannot read ({err.strerror})") from None
+    """A UTF-8 text file (a byte-order mark tolerated), a regular file of at most 64 MiB, or a MetricsError naming
+    it (E-3.4)."""
+    return read_text_bounded(path, error=MetricsError)
 
 
 def _text(node: ET.Element, path: str, where: str | Path) -> str:
@@ -45,11 +41,7 @@ def _number(node: ET.Element, path: str, where: str | Path) -> float:
 
 def read_annotation(path: Path, image_id: str | None = None) -> list[GroundTruth]:
     """One VOC XML file (M-3.1)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise MetricsError(f"{path}: {err.strerror or err}") from None
-    return parse_annotation(data, str(path), image_id or Path(path).stem)
+    return parse_annotation(read_bounded(path, MAX_TEXT_BYTES, MetricsError), str(path), image_id or Path(path).stem)
 
 
 def parse_annotation(data: bytes, path: str, image: str) -> list[GroundTruth]:
@@ -76,7 +68,8 @@ def read_detections(source: str | Path, classes: tuple[str, ...] = VOC_CLASSES) 
     """M-3.2: a directory of ``comp4_det_*_<class>.txt`` files, or one JSON file."""
     source = Path(source)
     if source.is_file() and source.suffix == ".json":
-        from cfc_ref.configfile import parse_json, read_bounded
+        from cfc_ref.configfile import parse_json
+        from cfc_ref.fileio import read_bounded
 
         try:
             raw = parse_json(read_bounded(source, 1 << 30), str(source), "detections JSON file")

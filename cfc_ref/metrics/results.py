@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import get_type_hints
 
 from cfc_ref.errors import CfcError
+from cfc_ref.metrics.bd import MAX_RATE, MIN_RATE
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class ResultRow:
 
 
 RESULT_COLUMNS = tuple(f.name for f in fields(ResultRow))
+MIN_KBPI, MAX_KBPI = MIN_RATE, MAX_RATE  # E-5.1: the kilobits per image a row may hold: a BD curve's (M-5.3)
 _KINDS = get_type_hints(ResultRow)  # field name -> str, int, float or int | None
 
 
@@ -105,6 +107,9 @@ def check_row(raw: object, where: str) -> ResultRow:
     numbers = (row.kbpi, row.kbpi_std, row.container_kbpi, row.map_voc07, row.map_voc07_std, row.map_all)
     if not all(finite(v) and v >= 0 for v in numbers):
         raise CfcError(f"{where}: {row.setting}: kbpi, map and their spreads must be finite and ≥ 0")
+    if not (MIN_KBPI <= row.kbpi <= MAX_KBPI and row.kbpi_std <= MAX_KBPI and row.container_kbpi <= MAX_KBPI):
+        raise CfcError(f"{where}: {row.setting}: kbpi must lie in [{MIN_KBPI:g}, {MAX_KBPI:g}] kilobits per image "
+                       "and its spread and the container's at most the upper bound")
     if not (0 <= row.bit_depth <= 16 and (row.qp is None or 0 <= row.qp <= 51) and row.samples >= 0
             and (row.jpeg_quality is None or 1 <= row.jpeg_quality <= 100) and row.images <= 10**9):
         raise CfcError(f"{where}: {row.setting}: bit_depth, qp, jpeg_quality, samples or images out of range")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from cfc_ref.data.source import image_ids
+from cfc_ref.data.source import open_voc
 from cfc_ref.detector.image import network_input
-from cfc_ref.metrics.files import read_annotation
+from cfc_ref.errors import TrainingError
+from cfc_ref.metrics.files import parse_annotation
 
 
 class VocDetectionSet(torch.utils.data.Dataset):
@@ -19,15 +21,22 @@ class VocDetectionSet(torch.utils.data.Dataset):
 
     def __init__(self, root: str | Path, image_set: str, classes: tuple[str, ...], size: int) -> None:
         self.root, self.classes, self.size = Path(root), classes, size
-        self.ids = image_ids(self.root, image_set)
+        self.source = open_voc(self.root)  # every file read bounded, regular files only, ids checked (E-3.4)
+        self.ids = self.source.ids(image_set)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def load(self, index: int) -> tuple[np.ndarray, list]:
         ident = self.ids[index]
-        image = np.asarray(Image.open(self.root / "JPEGImages" / f"{ident}.jpg").convert("RGB"))
-        return image, read_annotation(self.root / "Annotations" / f"{ident}.xml", ident)
+        where = self.source.describe(ident, "image")
+        try:
+            with Image.open(io.BytesIO(self.source.image_bytes(ident))) as opened:
+                image = np.asarray(opened.convert("RGB"))
+        except (OSError, Image.DecompressionBombError) as err:
+            raise TrainingError(f"{where}: not a readable image ({err})") from None
+        annotation = self.source.describe(ident, "annotation")
+        return image, parse_annotation(self.source.annotation_bytes(ident), annotation, ident)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, truths = self.load(index)

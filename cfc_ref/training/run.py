@@ -76,8 +76,8 @@ def training_identity(config: TrainConfig) -> dict:
 
 def _check_identity(out: Path, config: TrainConfig) -> None:
     """R-3.3: a checkpoint is resumed only by the training it belongs to; the first training records it."""
-    from cfc_ref.configfile import differences, parse_json, read_bounded
-    from cfc_ref.fileio import write_atomic
+    from cfc_ref.configfile import differences, parse_json
+    from cfc_ref.fileio import read_bounded, write_atomic
 
     current = json.loads(json.dumps(training_identity(config)))
     path = out / "training.json"

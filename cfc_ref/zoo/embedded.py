@@ -7,6 +7,7 @@ rescaled to the 8×8 grid. Never presented as the paper's numbers.
 
 from __future__ import annotations
 
+import io
 from importlib import resources
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cfc_ref.data.source import image_ids, read_voc_annotations
+from cfc_ref.data.source import open_voc, read_voc_annotations
 from cfc_ref.data.synthetic import CLASSES
 from cfc_ref.detector.cfg import NetworkConfig, builtin_cfg, parse_cfg, scale_width, with_classes, with_input_size
 from cfc_ref.detector.detect import voc_detections
@@ -60,10 +61,12 @@ def evaluate_model(model: DarknetModel, voc_root: str | Path, image_set: str = "
     """Whole model, no split: mAP on a VOC-layout set."""
     model.eval()
     root = Path(voc_root)
-    ids = image_ids(root, image_set)
+    source = open_voc(root)  # bounded reads of regular files only (E-3.4)
+    ids = source.ids(image_set)
     detections = []
     for ident in ids:
-        image = np.asarray(Image.open(root / "JPEGImages" / f"{ident}.jpg").convert("RGB"))
+        with Image.open(io.BytesIO(source.image_bytes(ident))) as opened:
+            image = np.asarray(opened.convert("RGB"))
         x = torch.from_numpy(network_input(image, model.config.width, model.config.height))[None]
         detections += voc_detections(model(x), model.region, ident, image.shape[1], image.shape[0], classes)
     return evaluate(read_voc_annotations(root, image_set, ids), detections, classes)

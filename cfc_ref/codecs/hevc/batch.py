@@ -87,13 +87,17 @@ class BitstreamCache:
 
 
 PACK_MAGIC = b"CFCP"  # a pack entry: magic, key (32 bytes), SHA-256 of the bitstream, length (uint32 LE), bitstream
+MAX_PACK_BYTES = 1 << 30  # a pack larger than this is refused unread (an image's pack holds a few MB)
 
 
 class PackCache:
     """One content-addressed pack file of bitstreams (H-6.1, spec E-3.3): a run keeps one per image while that
     image's units are unfinished. Entries are appended with one write each (O_APPEND), so a killed process leaves
-    every entry whole or a torn last one, which is ignored; every entry is verified when the pack is read, and a
-    damaged one is counted in ``corrupt`` and encoded again. Not shared between processes at the same time."""
+    every entry whole or a torn last one. Reading verifies every entry; an entry that is damaged or torn is counted
+    in ``corrupt`` (and encoded again by the caller), the framing picks up again at the next whole entry, and the
+    pack is rewritten with its good entries before anything is appended, so that nothing is ever appended behind
+    unreadable bytes. Only a regular file is read (a FIFO or device there is refused by name). Not shared between
+    processes at the same time."""
 
     HEAD = len(PACK_MAGIC) + 32 + 32 + 4
 
@@ -103,37 +107,67 @@ class PackCache:
             raise CodecError(f"{self.path} is a symbolic link; cfc-ref writes no file through a link (remove it)")
         self.corrupt = 0
         self.entries: dict[str, bytes] = {}
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            data = b""
-        except OSError as err:
-            raise CodecError(f"{self.path}: cannot read the bitstream pack ({err.strerror})") from None
-        at = 0
-        while at + self.HEAD <= len(data):
-            key, digest = data[at + 4:at + 36].hex(), data[at + 36:at + 68]
-            length = int.from_bytes(data[at + 68:at + 72], "little")
-            stream = data[at + self.HEAD:at + self.HEAD + length]
-            if data[at:at + 4] != PACK_MAGIC or len(stream) != length:
-                self.corrupt += 1  # a damaged or torn entry: the rest cannot be framed, so it is dropped too
-                break
-            if hashlib.sha256(stream).digest() == digest and stream:
-                self.entries[key] = stream
-            else:
-                self.corrupt += 1
-            at += self.HEAD + length
+        self._rewrite = False
+        if not os.path.lexists(self.path):
+            return
+        from cfc_ref.fileio import read_bounded
+
+        data = read_bounded(self.path, MAX_PACK_BYTES, CodecError)
+        at, damaged_from = 0, None
+        while at < len(data):
+            entry = self._entry(data, at)
+            if entry is None:  # not a whole, verified entry here: damaged or torn; look for the next one
+                damaged_from = at if damaged_from is None else damaged_from
+                found = data.find(PACK_MAGIC, at + 1)
+                at = len(data) if found < 0 else found
+                continue
+            if damaged_from is not None:
+                self._count_damaged(data[damaged_from:at])
+                damaged_from = None
+            key, stream = entry
+            self.entries[key] = stream
+            at += self.HEAD + len(stream)
+        if damaged_from is not None:
+            self._count_damaged(data[damaged_from:])
+        self._rewrite = bool(self.corrupt)
+
+    def _entry(self, data: bytes, at: int) -> tuple[str, bytes] | None:
+        """The whole entry framed at ``at`` whose bitstream matches its SHA-256, or None."""
+        if data[at:at + 4] != PACK_MAGIC or at + self.HEAD > len(data):
+            return None
+        length = int.from_bytes(data[at + 68:at + 72], "little")
+        stream = data[at + self.HEAD:at + self.HEAD + length]
+        if len(stream) != length or not stream or hashlib.sha256(stream).digest() != data[at + 36:at + 68]:
+            return None
+        return data[at + 4:at + 36].hex(), stream
+
+    def _count_damaged(self, region: bytes) -> None:
+        """E-3.3: each entry of a damaged stretch is encoded again, and counted: as many entries as its length fields
+        frame exactly, else as many entry heads as begin in it (at least one)."""
+        at, steps = 0, 0
+        while at + self.HEAD <= len(region):
+            at += self.HEAD + int.from_bytes(region[at + 68:at + 72], "little")
+            steps += 1
+        self.corrupt += steps if at == len(region) else max(1, region.count(PACK_MAGIC))
+
+    def _entry_bytes(self, key: str, stream: bytes) -> bytes:
+        return (PACK_MAGIC + bytes.fromhex(key) + hashlib.sha256(stream).digest() + len(stream).to_bytes(4, "little")
+                + stream)
 
     def get(self, key: str) -> bytes | None:
         return self.entries.get(key)
 
     def put(self, key: str, stream: bytes) -> None:
-        from cfc_ref.fileio import append_bytes
+        from cfc_ref.fileio import append_bytes, write_atomic
 
         if not self.entries and not self.path.parent.is_dir():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        append_bytes(self.path, PACK_MAGIC + bytes.fromhex(key) + hashlib.sha256(stream).digest()
-                     + len(stream).to_bytes(4, "little") + stream)
         self.entries[key] = stream
+        if self._rewrite:  # the good entries only, then append after them (E-3.3)
+            write_atomic(self.path, b"".join(self._entry_bytes(k, v) for k, v in self.entries.items()))
+            self._rewrite = False
+            return
+        append_bytes(self.path, self._entry_bytes(key, stream))
 
 
 @dataclass

@@ -167,7 +167,8 @@ def load_manifest(directory: Path) -> dict:
     """H-4.7: ``directory/manifest.json`` validated against its JSON Schema before any other file is opened."""
     import jsonschema
 
-    from cfc_ref.configfile import parse_json, read_bounded
+    from cfc_ref.configfile import parse_json
+    from cfc_ref.fileio import read_bounded
 
     path = directory / "manifest.json"
     if not directory.is_dir():
@@ -216,7 +217,7 @@ def _check_member(directory: Path, name: str, where: str) -> None:
 
 def read_member(directory: Path, name: str) -> bytes:
     """H-4.7: a file the manifest names (checked by :func:`load_manifest`), read with its size bounded."""
-    from cfc_ref.configfile import read_bounded
+    from cfc_ref.fileio import read_bounded
 
     _check_member(directory, name, str(directory / "manifest.json"))
     return read_bounded(directory / name, MAX_MEMBER_BYTES)
