@@ -186,7 +186,7 @@ def protocol_run(tmp_path_factory):
 def test_every_table1_row_is_reproduced_bit_for_bit_by_metrics_bd(protocol_run, capsys, monkeypatch):
     out, outcome = protocol_run
     document = json.loads((out / "table1.json").read_text())
-    assert document["schema"] == "cfc-ref-table1/1" and document["stand_in"] is True
+    assert document["schema"] == "cfc-ref-table1/2" and document["stand_in"] is True
     rows = document["rows"]
     assert {(r["split"], r["accounting"], r["weights"]) for r in rows} == {
         (s, a, w) for s, a in (("max_11", "both"), ("max_17", "deployable"), ("max_17", "paper"))

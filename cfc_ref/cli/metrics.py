@@ -30,8 +30,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--test-curve", metavar="CURVE", help="the test's curve in a results.csv (as --anchor-curve)")
     b.add_argument("--pareto", action="store_true", help="use each curve's Pareto-optimal points, as the report "
                                                          "does (spec M-5.4)")
-    b.add_argument("--method", choices=["cubic", "pchip", "both"], default="both",
-                   help="the fit; both also gives the number to read (spec M-5.6)")
+    b.add_argument("--method", choices=["cubic", "pchip", "monotonic", "both", "all"], default="all",
+                   help="the fit: cubic (M-5.1), pchip, the monotonic constrained cubic (M-5.8); both (cubic and "
+                   "pchip) and all (the three) also give the number to read (spec M-5.6)")
     add_json(b, "the BD numbers")
     b.set_defaults(func=_cmd_metrics_bd)
 

@@ -15,8 +15,10 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 
 from cfc_ref.errors import MetricsError
+from cfc_ref.metrics.monotonic import MonotonicCubic
 
-METHODS = ("cubic", "pchip")
+METHODS = ("cubic", "pchip")  # what ``_area`` fits; the reading of M-5.6 chooses between these two
+ALL_METHODS = (*METHODS, "monotonic")  # M-5.8's constrained cubic is shown beside them
 
 
 MIN_RATE, MAX_RATE = 1e-6, 1e9  # M-5.3: kilobits per image a curve's rate may take (a bit per million images to
@@ -88,7 +90,10 @@ def _mean_gap(anchor: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.
 
 def bd_kbpi_map(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str = "cubic"
                 ) -> BdResult:
-    """M-5.1, M-5.2: average rate difference of ``test`` against ``anchor`` at equal mAP, in percent."""
+    """M-5.1, M-5.2: average rate difference of ``test`` against ``anchor`` at equal mAP, in percent; with
+    ``method="monotonic"``, through the constrained cubics of M-5.8."""
+    if method == "monotonic":
+        return _monotonic_rate(anchor, test)
     ra, qa = _curve(anchor, "anchor")
     rt, qt = _curve(test, "test")
     gap, low, high, anchor_share, test_share = _mean_gap((qa, ra), (qt, rt), method, "mAP")  # ln rate over mAP
@@ -115,11 +120,56 @@ def _rate_curve(points: list[tuple[float, float]], name: str) -> tuple[np.ndarra
 
 def bd_map(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str = "cubic"
            ) -> BdMetricResult:
-    """M-5.5: average mAP difference of ``test`` against ``anchor`` at equal KBPI (BD-PSNR with mAP)."""
+    """M-5.5: average mAP difference of ``test`` against ``anchor`` at equal KBPI (BD-PSNR with mAP); with
+    ``method="monotonic"``, between the constrained cubics of M-5.8."""
+    if method == "monotonic":
+        return _monotonic_metric(anchor, test)
     ra, qa = _rate_curve(anchor, "anchor")
     rt, qt = _rate_curve(test, "test")
     gap, low, high, anchor_share, test_share = _mean_gap((ra, qa), (rt, qt), method, "KBPI")  # mAP over ln rate
     return BdMetricResult(float(gap), math.exp(low), math.exp(high), anchor_share, test_share, method)
+
+
+def _fits(anchor: list[tuple[float, float]], test: list[tuple[float, float]]
+          ) -> tuple[MonotonicCubic, MonotonicCubic]:
+    """M-5.8: each curve's constrained cubic, after M-5.5's checks."""
+    return (MonotonicCubic.fit(*_rate_curve(anchor, "anchor")), MonotonicCubic.fit(*_rate_curve(test, "test")))
+
+
+def _monotonic_metric(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> BdMetricResult:
+    """M-5.8: BD-mAP between the fitted curves over the overlap of their ln KBPI ranges."""
+    fa, ft = _fits(anchor, test)
+    low, high = max(fa.low, ft.low), min(fa.high, ft.high)
+    if not high > low:
+        raise MetricsError(f"the curves' KBPI ranges do not overlap ({math.exp(fa.low):.4g}–{math.exp(fa.high):.4g} "
+                           f"vs {math.exp(ft.low):.4g}–{math.exp(ft.high):.4g})")
+    gap = (ft.integral(low, high) - fa.integral(low, high)) / (high - low)
+    return BdMetricResult(float(gap), math.exp(low), math.exp(high), (high - low) / (fa.high - fa.low),
+                          (high - low) / (ft.high - ft.low), "monotonic")
+
+
+def _monotonic_rate(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> BdResult:
+    """M-5.8: BD-KBPI-mAP between the fitted curves' inverses over the overlap of their fitted mAP ranges."""
+    fa, ft = _fits(anchor, test)
+    ranges = []
+    for fit, name in ((fa, "anchor"), (ft, "test")):
+        first, last = fit.range
+        if not last > first:
+            raise MetricsError(f"the {name} curve's monotonic fit is constant ({first:.4f}): no rate is a function of "
+                               "mAP")
+        ranges.append((first, last))
+    low, high = max(ranges[0][0], ranges[1][0]), min(ranges[0][1], ranges[1][1])
+    if not high > low:
+        raise MetricsError(f"the fitted curves' mAP ranges do not overlap ({ranges[0][0]:.4f}–{ranges[0][1]:.4f} vs "
+                           f"{ranges[1][0]:.4f}–{ranges[1][1]:.4f})")
+
+    def inverse_area(fit: MonotonicCubic) -> float:  # ∫ p⁻¹(m) dm over [low, high], by parts
+        x_low, x_high = fit.inverse(low), fit.inverse(high)
+        return high * x_high - low * x_low - fit.integral(x_low, x_high)
+
+    gap = (inverse_area(ft) - inverse_area(fa)) / (high - low)
+    return BdResult((math.exp(gap) - 1.0) * 100.0, low, high, (high - low) / (ranges[0][1] - ranges[0][0]),
+                    (high - low) / (ranges[1][1] - ranges[1][0]), "monotonic", gap)
 
 
 Quantity = Literal["bd_kbpi_percent", "bd_map"]  # BD-KBPI-mAP (M-5.1) and BD-mAP (M-5.5)
@@ -233,16 +283,21 @@ def _cell(anchor: list[tuple[float, float]], test: list[tuple[float, float]], me
     return BdCell(method, rate, rate_error, metric, metric_error)
 
 
+SUMMARIES = {"both": METHODS, "all": ALL_METHODS}  # a summary of several methods, with the reading of M-5.6
+
+
 def bd_summary(anchor: list[tuple[float, float]], test: list[tuple[float, float]], method: str = "both"
                ) -> BdSummary:
-    """Both BD numbers for each method (M-5.5), a refusal as its reason: what ``cfc-ref metrics bd`` prints. When
-    neither number could be computed by any method, the curves are the problem: a MetricsError."""
-    if method not in (*METHODS, "both"):
-        raise MetricsError(f"method must be one of {METHODS} or both, got {method!r}")
-    cells = {name: _cell(anchor, test, name) for name in (METHODS if method == "both" else (method,))}
+    """Both BD numbers for each method (M-5.5, M-5.8), a refusal as its reason: what ``cfc-ref metrics bd`` prints.
+    ``method``: one of ``ALL_METHODS``, ``both`` (cubic and pchip, and the number to read) or ``all`` (those and
+    the monotonic cubic beside them). When neither number could be computed by any method, the curves are the
+    problem: a MetricsError."""
+    if method not in (*ALL_METHODS, *SUMMARIES):
+        raise MetricsError(f"method must be one of {', '.join((*ALL_METHODS, *SUMMARIES))}, got {method!r}")
+    cells = {name: _cell(anchor, test, name) for name in SUMMARIES.get(method, (method,))}
     if all(c.rate is None and c.metric is None for c in cells.values()):
         raise MetricsError(str(next(iter(cells.values())).rate_error))
-    readings = {q: read_bd(cells, q) for q in QUANTITIES} if method == "both" else None
+    readings = {q: read_bd(cells, q) for q in QUANTITIES} if method in SUMMARIES else None
     return BdSummary(cells, readings)
 
 
@@ -251,22 +306,27 @@ MAP_DISAGREEMENT = 0.02
 POOR_OVERLAP = 0.5
 
 
-def _disagreement(quantity: Quantity, cells: dict[str, BdCell]) -> str | None:
-    """M-5.6: why the two methods disagree too much to read cubic, or None when they agree well enough (rates
-    compared by their exact ln ratios, so a change of nearly −100 % compares as well as any)."""
-    cubic, pchip = (cells[m].value(quantity) for m in ("cubic", "pchip"))
-    assert cubic is not None and pchip is not None
+def _apart(quantity: Quantity, first: BdCell, second: BdCell) -> float | None:
+    """M-5.6: how far two methods' numbers are apart — the rate ratio between them (compared by their exact ln
+    gaps, so a change of nearly −100 % compares as well as any) or the mAP difference — when it exceeds the bound;
+    None when they agree well enough."""
     if quantity == "bd_kbpi_percent":
-        ratios = [cells[m].rate.log_ratio for m in ("cubic", "pchip")]  # type: ignore[union-attr]
-        gap = abs(ratios[0] - ratios[1])
-        if gap > LOG_RATE_DISAGREEMENT:
-            return (f"cubic {cubic:+.2f} % and pchip {pchip:+.2f} % disagree (rate ratios {math.exp(gap):.1f}× "
-                    "apart): the cubic fit is unstable here, read pchip")
+        gap = abs(first.rate.log_ratio - second.rate.log_ratio)  # type: ignore[union-attr]
+        return math.exp(gap) if gap > LOG_RATE_DISAGREEMENT else None
+    difference = abs(first.value(quantity) - second.value(quantity))  # type: ignore[operator]
+    return difference if difference > MAP_DISAGREEMENT else None
+
+
+def _disagreement(quantity: Quantity, cells: dict[str, BdCell]) -> str | None:
+    """M-5.6: why cubic and pchip disagree too much to read cubic, or None."""
+    apart = _apart(quantity, cells["cubic"], cells["pchip"])
+    if apart is None:
         return None
-    if abs(cubic - pchip) > MAP_DISAGREEMENT:
-        return (f"cubic {cubic:+.4f} and pchip {pchip:+.4f} disagree by {abs(cubic - pchip):.4f} mAP: the cubic fit "
-                "is unstable here, read pchip")
-    return None
+    cubic, pchip = (format_value(quantity, cells[m].value(quantity)) for m in ("cubic", "pchip"))  # type: ignore[arg-type]
+    how = f"rate ratios {apart:.1f}× apart" if quantity == "bd_kbpi_percent" else f"by {apart:.4f} mAP"
+    if quantity == "bd_kbpi_percent":
+        return f"cubic {cubic} and pchip {pchip} disagree ({how}): the cubic fit is unstable here, read pchip"
+    return f"cubic {cubic} and pchip {pchip} disagree {how}: the cubic fit is unstable here, read pchip"
 
 
 def read_bd(cells: dict[str, BdCell], quantity: Quantity) -> Reading:
@@ -284,6 +344,10 @@ def read_bd(cells: dict[str, BdCell], quantity: Quantity) -> Reading:
         caveats.append(f"only {method} gives a number ({other}: {cells[other].error(quantity)})")
     else:
         return Reading(None, None, (f"no number: {cells['cubic'].error(quantity)}",))
+    monotonic = cells["monotonic"].value(quantity) if "monotonic" in cells else None
+    if monotonic is not None and _apart(quantity, cells[method], cells["monotonic"]) is not None:
+        caveats.append(f"the monotonic cubic (M-5.8) gives {format_value(quantity, monotonic)}, far from the "
+                       f"{method} number read")
     anchor_share, test_share = cells[method].shares(quantity)
     if anchor_share < POOR_OVERLAP:
         axis = "mAP" if quantity == "bd_kbpi_percent" else "ln KBPI"
