@@ -103,11 +103,14 @@ def _check_timing(timing: object, where: str) -> dict | None:
         return None
     ok = (isinstance(timing, dict) and isinstance(timing.get("stages"), dict)
           and all(isinstance(k, str) and number(v) for k, v in timing["stages"].items())
+          and isinstance(timing.get("stages_cpu", {}), dict)
+          and all(isinstance(k, str) and number(v) for k, v in timing.get("stages_cpu", {}).items())
+          and number(timing.get("worker_cpu", 0.0))
           and number(timing.get("wall")) and all(isinstance(timing.get(k), int) and not isinstance(timing.get(k), bool)
                                                  and timing[k] >= 0 for k in ("workers", "units")))
     if not ok:
-        raise CfcError(f"{where}: malformed results (timing must be null or hold stages, wall, workers and units as "
-                       "non-negative numbers)")
+        raise CfcError(f"{where}: malformed results (timing must be null or hold stages, wall, workers and units — "
+                       "and optionally stages_cpu and worker_cpu — as non-negative numbers)")
     return timing  # type: ignore[return-value]
 
 
@@ -183,11 +186,12 @@ def aggregate(config: ExperimentConfig, images: list[str], store: RunStore, sour
 
 
 def timing_of(store: RunStore) -> dict:
-    """E-10: the last sweep's seconds per stage, its wall time and workers."""
+    """E-10: the last sweep's wall and CPU seconds per stage, its wall time, workers and the workers' CPU."""
     sweeps = store.sweeps()
     last = sweeps[-1] if sweeps else {}
-    return {"stages": store.timings(), "wall": last.get("wall", 0.0), "workers": last.get("workers", 1),
-            "units": last.get("units", 0)}
+    return {"stages": store.timings(), "stages_cpu": store.cpu_timings(), "wall": last.get("wall", 0.0),
+            "workers": last.get("workers", 1), "units": last.get("units", 0),
+            "worker_cpu": last.get("worker_cpu", 0.0)}
 
 
 def export_results(config: ExperimentConfig, store: RunStore, output: Path) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -148,9 +148,11 @@ class JobResult:
     image: str
     units: tuple[Unit, ...]
     failures: tuple[tuple[str, str, str], ...]  # (setting, image, message) of units that failed (E-4.2)
-    seconds: dict[str, float]  # per stage (E-10)
+    seconds: dict[str, float]  # wall seconds per stage (E-10)
     encodes: int = 0  # fresh HEVC encodes (the others came from the image's pack, E-3.3)
     corrupt_cache_entries: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per stage (the worker process's, E-10.1)
+    worker: tuple[int, float] = (0, 0.0)  # the worker's pid and its CPU seconds since it started, at the job's end
 
 
 @torch.no_grad()
@@ -170,11 +172,11 @@ def run_job(job: tuple[str, tuple[Setting, ...]]) -> JobResult:
             splits = tuple(dict.fromkeys(s.split for s in todo if s.kind == "split"))
             features = front_features_all(state.model, splits, pixels)
         except CfcError as err:
-            return JobResult(image, (), tuple((s.key, image, str(err)) for s in todo), watch.as_dict())
+            return _result(image, (), tuple((s.key, image, str(err)) for s in todo), watch)
         try:
             pack = PackCache(Path(state.config.output) / CACHE_DIR / f"{image}.pack")
         except CfcError as err:
-            return JobResult(image, (), tuple((s.key, image, str(err)) for s in todo), watch.as_dict())
+            return _result(image, (), tuple((s.key, image, str(err)) for s in todo), watch)
         for split_name in splits:  # E-1.3: each split point's settings coded, then one batch of back ends
             group = [s for s in todo if s.kind == "split" and s.split == split_name]
             coded: list[tuple[Setting, dict | None, object]] = []
@@ -198,7 +200,14 @@ def run_job(job: tuple[str, tuple[Setting, ...]]) -> JobResult:
                 units.append(cloud_unit(upload, image, setting, found_here))
             except CfcError as err:
                 failures.append((setting.key, image, str(err)))
-    return JobResult(image, tuple(units), tuple(failures), watch.as_dict(), encodes[0], pack.corrupt)
+    return _result(image, tuple(units), tuple(failures), watch, encodes[0], pack.corrupt)
+
+
+def _result(image: str, units: tuple[Unit, ...], failures: tuple[tuple[str, str, str], ...], watch: Stopwatch,
+            encodes: int = 0, corrupt: int = 0) -> JobResult:
+    """A job's result with its stage times and the worker's CPU so far (E-10.1: the OS's process clock)."""
+    return JobResult(image, units, failures, watch.as_dict(), encodes, corrupt, watch.cpu_dict(),
+                     (os.getpid(), time.process_time()))
 
 
 def _code(state: _WorkerState, setting: Setting, features: dict, pack: PackCache, encodes: list[int]
@@ -286,7 +295,8 @@ def _compute(config: ExperimentConfig, executor: Executor | None, progress: bool
     try:
         for result in executor.map(run_job, jobs, init_worker, (config, 1)):
             sweep.record(result.units, result.failures, result.image)
-            sweep.timing.add_job(result.seconds, result.encodes, result.corrupt_cache_entries)
+            sweep.timing.add_job(result.seconds, result.encodes, result.corrupt_cache_entries, result.cpu,
+                                 result.worker)
             bar.advance(len(result.units) + len(result.failures), len(result.failures))
     finally:
         error_file.unlink(missing_ok=True)

@@ -143,40 +143,72 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
                 pending[phase] = run_sweep(sweep, engine, address, job.named(phase), aside)
             paths = {phase: done.result() if isinstance(done, Future) else done for phase, done in pending.items()}
         job.phase("report: Table 1, Figs. 1, 4, 5")
-        report_began = time.perf_counter()
+        report_began, report_cpu = time.perf_counter(), time.process_time()
         warm.join()
         retrained = {split: paths[f"re-trained {split.replace('_', ' ')}"] for split in again}
         report = write_report(paths["default weights"], retrained=retrained)
-        report_seconds = time.perf_counter() - report_began
+        report_seconds = (time.perf_counter() - report_began, time.process_time() - report_cpu)
     finally:
         job.close()
     timing = job_timing({phase: path.parent for phase, path in paths.items()}, report_seconds,
-                        time.perf_counter() - began)
+                        time.perf_counter() - began, main_process_cpu())
     record_job_timing(Path(config.output), timing)
+    report = report.with_job_timing(timing)  # report.md shows the job's own figures, the store's (E-10.1)
     return Outcome(paths["default weights"], retrained, report, timing)
 
 
 CODEC_STAGES = ("encode", "decode")
 
 
-def job_timing(directories: dict[str, Path], report_seconds: float, wall: float) -> dict:
-    """E-10.1: the job's seconds per stage (summed over its sweeps' workers), each sweep's wall time, the report's,
-    the whole job's wall time, and its ratio to the codec time (wall × workers / (encode + decode))."""
+def job_timing(directories: dict[str, Path], report: tuple[float, float], wall: float, main_cpu: float) -> dict:
+    """E-10.1: the job's wall and CPU seconds per stage (summed over its sweeps' workers), each sweep's wall time
+    and workers' CPU, the report's, the whole job's wall and CPU time, and its two ratios to the codec: the figure of
+    merit ``cpu_ratio_to_codec`` (all CPU seconds of the job / the codec's CPU seconds), which a busy machine cannot
+    improve, and ``ratio_to_codec`` (wall × workers / the codec's wall seconds) beside it. ``report`` is the
+    report's (wall, CPU) seconds, ``main_cpu`` this process's CPU seconds so far."""
     from cfc_ref.experiment.store import RunStore
 
     stages: dict[str, float] = {}
-    sweeps, workers = {}, 1
+    stages_cpu: dict[str, float] = {}
+    sweeps, workers, worker_cpu = {}, 1, 0.0
     for phase, directory in directories.items():
         with RunStore.open(directory, create=False) as store:
             last = store.sweeps()[-1]
-            for name, seconds in store.timings(last["id"]).items():
-                stages[name] = stages.get(name, 0.0) + seconds
-            sweeps[phase] = {"wall": last["wall"], "units": last["units"], "workers": last["workers"]}
+            for target, source in ((stages, store.timings(last["id"])), (stages_cpu, store.cpu_timings(last["id"]))):
+                for name, seconds in source.items():
+                    target[name] = target.get(name, 0.0) + seconds
+            sweeps[phase] = {"wall": last["wall"], "units": last["units"], "workers": last["workers"],
+                             "worker_cpu": last["worker_cpu"]}
             workers = max(workers, last["workers"])
-    stages["report"] = report_seconds
+            worker_cpu += last["worker_cpu"]
+    stages["report"], stages_cpu["report"] = report
     codec = sum(stages.get(name, 0.0) for name in CODEC_STAGES)
-    return {"wall": wall, "workers": workers, "stages": stages, "sweeps": sweeps, "codec": codec,
-            "ratio_to_codec": wall * workers / codec if codec else None}
+    codec_cpu = sum(stages_cpu.get(name, 0.0) for name in CODEC_STAGES)
+    server = fork_server_cpu()
+    total_cpu = main_cpu + worker_cpu + (server or 0.0)
+    return {"wall": wall, "workers": workers, "stages": stages, "stages_cpu": stages_cpu, "sweeps": sweeps,
+            "codec": codec, "codec_cpu": codec_cpu, "cpu": total_cpu,
+            "cpu_parts": {"main": main_cpu, "workers": worker_cpu, "fork_server": server},
+            "ratio_to_codec": wall * workers / codec if codec else None,
+            "cpu_ratio_to_codec": total_cpu / codec_cpu if codec_cpu else None}
+
+
+def fork_server_cpu() -> float | None:
+    """The fork server's CPU seconds (its imports; E-10.3), None when this job started none."""
+    from multiprocessing import forkserver
+
+    from cfc_ref.timing import process_cpu
+
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    return process_cpu(pid) if pid else None
+
+
+def main_process_cpu() -> float:
+    """This process's CPU seconds since it started (user + system, all its threads), from the OS."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def record_job_timing(output: Path, timing: dict) -> None:

@@ -31,6 +31,14 @@ class Report:
     table: list[Table1Row]
     retrained: dict[str, Path]  # split → the re-trained results.json used
     looked_for: str  # where re-trained results were looked for, when none were found
+    body: tuple[str, ...] = ()  # report.md's lines before its timing section
+    sources: tuple[Results, dict[str, Results]] | None = None  # the results it was made from
+
+    def with_job_timing(self, job: dict) -> Report:
+        """report.md again, its timing section the job's own figures (``meta.job_timing``, E-10.1)."""
+        assert self.sources is not None
+        write_atomic(self.path, ("\n".join([*self.body, *timing_section(*self.sources, job)]) + "\n").encode())
+        return self
 
     @property
     def summary(self) -> str:
@@ -76,11 +84,11 @@ def write_report(results_path: str | Path, layer_figure: bool = True,
     rows = table1(results, out, {split: (again[split], found[split].parent) for split in again})
     files = list(write_table1(rows, out, results))
     figures, data = draw_figures(results, again, out, layer_figure)
-    text = [*_header(results), *_table1_section(results, rows), *_retrained_section(again, found, looked_for),
-            *_settings_section(results), *_figures_section(figures), *timing_section(results, again)]
+    body = [*_header(results), *_table1_section(results, rows), *_retrained_section(again, found, looked_for),
+            *_settings_section(results), *_figures_section(figures)]
     report = out / "report.md"
-    write_atomic(report, ("\n".join(text) + "\n").encode())
-    return Report(report, [report, *files, *data, *figures], rows, found, looked_for)
+    write_atomic(report, ("\n".join([*body, *timing_section(results, again)]) + "\n").encode())
+    return Report(report, [report, *files, *data, *figures], rows, found, looked_for, tuple(body), (results, again))
 
 
 def draw_figures(results: Results, again: dict[str, Results], out: Path, layer_figure: bool
@@ -184,35 +192,69 @@ STAGE_NAMES = {"encode": "HEVC encode", "decode": "HEVC decode", "coding": "Q-la
                "aggregation": "aggregation (matching, AP, bootstrap)", "report": "report", "ray sweep": "Ray sweep"}
 
 
-def timing_section(results: Results, retrained: dict[str, Results]) -> list[str]:
-    """E-10.1: where the sweep's time went, the codec's share first; every figure from the results' timing."""
+def _stage_table(stages: dict[str, float], stages_cpu: dict[str, float]) -> list[str]:
+    busy = sum(stages_cpu.values()) or sum(stages.values())
+    lines = ["| stage | wall seconds | CPU seconds | share of the CPU |", "|---|---|---|---|"]
+    for name in sorted(stages, key=lambda key: -stages_cpu.get(key, stages[key])):
+        cpu = stages_cpu.get(name)
+        share = f"{100 * cpu / busy:.1f} %" if cpu is not None and busy else "–"
+        lines.append(f"| {markdown(STAGE_NAMES.get(name, name))} | {stages[name]:.1f} | "
+                     f"{'–' if cpu is None else f'{cpu:.1f}'} | {share} |")
+    return lines
+
+
+TIMING_NOTE = ("Wall seconds are elapsed inside a stage, summed over the workers: a loaded machine swells them. CPU "
+               "seconds are the processes' CPU time from the operating system (x265's own threads included), which "
+               "load does not swell.")
+
+
+def timing_section(results: Results, retrained: dict[str, Results], job: dict | None = None) -> list[str]:
+    """E-10.1: where the time went, wall and CPU seconds per stage, and the job's two ratios to the codec: CPU (the
+    figure of merit) and wall × workers. With ``job`` (``meta.job_timing``, as the protocol records it) the job's own
+    figures, else the sweeps' (a report made from results.json files alone)."""
+    if job is not None:
+        parts = job.get("cpu_parts", {})
+        server = parts.get("fork_server")
+        lines = ["", "## Where the time went (spec E-10)", "", TIMING_NOTE, "",
+                 *_stage_table(job["stages"], job.get("stages_cpu", {})), ""]
+        if job.get("cpu_ratio_to_codec") is not None:
+            lines.append(f"**CPU / codec CPU: {job['cpu_ratio_to_codec']:.2f}** (the figure of merit, E-10.1): all "
+                         f"{job['cpu']:.1f} CPU seconds of the job (this process {parts.get('main', 0.0):.1f}, its "
+                         f"workers {parts.get('workers', 0.0):.1f}"
+                         + (f", the fork server {server:.1f}" if server is not None else "")
+                         + f") over the {job['codec_cpu']:.1f} CPU seconds of the HEVC codec (encode + decode); "
+                         "1.00 would be the codec alone.")
+        if job.get("ratio_to_codec") is not None:
+            lines.append(f"Wall × workers / codec wall: **{job['ratio_to_codec']:.2f}** ({job['wall']:.1f} s × "
+                         f"{job['workers']} / {job['codec']:.1f} s).")
+        return lines
     sweeps = {"default weights": results, **{f"re-trained {k}": v for k, v in retrained.items()}}
     stages: dict[str, float] = {}
+    stages_cpu: dict[str, float] = {}
     walls = []
     for name, data in sweeps.items():
         if not data.timing:
             continue
-        for stage, seconds in data.timing.get("stages", {}).items():
-            stages[stage] = stages.get(stage, 0.0) + seconds
+        timing = data.timing
+        for target, source in ((stages, timing.get("stages", {})), (stages_cpu, timing.get("stages_cpu", {}))):
+            for stage, seconds in source.items():
+                target[stage] = target.get(stage, 0.0) + seconds
         walls.append((name, data.timing.get("wall", 0.0), data.timing.get("workers", 1), data.timing.get("units", 0)))
     if not walls:
         return []
-    codec = stages.get("encode", 0.0) + stages.get("decode", 0.0)
-    busy = sum(stages.values())
     lines = ["", "## Where the time went (spec E-10)", "",
-             "Seconds per stage, summed over the workers of "
+             "The sweeps only (this report was made from their results; the job's figures, with its start-up and "
+             "report, are in `results.sqlite`'s `meta.job_timing` when `cfc-ref run` made it): "
              + ", ".join(f"{n} ({w:.1f} s wall, {k} worker{'s' if k != 1 else ''}, {u:,} units computed)"
-                         for n, w, k, u in walls) + ":", "",
-             "| stage | seconds | share |", "|---|---|---|"]
-    for stage, seconds in sorted(stages.items(), key=lambda item: -item[1]):
-        lines.append(f"| {STAGE_NAMES.get(stage, stage)} | {seconds:.1f} | {100 * seconds / busy:.1f} % |"
-                     if busy else f"| {stage} | {seconds:.1f} | – |")
-    wall = sum(w for _, w, _, _ in walls)
-    workers = max(k for _, _, k, _ in walls)
+                         for n, w, k, u in walls) + ".", "", TIMING_NOTE, "", *_stage_table(stages, stages_cpu)]
+    codec = stages.get("encode", 0.0) + stages.get("decode", 0.0)
+    codec_cpu = stages_cpu.get("encode", 0.0) + stages_cpu.get("decode", 0.0)
+    if codec_cpu:
+        lines += ["", f"Stages' CPU / codec CPU (sweeps only): **{sum(stages_cpu.values()) / codec_cpu:.2f}**."]
     if codec:
-        lines += ["", f"Sweeps' wall time × workers / codec time (HEVC encode + decode): "
-                      f"{wall:.1f} s × {workers} / {codec:.1f} s = **{wall * workers / codec:.2f}** "
-                      "(1.00 would be the codec alone on every worker)."]
+        wall, workers = sum(w for _, w, _, _ in walls), max(k for _, _, k, _ in walls)
+        lines += [f"Sweeps' wall × workers / codec wall: **{wall * workers / codec:.2f}** ({wall:.1f} s × {workers} / "
+                  f"{codec:.1f} s)."]
     return lines
 
 

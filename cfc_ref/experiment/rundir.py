@@ -18,6 +18,7 @@ The engines (``local_engine.py``, ``ray_engine.py``) differ only in how step 3's
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -48,17 +49,28 @@ class SweepIncomplete(CfcError):
 
 @dataclass
 class SweepTiming:
-    """Seconds per stage summed over jobs (E-10), the number of damaged cache entries (E-3.3), units computed."""
+    """Wall and CPU seconds per stage summed over jobs (E-10), the CPU of every worker that computed one, the number
+    of damaged cache entries (E-3.3), units computed and fresh encodes."""
 
     seconds: Stopwatch = field(default_factory=Stopwatch)
     corrupt_cache_entries: int = 0
     units: int = 0
     encodes: int = 0
+    workers: dict[int, float] = field(default_factory=dict)  # pid → its CPU seconds since it started (the latest)
 
-    def add_job(self, seconds: dict[str, float], encodes: int = 0, corrupt_cache_entries: int = 0) -> None:
-        self.seconds.add(seconds)
+    def add_job(self, seconds: dict[str, float], encodes: int = 0, corrupt_cache_entries: int = 0,
+                cpu: dict[str, float] | None = None, worker: tuple[int, float] | None = None) -> None:
+        self.seconds.add(seconds, cpu)
         self.encodes += encodes
         self.corrupt_cache_entries += corrupt_cache_entries
+        if worker is not None and worker[0]:
+            self.workers[worker[0]] = max(self.workers.get(worker[0], 0.0), worker[1])
+
+    @property
+    def worker_cpu(self) -> float:
+        """CPU seconds of the workers of another process (a worker computing in the driver's process is counted
+        with the driver: its own CPU is the job's main process's, E-10.1)."""
+        return sum(cpu for pid, cpu in self.workers.items() if pid != os.getpid())
 
 
 @dataclass
@@ -131,7 +143,8 @@ class Sweep:
 
     def _end(self, complete: bool, wall: float | None) -> None:
         self.store.end_sweep(self.number, self.timing.units, time.perf_counter() - self.began if wall is None else wall,
-                             self.timing.seconds.as_dict(), complete, self.timing.encodes)
+                             self.timing.seconds.as_dict(), complete, self.timing.encodes,
+                             self.timing.seconds.cpu_dict(), self.timing.worker_cpu)
 
 
 @contextmanager

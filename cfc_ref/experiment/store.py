@@ -68,8 +68,8 @@ CREATE TABLE results (position INTEGER PRIMARY KEY, setting TEXT NOT NULL, kind 
     accounting TEXT NOT NULL, samples INTEGER NOT NULL, uncoded TEXT NOT NULL){strict};
 CREATE TABLE sweeps (id INTEGER PRIMARY KEY, started TEXT NOT NULL, engine TEXT NOT NULL, workers INTEGER NOT NULL,
     units INTEGER NOT NULL DEFAULT 0, encodes INTEGER NOT NULL DEFAULT 0, wall REAL NOT NULL DEFAULT 0,
-    complete INTEGER NOT NULL DEFAULT 0){strict};
-CREATE TABLE timings (sweep INTEGER NOT NULL, stage TEXT NOT NULL, seconds REAL NOT NULL,
+    worker_cpu REAL NOT NULL DEFAULT 0, complete INTEGER NOT NULL DEFAULT 0){strict};
+CREATE TABLE timings (sweep INTEGER NOT NULL, stage TEXT NOT NULL, seconds REAL NOT NULL, cpu REAL NOT NULL,
     PRIMARY KEY (sweep, stage)) WITHOUT ROWID{strict_comma};
 """.format(strict=STRICT, strict_comma=STRICT.replace(" ", ", ") if STRICT else "")
 TABLES = ("meta", "settings", "images", "blocks", "units", "failures", "results", "sweeps", "timings")
@@ -379,24 +379,38 @@ class RunStore:
 
     @_guarded
     def end_sweep(self, sweep: int, units: int, wall: float, seconds: dict[str, float], complete: bool,
-                  encodes: int = 0) -> None:
+                  encodes: int = 0, cpu: dict[str, float] | None = None, worker_cpu: float = 0.0) -> None:
+        """E-10.1: the sweep's units, fresh encodes, wall time and its workers' CPU, and per stage the wall and CPU
+        seconds summed over its workers."""
+        cpu = cpu or {}
         with _transaction(self.connection, self.path):
-            self.connection.execute("UPDATE sweeps SET units = ?, encodes = ?, wall = ?, complete = ? WHERE id = ?",
-                                    (units, encodes, wall, int(complete), sweep))
-            self.connection.executemany("INSERT OR REPLACE INTO timings VALUES (?, ?, ?)",
-                                        [(sweep, stage, value) for stage, value in sorted(seconds.items())])
+            self.connection.execute("UPDATE sweeps SET units = ?, encodes = ?, wall = ?, worker_cpu = ?, complete = ? "
+                                    "WHERE id = ?", (units, encodes, wall, worker_cpu, int(complete), sweep))
+            self.connection.executemany("INSERT OR REPLACE INTO timings VALUES (?, ?, ?, ?)",
+                                        [(sweep, name, value, cpu.get(name, 0.0))
+                                         for name, value in sorted(seconds.items())])
 
-    @_guarded
-    def timings(self, sweep: int | None = None) -> dict[str, float]:
-        """Seconds per stage of one sweep (default: the last), E-10."""
+    def _last_sweep(self, sweep: int | None) -> int | None:
         if sweep is None:
             row = self.connection.execute("SELECT max(id) FROM sweeps").fetchone()
             sweep = row[0] if row else None
-        return dict(self.connection.execute("SELECT stage, seconds FROM timings WHERE sweep = ?", (sweep,)))
+        return sweep
+
+    @_guarded
+    def timings(self, sweep: int | None = None) -> dict[str, float]:
+        """Wall seconds per stage of one sweep (default: the last), E-10."""
+        return dict(self.connection.execute("SELECT stage, seconds FROM timings WHERE sweep = ?",
+                                            (self._last_sweep(sweep),)))
+
+    @_guarded
+    def cpu_timings(self, sweep: int | None = None) -> dict[str, float]:
+        """CPU seconds per stage of one sweep (default: the last), E-10."""
+        return dict(self.connection.execute("SELECT stage, cpu FROM timings WHERE sweep = ?",
+                                            (self._last_sweep(sweep),)))
 
     @_guarded
     def sweeps(self) -> list[dict]:
-        names = ("id", "started", "engine", "workers", "units", "encodes", "wall", "complete")
+        names = ("id", "started", "engine", "workers", "units", "encodes", "wall", "worker_cpu", "complete")
         return [dict(zip(names, row, strict=True))
                 for row in self.connection.execute(f"SELECT {', '.join(names)} FROM sweeps ORDER BY id")]
 
