@@ -159,10 +159,21 @@ def _cmd_codec_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_conformance(args: argparse.Namespace) -> int:
+    if getattr(args, "conformance_command", None) == "compare":
+        from cfc_ref.conformance.compare import compare, format_comparison, read_report
+
+        diff = compare(read_report(args.before), read_report(args.after))
+        _emit(args, diff, format_comparison(diff, args.before, args.after))
+        return 1 if diff["regressions"] else 0
     from cfc_ref.conformance.runner import format_table, run_suite
 
     outcome = run_suite(args.impl, args.impl_cmd, args.profile, args.xfail, args.timeout, args.deadline,
                         progress=sys.stderr.isatty() and not args.json == "-")
+    if args.junit_xml:
+        from cfc_ref.conformance.junit import junit_xml
+        from cfc_ref.fileio import write_atomic
+
+        write_atomic(Path(args.junit_xml), junit_xml(outcome))
     _emit(args, outcome, format_table(outcome))
     return 0 if outcome["exit"] in (0, 5) and not any(r["outcome"] == "failed" for r in outcome["results"]) else 1
 
@@ -466,17 +477,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(layers, "the per-layer table")
     layers.set_defaults(func=_cmd_layers)
     conf = sub.add_parser("conformance", help="the conformance suite against an implementation, per profile and "
-                                              "clause (spec/conformance.md)")
+                                              "clause (spec/conformance.md)",
+                          description="Run the suite (spec C-2.8), or `cfc-ref conformance compare A.json B.json` "
+                          "to see what changed between two reports.")
     conf.add_argument("--impl", help="adapter module (default: $CFC_IMPL, else the reference)")
     conf.add_argument("--impl-cmd", help="an executable speaking the JSON-lines process protocol (spec C-2.5)")
     conf.add_argument("--profile", action="append", help="run only this profile (repeatable): wire, metrics, "
                                                          "metrics.ap, metrics.bd, detector, …, codec, codec.encode")
     conf.add_argument("--xfail", help="file of vector ids expected to fail (one per line)")
     conf.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                      help="seconds an --impl-cmd adapter has for one answer (default 60; spec C-2.5)")
+                      help="seconds an --impl-cmd adapter has for one answer (default: by profile, 10 s for wire "
+                      "and metrics, more for detector and codec; spec C-2.5)")
     conf.add_argument("--deadline", type=float, default=None, metavar="SECONDS",
                       help="seconds an --impl-cmd adapter has for the whole run (default 3600)")
-    _add_json(conf, "the report (every test, its profile, clauses, outcome)")
+    conf.add_argument("--junit-xml", metavar="FILE", help="also write the outcomes as JUnit XML (for CI systems)")
+    _add_json(conf, "the report (suite version and catalogue digest, implementation, environment, every test)")
+    conf_sub = conf.add_subparsers(dest="conformance_command", metavar="compare")
+    cmp_ = conf_sub.add_parser("compare", help="what changed between two conformance reports (--json FILE of two "
+                                               "runs); exit 1 when a test got worse")
+    cmp_.add_argument("before", help="the earlier report (JSON)")
+    cmp_.add_argument("after", help="the later report (JSON)")
+    _add_json(cmp_, "the differences")
     conf.set_defaults(func=_cmd_conformance)
     return parser
 
@@ -501,16 +522,26 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{err.filename}: " if err.filename else ""
         print(f"cfc-ref: error: {where}{_one_line(err.strerror or err)}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] != "torch":
+            return _internal_error(err)
+        print("cfc-ref: error: this command needs torch, which is not installed: pip install 'cfc-ref[torch]' "
+              "(torch==2.13.0)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("cfc-ref: interrupted (finished results are kept; run the same command again to resume)",
               file=sys.stderr)
         return 130
     except Exception as err:
-        if os.environ.get("CFC_DEBUG"):
-            raise
-        print(f"cfc-ref: internal error: {type(err).__name__}: {_one_line(err)[:300]} (a bug in cfc-ref: please "
-              "report it; CFC_DEBUG=1 shows the traceback)", file=sys.stderr)
-        return 3
+        return _internal_error(err)
+
+
+def _internal_error(err: Exception) -> int:
+    if os.environ.get("CFC_DEBUG"):
+        raise err
+    print(f"cfc-ref: internal error: {type(err).__name__}: {_one_line(err)[:300]} (a bug in cfc-ref: please "
+          "report it; CFC_DEBUG=1 shows the traceback)", file=sys.stderr)
+    return 3
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """A pytest plugin that writes what ``cfc-ref conformance`` reports (spec C-2.8): per test, its profile, the
-clauses it checks and its outcome. Loaded with ``-p cfc_ref.conformance.report --cfc-report=FILE``."""
+clauses it checks, its outcome, reason and duration; the adapter's declared profiles, name and version; the
+suite's warnings. Loaded with ``-p cfc_ref.conformance.report --cfc-report=FILE``."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ _RESULTS: list[dict[str, Any]] = []
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("cfc-ref conformance").addoption("--cfc-report", default=None,
                                                      help="write per-test outcomes as JSON to this file")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test's profile and clauses from its markers, unless the test records its own (``enter`` in the suite)."""
+    from cfc_ref.conformance.plugin import PROFILE_MARK
+
+    mark = item.get_closest_marker(PROFILE_MARK)
+    clauses = [c for m in item.iter_markers("spec") for c in m.args]
+    item.user_properties[:0] = [("profile", str(mark.args[0]) if mark else "suite"), ("clauses", ",".join(clauses))]
 
 
 def _reason(report: pytest.TestReport) -> str:
@@ -33,12 +43,32 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             outcome = "xfailed" if report.skipped else "failed"  # a strict xfail that passed is a failure
         else:
             outcome = report.outcome
-        _RESULTS.append({"test": report.nodeid.split("::", 1)[-1], "profile": properties.get("profile", "-"),
+        _RESULTS.append({"test": report.nodeid.split("::", 1)[-1], "profile": properties.get("profile", "suite"),
                          "clauses": [c for c in str(properties.get("clauses", "")).split(",") if c],
-                         "outcome": outcome, "reason": _reason(report)})
+                         "outcome": outcome, "reason": _reason(report), "seconds": round(report.duration, 6)})
+
+
+def _adapter(config: pytest.Config) -> dict[str, Any]:
+    from cfc_ref.conformance.plugin import ADAPTER
+    from cfc_ref.conformance.protocol import AdapterError, declared_profiles
+
+    if ADAPTER not in config.stash:
+        return {}
+    adapter = config.stash[ADAPTER]
+    try:
+        declared = list(declared_profiles(adapter))
+    except AdapterError:
+        declared = []
+    version = getattr(adapter, "VERSION", None)
+    return {"declared_profiles": declared, "name": str(getattr(adapter, "NAME", None) or adapter.__name__),
+            "version": None if version is None else str(version)}
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    from cfc_ref.conformance.plugin import WARNINGS
+
     path = session.config.getoption("--cfc-report")
     if path:
-        Path(path).write_text(json.dumps({"results": _RESULTS}, indent=1) + "\n")
+        document = {"results": _RESULTS, "adapter": _adapter(session.config),
+                    "warnings": list(session.config.stash.get(WARNINGS, []))}
+        Path(path).write_text(json.dumps(document, indent=1) + "\n")
