@@ -12,20 +12,24 @@ from typing import Any
 
 import numpy as np
 
-from cfc_ref import container, qlayer, tiling
+from cfc_ref import __version__, container, qlayer, tiling
 
 
 def _profiles() -> tuple[str, ...]:
-    """Everything, except the codec profiles this machine cannot run: decoding every vector needs one of the exact
-    decoders (H-4.2; FFmpeg alone refuses the lossless RExt streams, H-4.3), an HM-exact encode needs HM-16.12
-    (H-2.2)."""
+    """Everything, except what this installation cannot run: the detector needs torch (the extra ``torch``);
+    decoding every vector needs one of the exact decoders (H-4.2; FFmpeg alone refuses the lossless RExt streams,
+    H-4.3), an HM-exact encode needs HM-16.12 (H-2.2)."""
+    import importlib.util
+
     from cfc_ref.codecs.hevc.decoders import available_decoders
     from cfc_ref.codecs.hevc.hm import hm_encoder
 
-    return ("wire", "metrics", "detector", *(("codec",) if set(available_decoders()) - {"ffmpeg"} else ()),
+    return ("wire", "metrics", *(("detector",) if importlib.util.find_spec("torch") else ()),
+            *(("codec",) if set(available_decoders()) - {"ffmpeg"} else ()),
             *(("codec.encode",) if hm_encoder() else ()))
 
 
+NAME, VERSION = "cfc-ref reference", __version__
 PROFILES = _profiles()
 
 

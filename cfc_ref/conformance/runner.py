@@ -96,14 +96,15 @@ def run_suite(impl: str | None = None, impl_cmd: str | None = None, profiles: li
         command = [sys.executable, "-m", "pytest", str(suite), "-p", "cfc_ref.conformance.report",
                    f"--cfc-report={report}", "-m", "conformance", f"--rootdir={suite.parent}", "-c",
                    str(suite.parent / "pytest.ini"), f"--cfc-deadline={deadline}",
-                   "--no-header", "-q", "--tb=line", "-rN", "-p", "no:cacheprovider"]
+                   "--no-header", "-q", "--tb=line", "-rN", "-p", "no:cacheprovider", "-p", "_hypothesis_pytestplugin"]
         command += [f"--cfc-timeout={timeout}"] if timeout else []
         command += [f"--cfc-impl={module}"] if module else [f"--cfc-impl-cmd={impl_cmd}"]
         command += [f"--cfc-profile={p}" for p in profiles or []]
         command += [f"--cfc-xfail={Path(xfail).resolve()}"] if xfail else []
         # nothing written into the caller's directory: no bytecode of their adapter, no hypothesis database
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [caller, os.environ.get("PYTHONPATH")])),
-                   PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_STORAGE_DIRECTORY=str(Path(tmp) / "hypothesis"))
+                   PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_STORAGE_DIRECTORY=str(Path(tmp) / "hypothesis"),
+                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")  # no plugin of the caller's (pytest-benchmark writes .benchmarks)
         process = subprocess.Popen(command, cwd=caller, env=env, start_new_session=True, text=True,
                                    stdout=None if progress else subprocess.PIPE, stderr=subprocess.PIPE)
         try:
