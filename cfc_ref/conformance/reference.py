@@ -24,7 +24,7 @@ def _profiles() -> tuple[str, ...]:
     from cfc_ref.codecs.hevc.decoders import available_decoders
     from cfc_ref.codecs.hevc.hm import hm_encoder
 
-    return ("wire", "metrics", *(("detector",) if importlib.util.find_spec("torch") else ()),
+    return ("wire", "metrics", "detector.image", *(("detector",) if importlib.util.find_spec("torch") else ()),
             *(("codec",) if set(available_decoders()) - {"ffmpeg"} else ()),
             *(("codec.encode",) if hm_encoder() else ()))
 
@@ -117,7 +117,17 @@ def bd_metric(anchor: list[list[float]], test: list[list[float]], method: str) -
     return bd_map([tuple(p) for p in anchor], [tuple(p) for p in test], method).delta  # type: ignore[misc]
 
 
-# --- detector.network, detector.region (spec D-1..D-5) --------------------------------------------------------------
+# --- detector.image, detector.network, detector.region (spec D-1..D-5) -----------------------------------------------
+
+def network_input(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    from cfc_ref.detector.image import network_input as darknet_input
+    from cfc_ref.errors import DarknetError
+
+    try:
+        return darknet_input(np.asarray(image), width, height)
+    except ValueError as err:
+        raise DarknetError(str(err)) from None
+
 
 @lru_cache(maxsize=4)
 def _model(cfg: str, weights: str, stamp: tuple[Any, ...]) -> Any:
