@@ -226,3 +226,22 @@ def test_the_stretch_resize_is_observable_through_the_protocol():
 
     assert PROFILE_FUNCTIONS["detector.image"] == ("network_input",) and "detector.image" in GROUPS["detector"]
     assert "detector.image" in declared_profiles(load_adapter("cfc_ref.conformance.reference"))
+
+
+@spec("W-2.2", "Q-1.2", "Q-4.1", "Q-4.2", "T-4.3", "T-5.2", "W-4.2", "W-4.3", "D-4.1")
+@pytest.mark.parametrize("vector_id", [
+    "w_names_case_sensitive", "w_reject_duplicate_name_bytes", "q_reject_float64_overflow", "q_float64_underflow",
+    "dq_negative_zero_lo", "dq_relu_negative_zero_hi", "dq_uint16_samples_at_8bit", "dq_int32_samples_at_8bit",
+    "dq_reject_int32_negative", "dq_reject_bool_samples", "t_reject_1x16884x1_a16", "t_reject_larger_picture",
+    "w_reject_4_bytes", "w_side_negative_zero", "w_pack_reject_side_inf", "img_6x10_to_1x5", "img_reject_gray"])
+def test_the_reference_follows_the_clauses_made_exact(vector_id):
+    """Issue 30's readings, each pinned by a vector the reference (and the JavaScript example) reproduce."""
+    import warnings
+
+    from cfc_ref.conformance.protocol import PROFILE_FUNCTIONS
+    from cfc_ref.conformance.vectors import check_vector, profile_vectors
+
+    vector = next(v for p in PROFILE_FUNCTIONS for v in profile_vectors(GOLDEN, p) if v.id == vector_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a binary64 value beyond binary32 is refused without a RuntimeWarning
+        check_vector(load_adapter("cfc_ref.conformance.reference"), vector)
