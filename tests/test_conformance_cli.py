@@ -466,3 +466,22 @@ def test_two_reports_compared_say_what_changed(tmp_path):
     refused = compare(a, tmp_path / "x.json")
     assert refused.returncode == 2 and "not a cfc-ref-conformance-report/1 report" in refused.stderr
     assert refused.stderr.count("\n") == 1
+
+
+@spec("C-2.5")
+@pytest.mark.parametrize("command", ["python", "node"])
+def test_the_examples_answer_a_malformed_request_and_an_unknown_function(command):
+    import shutil
+
+    if command == "node" and not shutil.which("node"):
+        pytest.skip("Node.js is not installed")
+    program = [sys.executable, str(ROOT / "tests/process_example/wire_server.py")] if command == "python" else [
+        "node", str(NODE_EXAMPLE)]
+    lines = ['{"id": 1, "function": "profiles", "args": []}', "this is not JSON",
+             '{"id": 2, "function": "no_such_function", "args": []}']
+    done = subprocess.run(program, input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=60)
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert answers[0]["result"]["profiles"] == ["wire"] and answers[0]["result"]["version"] == "1"
+    assert answers[1] == {"id": None, "error": {"category": "MalformedRequest", "message": "this is not JSON"}} or (
+        answers[1]["id"] is None and answers[1]["error"]["category"] == "MalformedRequest")
+    assert answers[2]["id"] == 2 and answers[2]["error"]["category"] == "UnknownFunction"
