@@ -237,7 +237,8 @@ class ProcessAdapter:
         self.__name__ = command
         self.command, self.timeout, self.max_answer, self.cwd = command, timeout, max_answer, cwd
         self.deadline_at = time.monotonic() + deadline
-        self.NAME, self.VERSION = command, None
+        self.NAME: str = command
+        self.VERSION: str | None = None
         self._process: subprocess.Popen | None = None
         self._token = reaper.new_token()
         self._stderr: deque[str] = deque(maxlen=STDERR_LINES)

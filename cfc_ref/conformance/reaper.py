@@ -73,7 +73,8 @@ def tree(root: int, token: str | None = None) -> set[int]:
     """The processes below ``root``, and every process carrying ``token``, except this one and ``root`` (which its
     ``Popen`` reaps)."""
     parents = _parents()
-    found, frontier = set(), {root}
+    found: set[int] = set()
+    frontier = {root}
     while frontier:
         frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
         found |= frontier

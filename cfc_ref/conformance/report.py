@@ -60,8 +60,8 @@ def _adapter(config: pytest.Config) -> dict[str, Any]:
     except AdapterError:
         declared = []
     version = getattr(adapter, "VERSION", None)
-    return {"declared_profiles": declared, "name": str(getattr(adapter, "NAME", None) or adapter.__name__),
-            "version": None if version is None else str(version)}
+    name = getattr(adapter, "NAME", None) or getattr(adapter, "__name__", "adapter")
+    return {"declared_profiles": declared, "name": str(name), "version": None if version is None else str(version)}
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -70,5 +70,5 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     path = session.config.getoption("--cfc-report")
     if path:
         document = {"results": _RESULTS, "adapter": _adapter(session.config),
-                    "warnings": list(session.config.stash.get(WARNINGS, []))}
+                    "warnings": list(session.config.stash[WARNINGS]) if WARNINGS in session.config.stash else []}
         Path(path).write_text(json.dumps(document, indent=1) + "\n")

@@ -101,10 +101,11 @@ def run_suite(impl: str | None = None, impl_cmd: str | None = None, profiles: li
         command += [f"--cfc-impl={module}"] if module else [f"--cfc-impl-cmd={impl_cmd}"]
         command += [f"--cfc-profile={p}" for p in profiles or []]
         command += [f"--cfc-xfail={Path(xfail).resolve()}"] if xfail else []
-        # nothing written into the caller's directory: no bytecode of their adapter, no hypothesis database
+        # nothing written into the caller's directory: no bytecode of their adapter, no hypothesis database, no
+        # plugin of the caller's environment (pytest-benchmark writes .benchmarks)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [caller, os.environ.get("PYTHONPATH")])),
                    PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_STORAGE_DIRECTORY=str(Path(tmp) / "hypothesis"),
-                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")  # no plugin of the caller's (pytest-benchmark writes .benchmarks)
+                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
         process = subprocess.Popen(command, cwd=caller, env=env, start_new_session=True, text=True,
                                    stdout=None if progress else subprocess.PIPE, stderr=subprocess.PIPE)
         try:

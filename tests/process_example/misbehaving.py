@@ -49,9 +49,9 @@ for line in sys.stdin:
             subprocess.Popen(sleeper, start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
         if MODE == "deep":
-            reply = '{"id": %d, "result": %s}' % (request["id"], "[" * 200_000 + "]" * 200_000)
+            reply = f'{{"id": {request["id"]}, "result": {"[" * 200_000 + "]" * 200_000}}}'
         if MODE == "nan":
-            reply = '{"id": %d, "result": [NaN, 1.0]}' % request["id"]
+            reply = f'{{"id": {request["id"]}, "result": [NaN, 1.0]}}'
         if MODE == "bad-base64":
             reply = json.dumps({"id": request["id"], "result": {"$bytes": "not base64!"}})
         if MODE == "bad-array":
