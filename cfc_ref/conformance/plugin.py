@@ -16,7 +16,7 @@ from cfc_ref.conformance.adapters import load_adapter
 from cfc_ref.conformance.protocol import AdapterError, expand_profiles
 
 ADAPTER = pytest.StashKey[object]()
-WARNINGS = pytest.StashKey[list]()
+WARNINGS = pytest.StashKey[list[str]]()
 PROFILE_MARK = "cfc_profile"
 
 

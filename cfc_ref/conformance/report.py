@@ -69,6 +69,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
     path = session.config.getoption("--cfc-report")
     if path:
-        document = {"results": _RESULTS, "adapter": _adapter(session.config),
-                    "warnings": list(session.config.stash[WARNINGS]) if WARNINGS in session.config.stash else []}
+        found: list[str] = session.config.stash.get(WARNINGS, [])
+        document = {"results": _RESULTS, "adapter": _adapter(session.config), "warnings": found}
         Path(path).write_text(json.dumps(document, indent=1) + "\n")
