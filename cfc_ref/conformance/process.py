@@ -245,6 +245,7 @@ class ProcessAdapter:
         self._next = 0
         self._broken = 0  # requests in a row that broke the protocol
         self._dead: str | None = None
+        self._startup = 0.0  # seconds the first start took
         reaper.become_subreaper()
         atexit.register(self.close)
         try:
@@ -272,8 +273,10 @@ class ProcessAdapter:
 
     # ------------------------------------------------------------------ the process
 
-    def _start(self) -> tuple[str, ...]:
-        """Start the executable and ask for its profiles (C-2.5: always the first request)."""
+    def _start(self, limit: float | None = None) -> tuple[str, ...]:
+        """Start the executable and ask for its profiles (C-2.5: always the first request), within ``limit``
+        seconds (default: the start-up limit)."""
+        began = time.monotonic()
         try:
             args = shlex.split(self.command)
             process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -289,7 +292,8 @@ class ProcessAdapter:
                        threading.Thread(target=_pump_stderr, args=(process.stderr, self._stderr), daemon=True)]
         for pump in self._pumps:
             pump.start()
-        answer = self._request("profiles", ())
+        answer = self._request("profiles", (), limit)
+        self._startup = self._startup or time.monotonic() - began
         if isinstance(answer, dict):  # {"profiles": [...], "name": ..., "version": ...}
             self.NAME = str(answer.get("name") or self.command)
             self.VERSION = None if answer.get("version") is None else str(answer["version"])
@@ -328,11 +332,12 @@ class ProcessAdapter:
     def _call(self, function: str, args: tuple[Any, ...]) -> Any:
         if self._dead:
             raise ProcessFailure(self._dead)
-        if self._process is None:  # the last request broke the protocol: a fresh adapter for this one
-            self._start()
+        if self._process is None:  # the last request broke the protocol: a fresh adapter for this one, which has
+            # as long to start as the request has to be answered (or twice its first start, if that was longer)
+            self._start(min(self.time_limit("profiles"), max(self.time_limit(function), 2 * self._startup + 1)))
         return self._request(function, args)
 
-    def _request(self, function: str, args: tuple[Any, ...]) -> Any:
+    def _request(self, function: str, args: tuple[Any, ...], limit: float | None = None) -> Any:
         process = self._process
         assert process is not None and process.stdin is not None
         self._next += 1
@@ -348,15 +353,18 @@ class ProcessAdapter:
                 pass  # it exited or stopped reading: the answer side says which
 
         threading.Thread(target=write, daemon=True).start()
-        limit = self.time_limit(function)
+        restart = limit is not None and self._startup > 0
+        limit = limit or self.time_limit(function)
         wait = min(limit, self.deadline_at - time.monotonic())
         if wait <= 0:
             raise self._fail("the run's overall deadline has passed (--deadline)")
         try:
             line = self._answers.get(timeout=wait)
         except queue.Empty:
+            default = ("a restart's limit, C-2.5" if restart else "the start-up limit, C-2.5" if function == "profiles"
+                       else "the default for its profile, C-2.5")
             which = ("the overall deadline (--deadline)" if wait < limit else
-                     f"{limit:g} s ({'--timeout' if self.timeout else 'the default for its profile, C-2.5'})")
+                     f"{limit:g} s ({'--timeout' if self.timeout else default})")
             raise self._fail(f"no answer to {function!r} (request {expected}) within {which}") from None
         if line is _EOF:
             try:
