@@ -485,3 +485,12 @@ def test_the_examples_answer_a_malformed_request_and_an_unknown_function(command
     assert answers[1] == {"id": None, "error": {"category": "MalformedRequest", "message": "this is not JSON"}} or (
         answers[1]["id"] is None and answers[1]["error"]["category"] == "MalformedRequest")
     assert answers[2]["id"] == 2 and answers[2]["error"]["category"] == "UnknownFunction"
+
+
+@spec("C-2.5", "C-2.1")
+@pytest.mark.parametrize("mode, words", [("deep 1", "nested deeper than 64 levels"), ("nan 1", "a NaN literal"),
+                                         ("bad-base64 1", "not valid base64")])
+def test_a_malformed_profiles_answer_is_one_line_naming_the_protocol_failure(tmp_path, mode, words):
+    done, _ = conformance(tmp_path, "--impl-cmd", f"{sys.executable} {MISBEHAVING} {mode}")
+    assert done.returncode == 2 and words in done.stderr and done.stderr.count("\n") == 1, done.stderr[-2000:]
+    assert "INTERNALERROR" not in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
