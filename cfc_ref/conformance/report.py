@@ -32,7 +32,12 @@ def _reason(report: pytest.TestReport) -> str:
         return str(report.longrepr[2]).removeprefix("Skipped: ")
     if report.failed:
         crash = getattr(report.longrepr, "reprcrash", None)
-        return str(crash.message if crash else report.longrepr).splitlines()[0][:300]
+        message = str(crash.message if crash else report.longrepr).splitlines()[0][:300]
+        if "ProcessFailure" not in message:  # a broken adapter inside a property test: hypothesis reports its
+            for line in report.longreprtext.splitlines():  # replay as flaky; the reason is the adapter's failure
+                if "ProcessFailure: " in line:
+                    return line.split("ProcessFailure: ", 1)[1][:300]
+        return message
     return str(getattr(report, "wasxfail", ""))
 
 
