@@ -182,7 +182,8 @@ def test_clipping_before_nms_is_caught():
 # ------------------------------------------------------------------ the sixteen teeth holes of issue 30
 
 HOLES = [  # (wrong adapter, clauses, vectors that must catch it, and nothing else may fail)
-    ("ties_to_even_uint16", ("Q-3.2",), {"q_ties_10bit", "q_ties_12bit", "q_ties_16bit", "q_relu_ties_12bit"}),
+    ("ties_to_even_uint16", ("Q-3.2",), {"q_ties_10bit", "q_ties_12bit", "q_ties_16bit", "q_relu_ties_12bit"} | {
+        f"q_operation_order_{order}_{n}bit" for order in ("binary32", "distributed", "reciprocal") for n in (12, 16)}),
     ("float64_not_rounded", ("Q-1.1",), {"q_float64_rounded_first", "q_float64_rounded_first_10bit",
                                          "q_float64_rounded_first_16bit"}),
     ("fused_dequantize", ("Q-4.1", "O-1.2"), {f"dq_no_fused_multiply_add_{n}bit" for n in (8, 10, 12, 16)}),
@@ -245,3 +246,14 @@ def test_the_reference_follows_the_clauses_made_exact(vector_id):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a binary64 value beyond binary32 is refused without a RuntimeWarning
         check_vector(load_adapter("cfc_ref.conformance.reference"), vector)
+
+
+@spec("C-2.3", "Q-3.1")
+@pytest.mark.parametrize("order", ["distributed", "divide_last", "reciprocal", "binary32"])
+def test_every_other_order_of_the_q_layer_operations_is_caught(order):
+    """Issue 30: the four operation-order faults of Q-3.1 were caught by one to three vectors each; the exact ties
+    of q_operation_order_* catch each at 8, 12 and 16 bits."""
+    failures = _caught(f"order_{order}")
+    assert {f"q_operation_order_{order}_{n}bit" for n in (8, 12, 16)} <= failures.keys() and len(failures) >= 6
+    assert all(v.startswith(("q_operation_order_", "q_round_half_up", "q_division", "q_spread", "q_subnormal",
+                             "q_wide")) for v in failures), sorted(failures)

@@ -238,6 +238,46 @@ def qlayer_vectors(out: Path) -> list[dict]:
             ("dq_reject_relu_short_side", b"\0\0\0", "relu", "3 bytes of relu side info")):
         dequantize(vid, "Q-2.3", comment, ["dequantizer"], np.array([[[0, 1]]], dtype=np.uint8), side, 8, mode,
                    error=True)
+    # Q-3.1's order of operations, in both classes. lo, hi and the samples lie on a grid of 2^-10 with
+    # hi − lo = 2·L·m·2^-10 (m odd, so s = L/d is inexact) and v − lo = (2k + 1)·m·2^-10: every exact t is a tie
+    # k + 1/2, and each other order of the same operations lands on the other side of it for some k
+    variants = {
+        "distributed": ("v·s − lo·s",
+                        lambda v, lo, hi, n: v * ((2**n - 1) / (hi - lo)) - lo * ((2**n - 1) / (hi - lo))),
+        "divide_last": ("(v − lo)·L / d", lambda v, lo, hi, n: (v - lo) * (2**n - 1) / (hi - lo)),
+        "reciprocal": ("(v − lo)·(L·(1/d))", lambda v, lo, hi, n: (v - lo) * ((2**n - 1) * (1 / (hi - lo)))),
+        "binary32": ("every operation in binary32",
+                     lambda v, lo, hi, n: f32(f32(v - lo) * f32((2**n - 1) / f32(hi - lo)))),
+    }
+
+    def rounded(t: float, n: int) -> int:
+        f = math.floor(t)
+        return min(max(f + 1 if t - f >= 0.5 else f, 0), 2**n - 1)
+
+    unit = 2.0**-10
+    for n in (8, 12, 16):
+        levels = 2**n - 1
+        ks = [k for k in [*range(levels - 64, levels), *range(int(levels * 0.95), int(levels * 0.95) + 32),
+                          *((1 << e) - 1 - i for e in range(2, n) for i in range(3))] if 0 <= k < levels]
+        for name, (written, variant) in variants.items():
+            found: list[float] = []
+            for m in range(3, (1 << 24) // (2 * levels), 2):
+                for j in (1, max(1, ((1 << 24) - 2 * levels * m) // 2) | 1):  # lo near v, and lo far below it
+                    lo, hi = -j * unit, (2 * levels * m - j) * unit
+                    if f32(lo) != lo or f32(hi) != hi:
+                        continue
+                    found = [v for v in (((2 * k + 1) * m - j) * unit for k in ks) if f32(v) == v
+                             and rounded(variant(v, lo, hi, n), n) != quantize_scalar(v, lo, hi, n)][:3]
+                    if found:
+                        break
+                if found:
+                    break
+            assert found, (name, n)
+            quantize(f"q_operation_order_{name}_{n}bit", "Q-3.1", f"{n} bits, (lo, hi) = ({lo!r}, {hi!r}): every "
+                     f"sample's exact t is a tie k + 1/2 and s = L/d is inexact; computed as {written} the last "
+                     f"{len(found)} sample(s) round to the other side of their tie", ["ties", "operation-order"],
+                     np.array([lo, hi, *found], dtype="<f4").reshape(1, 1, -1), n)
+
     return vectors
 
 
