@@ -121,11 +121,15 @@ def _parse_record(reader: _Reader, seen_names: set[str]) -> TensorRecord:
         expected = geo.picture_height * geo.picture_width * raw_sample_dtype(bit_depth).itemsize
         if payload_length != expected:
             raise reader.fail(payload_at, f"raw payload is {payload_length} bytes, picture needs {expected}")
-        samples = np.frombuffer(payload, dtype=raw_sample_dtype(bit_depth))
-        if int(samples.max()) > 2**bit_depth - 1:
+        if raw_sample_above(payload, bit_depth):
             raise reader.fail(payload_at + 4, f"raw payload has a sample above {2**bit_depth - 1}")
     seen_names.add(name)
     return TensorRecord(name, (c, h, w), bit_depth, LAYOUTS[layout_id], align, codec, side, bytes(payload))
+
+
+def raw_sample_above(payload: bytes, bit_depth: int) -> bool:
+    """W-3.1: whether a raw payload holds a sample above 2^n − 1 (one byte a sample up to 8 bits, else two)."""
+    return int(np.frombuffer(payload, dtype=raw_sample_dtype(bit_depth)).max()) > 2**bit_depth - 1
 
 
 def parse(data: bytes) -> list[TensorRecord]:

@@ -105,9 +105,10 @@ def as_feature_tensor(v: object) -> np.ndarray:
         raise QLayerError(f"feature tensor must be floating point, got dtype {arr.dtype}")
     if arr.size == 0:
         raise QLayerError("feature tensor is empty; min/max are undefined")
-    arr = arr.astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):  # Q-1.1 before Q-1.2: a binary64 value beyond binary32's range becomes ±Inf
+        arr = arr.astype(np.float32, copy=False)
     if not np.isfinite(arr).all():
-        raise QLayerError("feature tensor contains NaN or infinity")
+        raise QLayerError("feature tensor contains NaN or infinity (after conversion to binary32)")
     return arr
 
 

@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from cfc_ref.conformance.plugin import impl, pytest_addoption, pytest_configure, selected_profiles  # noqa: F401
+from cfc_ref.conformance.plugin import (  # noqa: F401
+    impl,
+    pytest_addoption,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    selected_profiles,
+)
 
 
 @pytest.fixture(scope="module")

@@ -79,3 +79,10 @@ def test_every_flag_is_in_the_legend():
             for vector in json.loads(path.read_text()).get("vectors", []) for flag in vector.get("flags", [])}
     assert used <= legend, f"flags without a legend line: {sorted(used - legend)}"
     assert legend <= used, f"legend lines for flags no vector uses: {sorted(legend - used)}"
+
+
+@spec("C-1.1")
+@pytest.mark.parametrize("component", ["qlayer", "tiling", "container", "metrics", "detector"])
+def test_every_manifest_states_its_number_of_vectors(component):
+    manifest = json.loads((GOLDEN / component / "vectors.json").read_text())
+    assert manifest["count"] == len(manifest["vectors"]) > 0

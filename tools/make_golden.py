@@ -6,7 +6,12 @@ Everything here follows the spec text directly with scalar Python arithmetic (Py
 not a copy of the code under test. numpy is used only to draw inputs and to read/write .npy files.
 
     python tools/make_golden.py                 # refuses if golden files exist
+    python tools/make_golden.py --extend        # add the vectors the tool has gained; pinned vectors and their
+                                                # files stay byte for byte (refused if a regenerated one differs)
     python tools/make_golden.py --regenerate    # overwrite; say why in the commit message (spec C-1.2)
+
+The vectors of issue 30 (every rounding rule at both bit-depth classes, every bound at and past it, non-square
+layouts, −0.0, sample types) are written by ``make_golden_edges.py`` with their own random draws, after these.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import struct
 import sys
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -309,18 +316,27 @@ def raw_record(name: str, q: np.ndarray, n: int, layout: str, align: int, mode: 
             "codec": "raw", "side_info": side_bytes(lo, hi, mode).hex(), "payload": payload.hex()}
 
 
+def valid_container(vid: str, section: str, comment: str, flags: list[str], records: list[dict]) -> dict:
+    """A container vector: the records packed as W-1 writes them, and the records a parser returns."""
+    data = container_bytes([record_bytes(r) for r in records])
+    return {"id": vid, "section": section, "comment": comment, "flags": flags, "result": "valid", "data": data.hex(),
+            "records": records}
+
+
+def invalid_container(vid: str, section: str, comment: str, flags: list[str], data: bytes) -> dict:
+    return {"id": vid, "section": section, "comment": comment, "flags": flags, "result": "invalid",
+            "error": "ContainerError", "data": data.hex()}
+
+
 def container_vectors(out: Path) -> list[dict]:
     rng = np.random.default_rng(17)
     vectors: list[dict] = []
 
-    def valid(vid: str, section: str, comment: str, flags: list[str], records: list[dict]) -> None:
-        data = container_bytes([record_bytes(r) for r in records])
-        vectors.append({"id": vid, "section": section, "comment": comment, "flags": flags, "result": "valid",
-                        "data": data.hex(), "records": records})
+    def valid(*args: object) -> None:
+        vectors.append(valid_container(*args))  # type: ignore[arg-type]
 
-    def invalid(vid: str, section: str, comment: str, flags: list[str], data: bytes) -> None:
-        vectors.append({"id": vid, "section": section, "comment": comment, "flags": flags, "result": "invalid",
-                        "error": "ContainerError", "data": data.hex()})
+    def invalid(*args: object) -> None:
+        vectors.append(invalid_container(*args))  # type: ignore[arg-type]
 
     r8 = raw_record("max_11", rng.integers(0, 256, (3, 4, 5)).astype(np.uint8), 8, "tile", 8, "minmax", -0.5, 2.25)
     r10a = raw_record("max_17", rng.integers(0, 1024, (2, 3, 3)).astype("<u2"), 10, "tile", 8, "minmax", -1.0, 4.0)
@@ -405,21 +421,60 @@ def container_vectors(out: Path) -> list[dict]:
     return vectors
 
 
-def write(component: str, spec: str, regenerate: bool) -> None:
+def files_of(value: object, directory: Path) -> set[str]:
+    """The names of the files in ``directory`` that a vector refers to."""
+    if isinstance(value, dict):
+        return set().union(*(files_of(v, directory) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(files_of(v, directory) for v in value)) if value else set()
+    named = isinstance(value, str) and value.endswith((".npy", ".cfg", ".weights")) and "/" not in value
+    return {value} if named and (directory / value).is_file() else set()
+
+
+def generate(component: str, out: Path) -> list[dict]:
+    import make_golden_edges  # the vectors of issue 30, after the pinned ones (their own random draws)
+
+    return vectors_fn[component](out) + make_golden_edges.vectors_fn[component](out)
+
+
+def write(component: str, spec: str, mode: str | None) -> None:
+    """Write one component's manifest: ``mode`` None (first time), ``extend`` or ``regenerate``."""
     out = ROOT / component
     manifest = out / "vectors.json"
-    if manifest.exists() and not regenerate:
-        sys.exit(f"{manifest} exists; pass --regenerate (and say why in the commit message)")
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.npy"):
-        old.unlink()
-    body = {"schema": SCHEMA, "version": 1, "component": component, "spec": spec,
-            "generator": "tools/make_golden.py (scalar Python, independent of cfc_ref/)", "vectors": []}
-    body["vectors"] = vectors_fn[component](out)
-    ids = [v["id"] for v in body["vectors"]]
-    assert len(ids) == len(set(ids)), "duplicate vector ids"
-    manifest.write_text(json.dumps(body, indent=1) + "\n")
-    print(f"{manifest.relative_to(ROOT.parent)}: {len(ids)} vectors")
+    if manifest.exists() and mode is None:
+        sys.exit(f"{manifest} exists; pass --extend or --regenerate (and say why in the commit message)")
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh_dir = Path(tmp)
+        vectors = generate(component, fresh_dir)
+        ids = [v["id"] for v in vectors]
+        assert len(ids) == len(set(ids)), "duplicate vector ids"
+        body = {"schema": SCHEMA, "version": 1, "component": component, "spec": spec,
+                "generator": "tools/make_golden.py (scalar Python, independent of cfc_ref/)", "count": 0,
+                "vectors": vectors}
+        if mode == "extend" and manifest.exists():
+            pinned = json.loads(manifest.read_text())
+            kept = {v["id"]: v for v in pinned["vectors"]}
+            for v in vectors:  # a pinned vector is never changed: it must come out of the tool exactly as pinned
+                if v["id"] in kept and (v != kept[v["id"]] or any(
+                        (fresh_dir / f).read_bytes() != (out / f).read_bytes() for f in files_of(v, fresh_dir))):
+                    sys.exit(f"{component}/{v['id']} no longer matches its pin: regenerate deliberately instead")
+            new = [v for v in vectors if v["id"] not in kept]
+            for name in sorted(set().union(set(), *(files_of(v, fresh_dir) for v in new))):
+                if (out / name).exists() and (out / name).read_bytes() != (fresh_dir / name).read_bytes():
+                    sys.exit(f"{component}/{name} exists with other contents: a new vector may not change it")
+                shutil.copyfile(fresh_dir / name, out / name)
+            body = dict(pinned, vectors=pinned["vectors"] + new)
+            print(f"{component}: keeping {len(kept)} pinned vectors, adding {len(new)}")
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            for old in out.glob("*.npy"):
+                old.unlink()
+            for name in files_of(vectors, fresh_dir):
+                shutil.copyfile(fresh_dir / name, out / name)
+        body = {k: body[k] for k in ("schema", "version", "component", "spec", "generator")} | {
+            "count": len(body["vectors"]), "vectors": body["vectors"]}
+        manifest.write_text(json.dumps(body, indent=1) + "\n")
+    print(f"{manifest.relative_to(ROOT.parent)}: {body['count']} vectors")
 
 
 vectors_fn = {"qlayer": qlayer_vectors, "tiling": tiling_vectors, "container": container_vectors}
@@ -428,13 +483,15 @@ SPECS = {"qlayer": "spec/qlayer.md", "tiling": "spec/tiling.md", "container": "s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--regenerate", action="store_true", help="overwrite existing golden files")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--regenerate", action="store_true", help="overwrite existing golden files")
+    mode.add_argument("--extend", action="store_true", help="keep every pinned vector, add the new ones")
     parser.add_argument("components", nargs="*", help=f"any of {list(vectors_fn)} (default: all)")
     args = parser.parse_args()
     for component in args.components or list(vectors_fn):
         if component not in vectors_fn:
             parser.error(f"unknown component {component!r}")
-        write(component, SPECS[component], args.regenerate)
+        write(component, SPECS[component], "regenerate" if args.regenerate else "extend" if args.extend else None)
 
 
 if __name__ == "__main__":

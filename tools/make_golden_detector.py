@@ -8,6 +8,8 @@ layer — at 32×32 so the vectors stay small. Everything is computed in binary6
 imports nothing from cfc_ref. Expected tensors are stored as float32 (what implementations compute in).
 
     python tools/make_golden_detector.py                 # refuses if the manifest exists
+    python tools/make_golden_detector.py --extend        # add the vectors the tool has gained (issue 30's, in
+                                                         # make_golden_detector_edges.py); pinned ones stay
     python tools/make_golden_detector.py --regenerate    # overwrite; say why in the commit message (spec C-1.2)
 """
 
@@ -16,8 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import struct
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -225,6 +229,12 @@ def save(name: str, array: np.ndarray) -> str:
     return name
 
 
+def set_output(directory: Path) -> None:
+    """Where ``save`` and the file writers put their files (a temporary directory while extending)."""
+    global OUT
+    OUT = directory
+
+
 def split_name(index: int) -> str:
     return f"{NAMES[LAYERS[index][0]]}_{index}"
 
@@ -393,16 +403,11 @@ def pools_vectors(rng: np.random.Generator) -> list[dict]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--regenerate", action="store_true", help="overwrite the existing vectors")
-    args = parser.parse_args()
-    manifest = OUT / "vectors.json"
-    if manifest.exists() and not args.regenerate:
-        sys.exit(f"{manifest} exists; pass --regenerate (and say why in the commit message)")
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in [*OUT.glob("*.npy"), *OUT.glob("*.weights"), *OUT.glob("*.cfg")]:
-        old.unlink()
+def generate(out: Path) -> dict:
+    """Every file into ``out``; returns the manifest (pinned vectors first, in their order, then issue 30's)."""
+    import make_golden_detector_edges
+
+    set_output(out)
     rng = np.random.default_rng(20261125)
     weights, params = make_weights(rng)
     (OUT / "tiny.cfg").write_text(cfg_text())
@@ -415,10 +420,52 @@ def main() -> None:
                          "cfc_ref/)", "cfg": "tiny.cfg", "weights": "tiny.weights",
             "vectors": vectors(rng, params) + region_vectors(rng)}
     body["vectors"] += [clipping_vector(rng)] + pools_vectors(rng)  # after the others: their draws are unchanged
-    ids = [v["id"] for v in body["vectors"]]
-    assert len(ids) == len(set(ids)), "duplicate vector ids"
-    manifest.write_text(json.dumps(body, indent=1) + "\n")
-    print(f"{manifest}: {len(ids)} vectors")
+    body["vectors"] += make_golden_detector_edges.edge_vectors(params, sys.modules[__name__])  # issue 30
+    body = {k: v for k, v in body.items() if k != "vectors"} | {"count": len(body["vectors"]),
+                                                                "vectors": body["vectors"]}
+    return body
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--regenerate", action="store_true", help="overwrite the existing vectors")
+    mode.add_argument("--extend", action="store_true", help="keep every pinned vector and file, add the new ones")
+    args = parser.parse_args()
+    target = OUT
+    manifest = target / "vectors.json"
+    if manifest.exists() and not (args.regenerate or args.extend):
+        sys.exit(f"{manifest} exists; pass --extend or --regenerate (and say why in the commit message)")
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp)
+        body = generate(fresh)
+        ids = [v["id"] for v in body["vectors"]]
+        assert len(ids) == len(set(ids)), "duplicate vector ids"
+        if args.extend and manifest.exists():
+            pinned = json.loads(manifest.read_text())
+            kept = {v["id"] for v in pinned["vectors"]}
+            new = [v for v in body["vectors"] if v["id"] not in kept]
+            moved = [v["id"] for v in body["vectors"] if v["id"] in kept and v not in pinned["vectors"]]
+            moved_files = [p.name for p in fresh.iterdir() if (target / p.name).exists()
+                           and (target / p.name).read_bytes() != p.read_bytes()]
+            if moved or moved_files:  # the pins stay; say that this numpy computes them otherwise
+                print(f"note: regenerated here, {len(moved)} pinned entries and {len(moved_files)} pinned files "
+                      "would differ; they are kept as pinned")
+            for name in sorted(p.name for p in fresh.iterdir()):  # pinned files stay as they are
+                if not (target / name).exists():
+                    shutil.copyfile(fresh / name, target / name)
+            body = {k: v for k, v in pinned.items() if k != "vectors"} | {
+                "count": len(pinned["vectors"]) + len(new), "vectors": pinned["vectors"] + new}
+            print(f"keeping {len(kept)} pinned vectors and their files, adding {len(new)}: "
+                  f"{', '.join(v['id'] for v in new)}")
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            for old in [*target.glob("*.npy"), *target.glob("*.weights"), *target.glob("*.cfg")]:
+                old.unlink()
+            for path in fresh.iterdir():
+                shutil.copyfile(path, target / path.name)
+        manifest.write_text(json.dumps(body, indent=1) + "\n")
+    print(f"{manifest}: {body['count']} vectors")
 
 
 if __name__ == "__main__":

@@ -133,6 +133,43 @@ CURVES = {"max17_default": [[30.0, 0.55], [55.0, 0.66], [110.0, 0.71], [240.0, 0
           "max11_default": [[120.0, 0.62], [190.0, 0.69], [330.0, 0.73], [600.0, 0.747]]}
 
 
+def edge_ap_vectors() -> list[dict]:
+    """Issue 30: rules the first vectors probed in one shape only."""
+    return [{
+        "id": "ap_all_point_envelope", "section": "M-2.2", "flags": ["envelope"], "result": "valid",
+        "operation": "voc_eval",
+        "comment": "npos 3; detections TP, FP, TP, TP: recall 1/3, 1/3, 2/3, 1, precision 1, 1/2, 2/3, 3/4. All-point "
+                   "with the precision envelope (non-increasing from the right): 1/3·1 + 1/3·3/4 + 1/3·3/4 = 5/6; "
+                   "without it 1/3·1 + 1/3·2/3 + 1/3·3/4 = 29/36. VOC07: 4 thresholds (0 … 0.30000000000000004) "
+                   "take 1, the other 7 take 3/4: 37/44.",
+        "classes": ["car"],
+        "ground_truth": [gt("A", "car", [0, 0, 9, 9]), gt("A", "car", [20, 0, 29, 9]), gt("A", "car", [40, 0, 49, 9])],
+        "detections": [det("A", "car", 0.9, [0, 0, 9, 9]), det("A", "car", 0.8, [100, 100, 109, 109]),
+                       det("A", "car", 0.7, [20, 0, 29, 9]), det("A", "car", 0.6, [40, 0, 49, 9])],
+        "expected": expected({"car": F(37, 44)}, {"car": F(5, 6)}),
+    }]
+
+
+NON_MONOTONIC = [[80.0, 0.62], [150.0, 0.70], [250.0, 0.69], [400.0, 0.75]]  # mAP falls once as the rate rises
+
+
+def edge_bd_vectors() -> list[dict]:
+    """Issue 30: BD-mAP of a curve whose mAP does not increase with the rate (M-5.5 allows it)."""
+    import bjontegaard
+
+    vectors = []
+    for method in ("cubic", "pchip"):
+        value = bjontegaard.bd_psnr([p[0] for p in ANCHOR], [p[1] for p in ANCHOR], [p[0] for p in NON_MONOTONIC],
+                                    [p[1] for p in NON_MONOTONIC], method=method, require_matching_points=False,
+                                    min_overlap=0)
+        vectors.append({"id": f"bd_metric_non_monotonic_{method}", "section": "M-5.5",
+                        "flags": [method, "bd-metric", "non-monotonic"], "result": "valid", "operation": "bd_metric",
+                        "comment": "the test curve's mAP falls from 0.70 to 0.69 between 150 and 250 KBPI: BD-mAP "
+                                   "need not increase with the rate, so it is computed, not refused",
+                        "method": method, "anchor": ANCHOR, "test": NON_MONOTONIC, "expected": float(value)})
+    return vectors
+
+
 def bd_vectors() -> list[dict]:
     import bjontegaard  # the peer (pip install bjontegaard); only this tool needs it
 
@@ -199,15 +236,18 @@ def main() -> None:
     body = {"schema": SCHEMA, "version": 1, "component": "metrics", "spec": "spec/metrics.md",
             "generator": f"tools/make_golden_metrics.py: AP derived by hand (fractions in the tool and the comments), "
                          f"BD from the bjontegaard package {version} (bd_rate, bd_psnr), independent of cfc_ref/",
-            "vectors": ap_vectors() + bd_vectors()}
+            "vectors": ap_vectors() + bd_vectors() + edge_ap_vectors() + edge_bd_vectors()}
     if args.extend:
         pinned = json.loads(OUT.read_text())
         kept = {v["id"]: v for v in pinned["vectors"]}
         fresh = [v for v in body["vectors"] if v["id"] not in kept]
         body = dict(pinned, vectors=pinned["vectors"] + fresh)
+        body = {k: body[k] for k in ("schema", "version", "component", "spec", "generator") if k in body} | {
+            "count": len(body["vectors"]), "vectors": body["vectors"]}
         print(f"keeping {len(kept)} pinned vectors, adding {len(fresh)}: {', '.join(v['id'] for v in fresh)}")
     ids = [v["id"] for v in body["vectors"]]
     assert len(ids) == len(set(ids)), "duplicate vector ids"
+    body = {k: v for k, v in body.items() if k != "vectors"} | {"count": len(ids), "vectors": body["vectors"]}
     OUT.write_text(json.dumps(body, indent=1, ensure_ascii=False) + "\n")
     print(f"{OUT}: {len(ids)} vectors")
 

@@ -95,13 +95,23 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{err.filename}: " if err.filename else ""
         print(f"cfc-ref: error: {where}{_one_line(err.strerror or err)}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] != "torch":
+            return _internal_error(err)
+        print("cfc-ref: error: this command needs torch, which is not installed: pip install 'cfc-ref[torch]' "
+              "(torch==2.13.0)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("cfc-ref: interrupted (finished results are kept; run the same command again to resume)",
               file=sys.stderr)
         return 130
     except Exception as err:
-        if os.environ.get("CFC_DEBUG"):
-            raise
-        print(f"cfc-ref: internal error: {type(err).__name__}: {_one_line(err)[:300]} (a bug in cfc-ref: please "
-              "report it; CFC_DEBUG=1 shows the traceback)", file=sys.stderr)
-        return 3
+        return _internal_error(err)
+
+
+def _internal_error(err: Exception) -> int:
+    if os.environ.get("CFC_DEBUG"):
+        raise err
+    print(f"cfc-ref: internal error: {type(err).__name__}: {_one_line(err)[:300]} (a bug in cfc-ref: please "
+          "report it; CFC_DEBUG=1 shows the traceback)", file=sys.stderr)
+    return 3

@@ -17,11 +17,12 @@ ENV_VAR = "CFC_IMPL"
 def load_adapter(name: str | None = None, command: str | None = None, timeout: float | None = None,
                  deadline: float | None = None, cwd: str | None = None) -> ModuleType:
     """Import the adapter named by ``name``, else ``$CFC_IMPL``, else the reference — or start the executable
-    ``command`` (a process adapter with its time limits, C-2.5); check that it is complete."""
+    ``command`` (a process adapter with its time limits, C-2.5: ``timeout`` None for each profile's default);
+    check that it is complete."""
     if command:
-        from cfc_ref.conformance.process import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, ProcessAdapter
+        from cfc_ref.conformance.process import DEFAULT_DEADLINE, ProcessAdapter
 
-        adapter = ProcessAdapter(command, timeout or DEFAULT_TIMEOUT, deadline or DEFAULT_DEADLINE, cwd=cwd)
+        adapter = ProcessAdapter(command, timeout or None, deadline or DEFAULT_DEADLINE, cwd=cwd)
         return check_adapter(adapter, command)  # type: ignore[return-value]
     module_name = name or os.environ.get(ENV_VAR) or DEFAULT_IMPL
     try:

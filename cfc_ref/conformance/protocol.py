@@ -34,6 +34,10 @@ byte strings are ``bytes``.
     bd_rate(anchor, test, method) -> float      BD-KBPI-mAP in percent; curves: lists of [kbpi, map]
     bd_metric(anchor, test, method) -> float    BD-mAP (test − anchor); method: "cubic" | "pchip"
 
+``detector.image`` (spec D-4.1)
+    network_input(image, width, height) -> float32 ndarray 3×height×width
+        image: uint8 H×W×3 RGB; Darknet's resize_image (stretched, not letterboxed), samples / 255
+
 ``detector.network`` (spec D-1..D-3, D-5)
     split_forward(cfg, weights, image, split) -> {name: float32 ndarray C×H×W}
         cfg, weights: str paths of a Darknet .cfg and .weights; image: float32 3×H×W network input;
@@ -48,7 +52,8 @@ byte strings are ``bytes``.
 ``codec.encode`` (spec H-2; only for encoders that claim HM-16.12 exactness)
     encode_hevc(picture, bit_depth, qp) -> bytes   qp: int 0..51 or "lossless"
 
-Group names expand: ``metrics`` = metrics.ap + metrics.bd; ``detector`` = detector.network + detector.region;
+Group names expand: ``metrics`` = metrics.ap + metrics.bd; ``detector`` = detector.image + detector.network +
+detector.region;
 ``codec`` = codec.decode.
 """
 
@@ -58,6 +63,7 @@ PROFILE_FUNCTIONS: dict[str, tuple[str, ...]] = {
     "wire": ("quantize", "dequantize", "tile", "untile", "pack", "parse"),
     "metrics.ap": ("voc_eval",),
     "metrics.bd": ("bd_rate", "bd_metric"),
+    "detector.image": ("network_input",),
     "detector.network": ("split_forward", "back_forward"),
     "detector.region": ("region_detections",),
     "codec.decode": ("decode_hevc",),
@@ -65,7 +71,7 @@ PROFILE_FUNCTIONS: dict[str, tuple[str, ...]] = {
 }
 GROUPS: dict[str, tuple[str, ...]] = {
     "metrics": ("metrics.ap", "metrics.bd"),
-    "detector": ("detector.network", "detector.region"),
+    "detector": ("detector.image", "detector.network", "detector.region"),
     "codec": ("codec.decode",),
 }
 REQUIRED = PROFILE_FUNCTIONS["wire"]  # what a module without PROFILES provides

@@ -12,20 +12,24 @@ from typing import Any
 
 import numpy as np
 
-from cfc_ref import container, qlayer, tiling
+from cfc_ref import __version__, container, qlayer, tiling
 
 
 def _profiles() -> tuple[str, ...]:
-    """Everything, except the codec profiles this machine cannot run: decoding every vector needs one of the exact
-    decoders (H-4.2; FFmpeg alone refuses the lossless RExt streams, H-4.3), an HM-exact encode needs HM-16.12
-    (H-2.2)."""
+    """Everything, except what this installation cannot run: the detector needs torch (the extra ``torch``);
+    decoding every vector needs one of the exact decoders (H-4.2; FFmpeg alone refuses the lossless RExt streams,
+    H-4.3), an HM-exact encode needs HM-16.12 (H-2.2)."""
+    import importlib.util
+
     from cfc_ref.codecs.hevc.decoders import available_decoders
     from cfc_ref.codecs.hevc.hm import hm_encoder
 
-    return ("wire", "metrics", "detector", *(("codec",) if set(available_decoders()) - {"ffmpeg"} else ()),
+    return ("wire", "metrics", "detector.image", *(("detector",) if importlib.util.find_spec("torch") else ()),
+            *(("codec",) if set(available_decoders()) - {"ffmpeg"} else ()),
             *(("codec.encode",) if hm_encoder() else ()))
 
 
+NAME, VERSION = "cfc-ref reference", __version__
 PROFILES = _profiles()
 
 
@@ -113,7 +117,17 @@ def bd_metric(anchor: list[list[float]], test: list[list[float]], method: str) -
     return bd_map([tuple(p) for p in anchor], [tuple(p) for p in test], method).delta  # type: ignore[misc]
 
 
-# --- detector.network, detector.region (spec D-1..D-5) --------------------------------------------------------------
+# --- detector.image, detector.network, detector.region (spec D-1..D-5) -----------------------------------------------
+
+def network_input(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    from cfc_ref.detector.image import network_input as darknet_input
+    from cfc_ref.errors import DarknetError
+
+    try:
+        return darknet_input(np.asarray(image), width, height)
+    except ValueError as err:
+        raise DarknetError(str(err)) from None
+
 
 @lru_cache(maxsize=4)
 def _model(cfg: str, weights: str, stamp: tuple[Any, ...]) -> Any:

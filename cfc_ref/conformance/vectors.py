@@ -47,7 +47,8 @@ class Vector:
         if self.component == "metrics":
             return "metrics.ap" if operation == "voc_eval" else "metrics.bd"
         if self.component == "detector":
-            return "detector.region" if operation == "region_detections" else "detector.network"
+            return {"region_detections": "detector.region", "network_input": "detector.image"}.get(
+                str(operation), "detector.network")
         return "codec.encode" if operation == "encode_hevc" else "codec.decode"
 
     @property
@@ -249,6 +250,8 @@ def _check_metrics(impl: ModuleType, v: Vector) -> None:
 
 # --- detector (spec D-1..D-5; tolerances C-2.6) ---------------------------------------------------------------------
 TENSOR_TOLERANCE = 1e-4  # max |got − want| ≤ 1e-4 · max(1, max |want|) per tensor
+IMAGE_TOLERANCE = 1e-4  # network input (D-4.1): every sample within 1e-4 (Darknet's binary32 positions err by up to
+# side · 2^-24 of a pixel: 2e-5 on the vectors' largest image, 300 rows; a letterbox differs by more than 1e-2)
 SCORE_TOLERANCE, BOX_TOLERANCE = 1e-5, 1e-3  # detections: absolute score, pixels
 
 
@@ -260,8 +263,24 @@ def _close_tensor(got: Any, want: np.ndarray, what: str) -> None:
         raise VectorMismatch(f"{what}: differs by up to {error:.3g}, allowed {bound:.3g}")
 
 
+def _check_image(impl: ModuleType, v: Vector) -> None:
+    f = v.fields
+    call = lambda: impl.network_input(v.array("image"), f["width"], f["height"])  # noqa: E731
+    if f["result"] == "invalid":
+        return _expect_rejection(call, v)
+    want = v.array("expected")
+    got = _same_layout(call(), want, "network input")
+    error = float(np.abs(got.astype(np.float64) - want).max(initial=0.0))
+    if not error <= IMAGE_TOLERANCE:  # also catches NaN
+        raise VectorMismatch(f"network input differs by up to {error:.3g}, allowed {IMAGE_TOLERANCE:g} (D-4.1: "
+                             "stretched, not letterboxed)")
+    return None
+
+
 def _check_detector(impl: ModuleType, v: Vector) -> None:
     f = v.fields
+    if f["operation"] == "network_input":
+        return _check_image(impl, v)
     cfg, weights = v.path("cfg"), v.path("weights")
     if f["operation"] == "split_forward":
         call = lambda: impl.split_forward(cfg, weights, v.array("image"), f["split"])  # noqa: E731

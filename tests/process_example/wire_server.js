@@ -390,7 +390,9 @@ function pack(records) {  // W-4.3: written, then read back by our own parser, o
 const FUNCTIONS = { quantize, dequantize, tile, untile, pack, parse };
 
 function answer(request) {
-  if (request.function === "profiles") return { result: ["wire"] };
+  if (request.function === "profiles") {  // the profiles, and the implementation's name and version (C-2.5)
+    return { result: { profiles: ["wire"], name: "wire_server.js (JavaScript from the spec)", version: "1" } };
+  }
   const fn = FUNCTIONS[request.function];
   if (!fn) return { error: { category: "UnknownFunction", message: request.function } };
   try {
@@ -403,6 +405,17 @@ function answer(request) {
 
 const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
 lines.on("line", (line) => {
-  const request = JSON.parse(line);
+  let request;
+  try {
+    request = JSON.parse(line);
+  } catch (err) {  // C-2.5: a line that is not a request
+    request = null;
+  }
+  if (request === null || typeof request !== "object" || !Array.isArray(request.args)) {
+    const id = request && typeof request === "object" && "id" in request ? request.id : null;
+    const error = { category: "MalformedRequest", message: String(line).slice(0, 200) };
+    process.stdout.write(JSON.stringify({ id, error }) + "\n");
+    return;
+  }
   process.stdout.write(JSON.stringify({ id: request.id, ...answer(request) }) + "\n");
 });

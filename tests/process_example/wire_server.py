@@ -42,15 +42,30 @@ FUNCTIONS = {name: getattr(reference, name) for name in ("quantize", "dequantize
 
 
 def answer(request):
-    if request["function"] == "profiles":
-        return {"result": ["wire"]}
+    if request["function"] == "profiles":  # the profiles, and the implementation's name and version (C-2.5)
+        return {"result": {"profiles": ["wire"], "name": "wire_server.py (the reference behind the framing)",
+                           "version": "1"}}
+    if request["function"] not in FUNCTIONS:
+        return {"error": {"category": "UnknownFunction", "message": request["function"]}}
     try:
         return {"result": to_json(FUNCTIONS[request["function"]](*from_json(request["args"])))}
     except ValueError as err:  # the reference's errors are ValueError subclasses named as the spec names them
         return {"error": {"category": type(err).__name__, "message": str(err)}}
 
 
+def malformed(line):
+    """C-2.5: the answer to a line that is not a request."""
+    return {"id": None, "error": {"category": "MalformedRequest", "message": line[:200]}}
+
+
 if __name__ == "__main__":
     for line in sys.stdin:
-        request = json.loads(line)
+        try:
+            request = json.loads(line)
+        except ValueError:
+            request = None
+        if not (isinstance(request, dict) and "id" in request and isinstance(request.get("function"), str)
+                and isinstance(request.get("args"), list)):
+            print(json.dumps(malformed(line)), flush=True)
+            continue
         print(json.dumps({"id": request["id"], **answer(request)}), flush=True)

@@ -4,7 +4,7 @@ import numpy as np
 
 
 def voc_eval(ground_truth, detections, classes, method, *, at_least=False, difficult_is_fp=False,
-             thresholds=None):
+             thresholds=None, envelope=True):
     aps = {}
     for cls in classes:
         gts = [g for g in ground_truth if g["class"] == cls]
@@ -39,7 +39,8 @@ def voc_eval(ground_truth, detections, classes, method, *, at_least=False, diffi
                                       for t in (np.arange(0, 1.1, 0.1) if thresholds is None else thresholds)]))
         else:
             mrec, mpre = np.r_[0.0, recall, 1.0], np.r_[0.0, precision, 0.0]
-            mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+            if envelope:
+                mpre = np.maximum.accumulate(mpre[::-1])[::-1]
             aps[cls] = float(np.sum((mrec[1:] - mrec[:-1]) * mpre[1:]))
     defined = [a for a in aps.values() if a is not None]
     return {"ap": aps, "map": float(np.mean(defined)) if defined else float("nan")}

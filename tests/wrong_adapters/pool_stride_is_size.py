@@ -2,31 +2,22 @@
 stride 1 (spec D-1.5)."""
 
 import re
-import tempfile
-from pathlib import Path
 
 from cfc_ref.conformance import reference
+
+from wrong_adapters._cfg import maxpool_default
 
 PROFILES = ("detector.network",)
 
 
-def _with_strides(cfg: str) -> str:
-    """The cfg as this wrong parser reads it: every maxpool section without stride gets stride = its size."""
-    sections = re.split(r"(?m)^(?=\[)", Path(cfg).read_text())
-    out = []
-    for section in sections:
-        if section.startswith("[maxpool]") and not re.search(r"(?m)^stride\s*=", section):
-            size = re.search(r"(?m)^size\s*=\s*(\d+)", section)
-            section = section.rstrip("\n") + f"\nstride={size.group(1) if size else 2}\n\n"
-        out.append(section)
-    path = Path(tempfile.mkdtemp(prefix="wrong-cfg-")) / Path(cfg).name
-    path.write_text("".join(out))
-    return str(path)
+def _size(section: str) -> str:
+    size = re.search(r"(?m)^size\s*=\s*(\d+)", section)
+    return size.group(1) if size else "2"
 
 
 def split_forward(cfg, weights, image, split):
-    return reference.split_forward(_with_strides(cfg), weights, image, split)
+    return reference.split_forward(maxpool_default(cfg, "stride", _size), weights, image, split)
 
 
 def back_forward(cfg, weights, split, tensors):
-    return reference.back_forward(_with_strides(cfg), weights, split, tensors)
+    return reference.back_forward(maxpool_default(cfg, "stride", _size), weights, split, tensors)

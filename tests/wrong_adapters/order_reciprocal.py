@@ -1,0 +1,8 @@
+"""Wrong on purpose: t computed as (v − lo)·(L·(1/d)): the scale through a reciprocal
+(spec Q-3.1: t = (v − lo) × s with s = L / d, in binary64)."""
+
+from cfc_ref.conformance.reference import dequantize, pack, parse, tile, untile  # noqa: F401
+
+from wrong_adapters._order import quantizer
+
+quantize = quantizer(lambda v, lo, hi, L: (v - lo) * (L * (1 / (hi - lo))))
