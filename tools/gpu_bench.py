@@ -432,10 +432,13 @@ class DeviceWire:
         return batch.q[0].cpu().numpy().astype(sample_dtype(bit_depth)), side.to_bytes()
 
     def dequantize(self, q: np.ndarray, side_info: bytes, bit_depth: int, mode: str) -> np.ndarray:
+        from cfc_ref.errors import QLayerError
         from cfc_ref.fast.qlayer_torch import dequantize_batch
         from cfc_ref.qlayer import SideInfo
 
         side = SideInfo.from_bytes(side_info, mode)  # type: ignore[arg-type]  # the host parses the bytes (Q-2.3)
+        if np.asarray(q).dtype.kind not in "ui":  # integer samples only (before the device sees int32)
+            raise QLayerError(f"quantized samples must be integers, got dtype {np.asarray(q).dtype}")
         lo = torch.tensor([side.lo], dtype=torch.float32, device=self.device)
         hi = torch.tensor([side.hi], dtype=torch.float32, device=self.device)
         samples = torch.from_numpy(np.asarray(q).astype(np.int32))[None].to(self.device)
