@@ -19,6 +19,7 @@ MANIFESTS = {  # manifest → its schema; every JSON manifest under golden/ is l
     "tiling/vectors.json": "tiling.schema.json",
     "container/vectors.json": "container.schema.json",
     "metrics/vectors.json": "metrics.schema.json",
+    "metrics/bd_monotonic.json": "metrics-bd-monotonic.schema.json",
     "detector/vectors.json": "detector.schema.json",
     "hm-16.12/manifest.json": "hm-16.12.schema.json",
     "x265/manifest.json": "x265.schema.json",
