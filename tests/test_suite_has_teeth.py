@@ -49,6 +49,23 @@ def test_bd_on_the_linear_rate_is_caught():
             "max11_default") for method in ("cubic", "pchip")} <= failures.keys()
 
 
+@spec("C-2.3", "M-5.8")
+def test_the_monotonic_method_without_its_constraints_is_caught():
+    """Every vector where a constraint is active at the optimum tells it apart; where none is (the fit is the plain
+    cubic) BD-mAP agrees, as M-5.8 says it must."""
+    import json
+
+    from cfc_testing import GOLDEN
+
+    failures = _caught("bd_monotonic_unconstrained")
+    vectors = json.loads((GOLDEN / "metrics" / "bd_monotonic.json").read_text())["vectors"]
+    active = {v["id"] for v in vectors if v["result"] == "valid" and v["operation"] == "bd_metric"
+              and "constraint-active" in v["flags"]}
+    assert len(active) > 5 and active <= failures.keys()
+    assert not {v["id"] for v in vectors if "constraint-inactive" in v["flags"] and v["operation"] == "bd_metric"
+                and v["result"] == "valid"} & failures.keys()
+
+
 @spec("C-2.3", "D-2.4")
 def test_textbook_reorg_is_caught():
     failures = _caught("textbook_reorg")
@@ -197,7 +214,11 @@ HOLES = [  # (wrong adapter, clauses, vectors that must catch it, and nothing el
                                                 "w_pack_reject_relu_negative"}),
     ("writer_unchecked_raw_samples", ("W-4.3",), {"w_pack_reject_raw_sample_4bit", "w_pack_reject_raw_sample_10bit"}),
     ("ap_without_envelope", ("M-2.2",), {"ap_all_point_envelope"}),
-    ("bd_metric_refuses_non_monotonic", ("M-5.5",), {"bd_metric_non_monotonic_cubic", "bd_metric_non_monotonic_pchip"}),
+    ("bd_metric_refuses_non_monotonic", ("M-5.5",), {"bd_metric_non_monotonic_cubic", "bd_metric_non_monotonic_pchip",
+                                                   # M-5.8's BD-mAP of curves that dip: caught by them too
+                                                   "bd_monotonic_metric_ceiling", "bd_monotonic_metric_constant_fit",
+                                                   "bd_monotonic_metric_dip",
+                                                   "bd_monotonic_metric_embedded_retrained_12"}),
     ("bn_epsilon_in_variance", ("D-2.1",), {"net_smallvar_front_conv_9", "net_smallvar_back_conv_9"}),
     ("bn_torch_epsilon", ("D-2.1",), {"net_smallvar_front_conv_9", "net_smallvar_back_conv_9"}),
     ("pool_size_defaults_to_two", ("D-1.5",), {"net_pools_stride_front_max_0", "net_pools_stride_front_max_1"}),

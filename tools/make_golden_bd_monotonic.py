@@ -40,9 +40,8 @@ What the generator had to decide in M-5.8, and what it found (for the lead to ma
   BD-KBPI-mAP whose curves' KBPI ranges are disjoint is not refused (``disjoint_rates``: M-5.5's KBPI-overlap
   check is of two curves together, not of "a curve").  The shares reported are of each fit's mAP range
   (BD-KBPI-mAP) and of each curve's ``ln KBPI`` range (BD-mAP); M-5.8 does not say what the result reports.
-* A constant fit.  For BD-KBPI-mAP the refusal is implied by the overlap refusal (a constant fit's mAP range is one
-  point, so the overlap is a point or empty), so the bullet has teeth only for BD-mAP, where BD-mAP would be
-  defined.  The vectors read it literally: ``bd_monotonic_metric_constant_fit`` refuses BD-mAP too.
+* A constant fit.  Resolved in the spec (M-5.8, after this generator's first version): the constant-fit refusal is
+  BD-KBPI-mAP's only; BD-mAP of a constant fit is defined and ``bd_monotonic_metric_constant_fit`` holds its value.
   The test ``p(x_1) = p(x_n)`` is exact; a binary64 fit of a falling or flat curve comes out constant only up to
   rounding (c_1..c_3 of order 1e-17), so an implementation needs a rule the spec does not give (a tolerance, or
   recognising the constant optimum structurally).  The vectors' constant fits are clear-cut (mAP falling at every
@@ -275,8 +274,7 @@ def bd_metric(fits: dict[str, tuple[Curve, Fit]]) -> tuple[F, F, F]:
     lo, hi = max(ca.x[0], ct.x[0]), min(ca.x[-1], ct.x[-1])
     if lo >= hi:
         raise Refused("the ln KBPI ranges do not overlap or meet in a single point")
-    refuse_constant(fits)
-    return (integral(ft, lo, hi) - integral(fa, lo, hi)) / (hi - lo), lo, hi
+    return (integral(ft, lo, hi) - integral(fa, lo, hi)) / (hi - lo), lo, hi  # a constant fit is a curve too
 
 
 # ---------------------------------------------------------------- BD-KBPI-mAP (monotonic), 60 digits
@@ -394,8 +392,8 @@ PAIRS = [
     ("touching", ANCHOR, ABOVE, "bd_metric", "the KBPI ranges meet in one point, 420: refused"),
     ("above", ANCHOR, ABOVE, "bd_rate", "the test's fitted mAP range lies above the anchor's: no overlap, refused"),
     ("constant_fit", ANCHOR, FALLING, "both", "a test curve whose mAP falls at every step: the best non-decreasing "
-     "fit is the constant mean, refused (for BD-KBPI-mAP its one-point mAP range refuses it as well; for BD-mAP "
-     "this is M-5.8's refusal bullet read literally, BD-mAP itself would be defined)"),
+     "fit is the constant mean; BD-KBPI-mAP is refused (no rate is a function of a constant mAP), BD-mAP is "
+     "defined (M-5.8: the constant-fit refusal is BD-KBPI-mAP's only)"),
     ("flat", ANCHOR, FLAT, "bd_rate", "a test curve of one mAP value at every rate: the plain cubic is already the "
      "constant, refused"),
     ("reject_3_points", ANCHOR, MAX17[:3], "both", "fewer than 4 points (M-5.5's check)"),

@@ -77,9 +77,18 @@ def load_manifest(golden_dir: Path, component: str) -> dict[str, Any]:
     return manifest
 
 
+EXTRA_MANIFESTS = {"metrics": ("bd_monotonic.json",)}  # further manifests of a component (M-5.8's vectors)
+
+
 def load_vectors(golden_dir: Path, component: str) -> list[Vector]:
-    manifest = load_manifest(golden_dir, component)
-    return [Vector(component, golden_dir / component, v, manifest) for v in manifest["vectors"]]
+    """Every vector of a component: its ``vectors.json`` and the further manifests it has (C-1.1)."""
+    manifests = [load_manifest(golden_dir, component)]
+    for name in EXTRA_MANIFESTS.get(component, ()):
+        extra = json.loads((golden_dir / component / name).read_text())
+        if extra.get("schema") != SCHEMA or extra.get("component") != component:
+            raise ValueError(f"{component}/{name}: not a {SCHEMA} manifest for {component}")
+        manifests.append(extra)
+    return [Vector(component, golden_dir / component, v, m) for m in manifests for v in m["vectors"]]
 
 
 def hm_vectors(golden_dir: Path) -> list[Vector]:

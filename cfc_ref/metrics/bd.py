@@ -148,13 +148,16 @@ def _monotonic_metric(anchor: list[tuple[float, float]], test: list[tuple[float,
                           (high - low) / (ft.high - ft.low), "monotonic")
 
 
+CONSTANT_FIT = 1e-12  # M-5.8: a fit whose mAP range is no wider than this is constant
+
+
 def _monotonic_rate(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> BdResult:
     """M-5.8: BD-KBPI-mAP between the fitted curves' inverses over the overlap of their fitted mAP ranges."""
     fa, ft = _fits(anchor, test)
     ranges = []
     for fit, name in ((fa, "anchor"), (ft, "test")):
         first, last = fit.range
-        if not last > first:
+        if last - first <= CONSTANT_FIT:
             raise MetricsError(f"the {name} curve's monotonic fit is constant ({first:.4f}): no rate is a function of "
                                "mAP")
         ranges.append((first, last))
