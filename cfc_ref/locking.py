@@ -45,6 +45,7 @@ def run_lock(output: Path, what: str = "cfc-ref run") -> Iterator[None]:
             if lock_created:
                 _remove_created(output, created)
             raise
+        os.ftruncate(fd, 0)  # a finished run's lock file names no process (issue 32)
     finally:
         os.close(fd)
 

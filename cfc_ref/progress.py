@@ -80,11 +80,15 @@ class JobProgress:
             self.total = units - done
         todo = units - done
         resumed = f"; resuming: {done:,} of {units:,} units already finished" if done else ""
+        if not todo:
+            self._line(f"{name}: nothing to compute, all {units:,} units already finished")
+            return
         self._line(f"{name}: {todo:,} units to compute on {workers} worker{'s' if workers != 1 else ''}{resumed}")
-        if self.enabled and self.bar is None:
-            self.bar = progress_bar(max(self.total, 1), name, "unit")
+        label = f"job [{name}]"  # the count is the whole job's (E-10.2), the label says which sweep runs now
+        if self.enabled and self.bar is None and self.total:
+            self.bar = progress_bar(self.total, label, "unit")
         elif self.bar is not None:
-            self.bar.set_description_str(name, refresh=True)
+            self.bar.set_description_str(label, refresh=True)
 
     def phase(self, text: str) -> None:
         if self.bar is not None:

@@ -308,7 +308,7 @@ def test_a_killed_jobs_pack_serves_the_resumed_job_and_damage_is_encoded_again(m
     prepare_dataset(config)
     init_worker(config)
     try:  # a worker finished the job; its run was killed before recording it
-        run_job(("test_000000", tuple(s for s in settings_of(config) if s.kind == "split")))
+        run_job((config, "test_000000", tuple(s for s in settings_of(config) if s.kind == "split")))
     finally:
         release_worker()
     pack = tmp_path / "out" / "cache" / "test_000000.pack"

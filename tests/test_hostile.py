@@ -115,11 +115,9 @@ def test_a_worker_that_cannot_start_is_named_in_one_line(model_files, tmp_path):
     from cfc_ref.experiment.local_engine import LocalPoolExecutor, run_job
 
     config = tiny(model_files, tmp_path / "out")
-    (tmp_path / "out").mkdir()
-    executor = LocalPoolExecutor(2)
-    executor.error_file = tmp_path / "out" / ".worker-error"
-    with pytest.raises(CfcError, match="reason given"):
-        list(executor.map(run_job, [("x", ())], _failing_initializer, (config, 1)))
+    with LocalPoolExecutor(2, _failing_initializer, (config, 1)) as executor, pytest.raises(CfcError,
+                                                                                              match="reason given"):
+        list(executor.map(run_job, [(config, "x", ())]))
 
 
 @spec("E-6.1")

@@ -1,4 +1,4 @@
-"""``cfc-ref`` command line: a thin layer over the API.
+"""The cfc-ref command line: a thin layer over the API.
 
     cfc-ref                 # the main job: the paper's experiment on the embedded default (= cfc-ref run)
     cfc-ref run [CONFIG]    # the sweep (resumable), then Table 1 and Figs. 1, 4, 5
@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # E-6.1: a terminal that cannot show a character gets a '?', no error
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        argv = ["run", *argv]  # bare cfc-ref is cfc-ref run (E-6.2): its options too (cfc-ref --quiet)
     args = build_parser().parse_args(argv)
     try:
         check_json(args)  # E-6.3: a --json FILE that cannot be written is refused before any work

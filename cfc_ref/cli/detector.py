@@ -15,7 +15,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     layers.add_argument("--height", type=int, default=416, help="input height in pixels")
     layers.add_argument("--width-factor", type=float, default=1.0, help="scale every layer's filters by this")
     layers.add_argument("--device", default="cpu", help="torch device to time on, e.g. cpu or cuda")
-    layers.add_argument("--repeats", type=int, default=3, help="timed forward passes (the median counts)")
+    layers.add_argument("--repeats", type=int, default=3,
+                        help="timed forward passes (on the CPU the minimum of each layer's thread CPU time counts, "
+                        "on a GPU the median)")
     layers.add_argument("--png", default="layers.png", help="figure path ('' for none)")
     add_json(layers, "the per-layer table")
     layers.set_defaults(func=_cmd_layers)

@@ -34,6 +34,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
               f"{row.kilobits:>13.3f} {row.overhead_bits:>13}  {ok}")
         if row.max_error > row.error_bound:
             return 1
+    if args.codec == "raw" and len({b for b in args.bits if 8 < b <= 16}) > 1:
+        print("\n(codec 'raw' stores every sample above 8 bits in two bytes (spec W-3.1): 10 and 12 bits cost the "
+              "same kbits; an HEVC codec tells them apart)")
     return 0
 
 

@@ -1,7 +1,9 @@
 """Per-layer profile of the network (paper Fig. 1): shapes, samples, FLOPs, measured cumulative time (spec D-5.2).
 
 FLOPs count 2 per multiply–add of a convolution and (k² − 1) comparisons per maxpool output; batch norm, activations,
-routes and reorg are not counted. Time is measured layer by layer on the given device (median of ``repeats``).
+routes and reorg are not counted. Time is measured layer by layer: on the CPU as the CPU time of the one thread that
+runs it (torch on one thread), the minimum of ``repeats`` runs, which other work on the machine hardly changes; on a
+GPU as the wall time between synchronizations, the median of ``repeats``.
 """
 
 from __future__ import annotations
@@ -62,21 +64,29 @@ def layer_profile(model: DarknetModel, width: int = 416, height: int = 416, devi
     last = len(config.layers) - 1
     per_layer: list[list[float]] = [[] for _ in range(last)]
     outputs: dict[int, torch.Tensor] = {}
-    for _ in range(max(1, repeats)):
-        outputs = {INPUT: x}
-        for index in range(last):
-            _synchronize(dev)
-            start = time.perf_counter()
-            model.run(outputs, index, index + 1)
-            _synchronize(dev)
-            per_layer[index].append(time.perf_counter() - start)
+    on_cpu = dev.type == "cpu"
+    clock, pick = (time.thread_time, min) if on_cpu else (time.perf_counter, statistics.median)
+    threads = torch.get_num_threads()
+    if on_cpu:
+        torch.set_num_threads(1)  # every layer's work in this thread, so that its CPU clock counts all of it
+    try:
+        for _ in range(max(1, repeats)):
+            outputs = {INPUT: x}
+            for index in range(last):
+                _synchronize(dev)
+                start = clock()
+                model.run(outputs, index, index + 1)
+                _synchronize(dev)
+                per_layer[index].append(clock() - start)
+    finally:
+        torch.set_num_threads(threads)
     shapes = {i: tuple(outputs[i].shape[1:]) for i in range(last)}
     shapes[INPUT] = tuple(x.shape[1:])
     rows, total_flops, total_time = [], 0, 0.0
     for index in range(last):
         flops = _flops(config.layers[index], shapes[index - 1 if index else INPUT], shapes[index])
         total_flops += flops
-        total_time += statistics.median(per_layer[index])
+        total_time += pick(per_layer[index])
         crossing = crossing_layers(config, index)
         samples = [int(torch.tensor(shapes[i]).prod()) for i in crossing]
         c, h, w = shapes[index]
@@ -122,7 +132,7 @@ def plot_profile(rows: list[LayerRow], title: str) -> bytes:
     right.plot(positions, [r.cumulative_seconds / rows[-1].cumulative_seconds for r in rows], "k-o", ms=3,
                label="cumulative time (normalised)")
     right.plot(positions, [r.cumulative_flops / rows[-1].cumulative_flops for r in rows], "g--",
-               label="cumulative FLOPs")
+               label="cumulative FLOPs (normalised)")
     right.set_ylim(0, 1.05)
     right.set_ylabel("cumulative cost (normalised)")
     handles = left.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]

@@ -7,6 +7,7 @@ default.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -52,10 +53,28 @@ class ExperimentConfig:
         return json.dumps(asdict(self), indent=1)
 
 
+PATH_KEYS = ("dataset_root", "cfg", "weights", "output")  # resolved against the config file's own directory
+
+
 def load_config(path: str | Path) -> ExperimentConfig:
+    """A config file; its relative paths (``dataset_root``, ``cfg``, ``weights``, ``output``) are relative to the
+    file's own directory, wherever it is run from, and ``cfg`` may name a built-in cfg (``yolo-voc``)."""
     from cfc_ref.configfile import load_json_object
 
-    return config_from_dict(load_json_object(path), str(path))
+    raw = load_json_object(path)
+    base = Path(path).resolve().parent
+    for key in PATH_KEYS:
+        value = raw.get(key)
+        if isinstance(value, str) and value and not (key == "cfg" and is_builtin_cfg(value)):
+            raw[key] = os.path.normpath(base / value) if not Path(value).is_absolute() else value
+    return config_from_dict(raw, str(path))
+
+
+def is_builtin_cfg(value: str) -> bool:
+    """A cfg named by name (``yolo-voc``, ``yolo-voc.2.0``, D-1.3), not by a path."""
+    from cfc_ref.detector.cfg import BUILTIN
+
+    return value in BUILTIN
 
 
 _INT_TUPLES = {"lossless_bit_depths": (1, 12), "lossy_bit_depths": (1, 12), "qps": (0, 51), "jpeg_qualities": (1, 100),
@@ -174,12 +193,28 @@ def split_points_of(config: ExperimentConfig) -> tuple[str, ...]:
 
 
 def cfg_path(config: ExperimentConfig) -> Path:
-    """The Darknet cfg of the run's model."""
+    """The Darknet cfg of the run's model: the embedded default's, a built-in one named by name, or a file."""
     if config.model == "embedded":
-        from cfc_ref.zoo.embedded import embedded_files
+        from cfc_ref.zoo import embedded_files
 
         return embedded_files()[0]
+    if is_builtin_cfg(config.cfg):
+        from importlib import resources
+
+        return Path(str(resources.files("cfc_ref.detector").joinpath(f"cfg/{config.cfg}.cfg")))
     return Path(config.cfg)
+
+
+def missing_inputs(config: ExperimentConfig) -> list[str]:
+    """Every input file or directory of the run that is not there (E-6.1: all named at once)."""
+    missing = []
+    if config.model == "darknet" and not cfg_path(config).is_file():
+        missing.append(f"the cfg {config.cfg}")
+    if config.model == "darknet" and not Path(config.weights).is_file():
+        missing.append(f"the weights {config.weights}")
+    if config.dataset_kind == "voc" and not Path(config.dataset_root).exists():
+        missing.append(f"the dataset {config.dataset_root}")
+    return missing
 
 
 def crossing_of(config: ExperimentConfig) -> dict[str, tuple[str, ...]]:

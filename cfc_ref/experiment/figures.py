@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cfc_ref.escaping import figure as figure_text
 from cfc_ref.experiment.aggregate import Results
-from cfc_ref.experiment.config import split_points_of
+from cfc_ref.experiment.config import ExperimentConfig, split_points_of
 from cfc_ref.fileio import write_atomic
 from cfc_ref.metrics.curves import curve_rows
 from cfc_ref.metrics.results import ResultRow
@@ -27,7 +27,9 @@ MARKERS = {8: "o", 10: "s", 12: "^"}
 CAPTIONS = {
     "fig1_layers": "Fig. 1 — per layer of the detector: the samples a split after it sends (bars, log scale; orange: "
                    "the passthrough tensor that also crosses the cut) and the cumulative time and FLOPs of the front "
-                   "end up to it (lines, normalised). Measured on this machine's CPU with the run's model.",
+                   "end up to it (lines, each normalised by the whole network's). Time: each layer's CPU time on "
+                   "one thread of this machine with the run's model, the minimum of five runs (other work on the "
+                   "machine hardly changes it).",
     "fig4_lossless": "Fig. 4 — lossless feature compression: top, VOC07 mAP against KBPI for each split point (colour) "
                      "at 8, 10 and 12 bits (marker), bars ±1 std of KBPI over images and ±1 bootstrap std of mAP "
                      "(spec M-6.1); bottom, each point's mAP minus the uncompressed model's (cloud-only, original "
@@ -91,16 +93,23 @@ def _point(r: ResultRow, **extra: object) -> dict:
             "map_voc07_std": r.map_voc07_std}
 
 
-def fig1(results: Results, path: Path) -> list[dict]:
-    """Fig. 1: the run's model, layer by layer: samples a split after it sends, cumulative time and FLOPs."""
+def fig1_profile(config: ExperimentConfig) -> tuple[bytes, list[dict]]:
+    """Fig. 1 of a run's model, drawn: the PNG and its plotted values. It depends on the model alone, so a job draws
+    it beside its last sweep (spec E-10.3)."""
     from cfc_ref.detector.profile import layer_profile, plot_profile, profile_points
     from cfc_ref.experiment.models import load_model
 
-    config = results.experiment
     model = load_model(config)
-    profile = layer_profile(model, model.config.width, model.config.height, "cpu", repeats=3)
-    write_atomic(path, plot_profile(profile, f"Fig. 1 — layer profile — {config.name}"))
-    return profile_points(profile)
+    profile = layer_profile(model, model.config.width, model.config.height, "cpu", repeats=5)
+    return plot_profile(profile, f"Fig. 1 — layer profile — {config.name}"), profile_points(profile)
+
+
+def fig1(results: Results, path: Path, drawn: tuple[bytes, list[dict]] | None = None) -> list[dict]:
+    """Fig. 1: the run's model, layer by layer: samples a split after it sends, cumulative time and FLOPs; ``drawn``
+    is :func:`fig1_profile`'s result when it was made before."""
+    png, points = drawn or fig1_profile(results.experiment)
+    write_atomic(path, png)
+    return points
 
 
 def fig4(results: Results, path: Path) -> list[dict]:

@@ -23,7 +23,8 @@ from cfc_ref.locking import RunLocked, run_lock  # noqa: F401 - where runs find 
 
 FINGERPRINT_VERSION = 2
 # Fields that name or place a run but do not change any unit's numbers (the dataset's files are checked per image).
-NOT_FINGERPRINTED = ("name", "output", "workers", "dataset_root")
+NOT_FINGERPRINTED = ("name", "output", "workers", "dataset_root", "cfg", "weights")  # the model's files count by
+# their SHA-256 (model.*_sha256), not by where they lie, so a moved checkout resumes its runs
 
 
 class RunMismatch(CfcError):

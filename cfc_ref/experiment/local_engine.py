@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -59,9 +59,13 @@ ENCODE_LOG_VARIABLE = "CFC_ENCODE_LOG"  # a file to get one line per fresh HEVC 
 
 
 class Executor(Protocol):
-    """Runs ``function`` on every job, after ``initializer(*initargs)`` in each worker; results in any order."""
+    """Runs ``function`` on every job; results in any order. ``close()`` ends whatever it started."""
 
-    def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterable: ...
+    workers: int
+
+    def map(self, function: Callable, jobs: list) -> Iterable: ...
+
+    def close(self) -> None: ...
 
 
 class SerialExecutor:
@@ -72,40 +76,77 @@ class SerialExecutor:
 
     workers = 1
 
-    def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterator:
+    def map(self, function: Callable, jobs: list) -> Iterator:
         threads = torch.get_num_threads()
-        initializer(*initargs)
+        torch.set_num_threads(1)
         try:
             yield from (function(job) for job in jobs)
         finally:
             torch.set_num_threads(threads)
             release_worker()
 
+    def close(self) -> None:
+        pass
+
 
 class LocalPoolExecutor:
     """Processes on this machine (``cfc_ref.processes.worker_pool``: they inherit no open file of this process, end
-    with it however it ends, and ignore Ctrl-C, spec E-3.1); each loads the model once and uses one torch thread."""
+    with it however it ends, and ignore Ctrl-C, spec E-3.1), each with one torch thread. One pool serves every sweep
+    of a job (E-10.3): it starts with the first ``map`` and ends with ``close()`` (or an error); a worker loads a
+    sweep's model with its first job of that sweep and keeps it while the sweep lasts. ``initializer`` (a test's)
+    runs in every worker as it starts."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, initializer: Callable | None = None, initargs: tuple = ()) -> None:
         self.workers = workers
-        self.error_file: Path | None = None
+        self.initializer, self.initargs = initializer, initargs
+        self._pool: ProcessPoolExecutor | None = None
+        self._errors: Path | None = None  # where a worker that cannot start writes why (E-6.1)
 
-    def map(self, function: Callable, jobs: list, initializer: Callable, initargs: tuple) -> Iterator:
-        from cfc_ref.processes import kill_pool, start_error, worker_pool
+    def map(self, function: Callable, jobs: list) -> Iterator:
+        from cfc_ref.processes import start_error, worker_pool
 
-        pool = worker_pool(self.workers, initializer, initargs, self.error_file)
+        if self._pool is None:
+            import tempfile
+
+            self._errors = Path(tempfile.mkdtemp(prefix="cfc-ref-workers-")) / "error"
+            self._pool = worker_pool(self.workers, _start_worker, (self.initializer, self.initargs), self._errors)
         try:
-            pending = {pool.submit(function, job) for job in jobs}
+            pending = {self._pool.submit(function, job) for job in jobs}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield future.result()
         except BrokenProcessPool as err:  # E-6.1: a worker that died (or failed to start) is one line
-            cause = start_error(self.error_file) if self.error_file else None
+            cause = start_error(self._errors) if self._errors else None
+            self.close()
             raise CfcError(cause or f"a worker process died ({err}); finished units are kept, run again to "
                            "resume") from None
-        finally:
-            kill_pool(pool)  # nothing outlives the sweep
+        except BaseException:
+            self.close()  # an interrupted or failed sweep leaves nothing running
+            raise
+
+    def close(self) -> None:
+        from cfc_ref.processes import kill_pool
+
+        if self._pool is not None:
+            kill_pool(self._pool)
+            self._pool = None
+        if self._errors is not None:
+            self._errors.unlink(missing_ok=True)
+            self._errors.parent.rmdir()
+            self._errors = None
+
+    def __enter__(self) -> LocalPoolExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _start_worker(initializer: Callable | None, initargs: tuple) -> None:
+    torch.set_num_threads(1)  # E-8.2
+    if initializer is not None:
+        initializer(*initargs)
 
 
 # ------------------------------------------------------------------ the model, once per process
@@ -128,11 +169,21 @@ _STATE: _WorkerState | None = None
 
 
 def init_worker(config: ExperimentConfig, threads: int = 1) -> None:
+    """This process computes jobs of ``config``'s sweep: its model loaded once, one torch thread (E-8.2)."""
     global _STATE
     torch.set_num_threads(threads)
     model = inference_model(load_model(config), config)
     _STATE = _WorkerState(config, model, encoder_name(config.encoder),  # type: ignore[arg-type]
                           open_voc(config.dataset_root), back_batches(config))
+
+
+def _state_for(config: ExperimentConfig) -> _WorkerState:
+    """The worker's state for ``config``'s sweep, loaded with the sweep's first job here (a pool serves every sweep
+    of a job, E-10.3)."""
+    if _STATE is None or _STATE.config != config:
+        init_worker(config, torch.get_num_threads())
+    assert _STATE is not None
+    return _STATE
 
 
 def release_worker() -> None:
@@ -156,12 +207,11 @@ class JobResult:
 
 
 @torch.no_grad()
-def run_job(job: tuple[str, tuple[Setting, ...]]) -> JobResult:
-    """Compute the given settings of one image; a CfcError fails the setting it arose in (or every setting, when
-    the image itself cannot be read), never the sweep (E-4.2)."""
-    assert _STATE is not None, "init_worker() first"
-    state = _STATE
-    image, todo = job
+def run_job(job: tuple[ExperimentConfig, str, tuple[Setting, ...]]) -> JobResult:
+    """Compute the given settings of one image of ``config``'s sweep; a CfcError fails the setting it arose in (or
+    every setting, when the image itself cannot be read), never the sweep (E-4.2)."""
+    config, image, todo = job
+    state = _state_for(config)
     watch, encodes = Stopwatch(), [0]
     units: list[Unit] = []
     failures: list[tuple[str, str, str]] = []
@@ -230,11 +280,12 @@ def _code(state: _WorkerState, setting: Setting, features: dict, pack: PackCache
 
 
 def jobs_of(config: ExperimentConfig, images: list[str], done: set[tuple[str, str]]
-            ) -> list[tuple[str, tuple[Setting, ...]]]:
-    """One job per image that still lacks a unit: the image and the settings it lacks, in sweep order."""
+            ) -> list[tuple[ExperimentConfig, str, tuple[Setting, ...]]]:
+    """One job per image that still lacks a unit: the sweep's config, the image and the settings it lacks, in sweep
+    order."""
     settings = settings_of(config)
     jobs = [(image, tuple(s for s in settings if (s.key, image) not in done)) for image in images]
-    return [(image, todo) for image, todo in jobs if todo]
+    return [(config, image, todo) for image, todo in jobs if todo]
 
 
 def run(config: ExperimentConfig, executor: Executor | None = None, progress: bool | object = True) -> Path:
@@ -251,14 +302,15 @@ def run(config: ExperimentConfig, executor: Executor | None = None, progress: bo
         return path
 
 
-def run_finishing_aside(config: ExperimentConfig, progress: object, finisher: ThreadPoolExecutor) -> Future[Path]:
+def run_finishing_aside(config: ExperimentConfig, progress: object, finisher: ThreadPoolExecutor,
+                        executor: Executor | None = None) -> Future[Path]:
     """E-10.4: :func:`run`, but once every job is in and no unit failed (else it stops here, E-4.2), the sweep's
     aggregation and export run in ``finisher``'s thread, which then releases the run directory, while the caller
     goes on with its next sweep; the sweep's recorded wall time ends when its jobs are in (its aggregation's seconds
     are its ``aggregation`` stage). The future gives the path of results.json, or the aggregation's error."""
     stack = ExitStack()
     try:
-        sweep, bar = _compute(config, None, progress, stack)
+        sweep, bar = _compute(config, executor, progress, stack)
         sweep.stop_on_failures()
     except BaseException:
         stack.close()
@@ -276,28 +328,26 @@ def run_finishing_aside(config: ExperimentConfig, progress: object, finisher: Th
 def _compute(config: ExperimentConfig, executor: Executor | None, progress: bool | object, stack: ExitStack
              ) -> tuple[Sweep, JobProgress]:
     """Steps 1–3 of the sweep's lifecycle (``rundir.py``): its jobs, each recorded as it comes in, under the
-    directory's lock, which ``stack`` holds."""
+    directory's lock, which ``stack`` holds. Without an ``executor`` the sweep makes its own and ends it."""
     from cfc_ref.progress import JobProgress
 
     sweep = stack.enter_context(open_sweep(config))
     jobs = jobs_of(config, sweep.images, sweep.done)
-    workers = min(config.workers or os.cpu_count() or 1, max(1, len(jobs)))
     if executor is None:
+        workers = min(default_workers(config), max(1, len(jobs)))
         executor = SerialExecutor() if workers <= 1 else LocalPoolExecutor(workers)
-    workers = getattr(executor, "workers", workers)
+        stack.callback(executor.close)
     bar = progress if isinstance(progress, JobProgress) else JobProgress(sweep.total, enabled=bool(progress))
-    bar.start_sweep(config.name, sweep.total, len(sweep.done), workers)
-    sweep.start("local", workers)
-    error_file = sweep.output / ".worker-error"
-    error_file.unlink(missing_ok=True)
-    if isinstance(executor, LocalPoolExecutor):
-        executor.error_file = error_file
-    try:
-        for result in executor.map(run_job, jobs, init_worker, (config, 1)):
-            sweep.record(result.units, result.failures, result.image)
-            sweep.timing.add_job(result.seconds, result.encodes, result.corrupt_cache_entries, result.cpu,
-                                 result.worker)
-            bar.advance(len(result.units) + len(result.failures), len(result.failures))
-    finally:
-        error_file.unlink(missing_ok=True)
+    bar.start_sweep(config.name, sweep.total, len(sweep.done), executor.workers)
+    sweep.start("local", executor.workers)
+    for result in executor.map(run_job, jobs):
+        sweep.record(result.units, result.failures, result.image)
+        sweep.timing.add_job(result.seconds, result.encodes, result.corrupt_cache_entries, result.cpu,
+                             result.worker)
+        bar.advance(len(result.units) + len(result.failures), len(result.failures))
     return sweep, bar
+
+
+def default_workers(config: ExperimentConfig) -> int:
+    """The config's workers, else one per core (spec E-10.5)."""
+    return config.workers or os.cpu_count() or 1

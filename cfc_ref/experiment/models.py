@@ -6,15 +6,16 @@ from pathlib import Path
 
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.errors import CfcError
-from cfc_ref.experiment.config import ExperimentConfig
+from cfc_ref.experiment.config import ExperimentConfig, cfg_path, missing_inputs
 
 
 def model_files(config: ExperimentConfig) -> tuple[Path, Path]:
+    """The cfg and weights files of the run's model (a built-in cfg named by name is the package's file)."""
     if config.model == "embedded":
-        from cfc_ref.zoo.embedded import embedded_files
+        from cfc_ref.zoo import embedded_files
 
         return embedded_files()
-    return Path(config.cfg), Path(config.weights)
+    return cfg_path(config), Path(config.weights)
 
 
 def load_model(config: ExperimentConfig) -> DarknetModel:
@@ -22,9 +23,11 @@ def load_model(config: ExperimentConfig) -> DarknetModel:
     from cfc_ref.detector.weights import load_weights
 
     cfg, weights = model_files(config)
-    if config.model == "darknet" and not weights.exists():
-        raise CfcError(f"the weights {weights} do not exist: tools/download_voc.sh DIR fetches the YOLOv2-VOC "
-                       "weights (and VOC2007 test) into DIR, or give --weights FILE")
+    missing = missing_inputs(config)
+    if missing:  # E-6.1: every missing input at once
+        raise CfcError(f"{' and '.join(missing)} {'do' if len(missing) > 1 else 'does'} not exist: "
+                       "tools/download_voc.sh DIR fetches VOC2007 test and the YOLOv2-VOC weights into DIR (relative "
+                       "paths in a config are relative to the config file's directory)")
     model = DarknetModel(load_cfg(cfg))
     load_weights(model, weights)
     return model.eval()

@@ -28,7 +28,7 @@ def experiment_config(path: str | None = None, *, output: str | None = None, lim
     """The config of a run: a JSON file or the embedded default, with overrides. Also whether it is the embedded
     default itself (which adds the shipped re-trained rows)."""
     from cfc_ref.experiment.config import check_config
-    from cfc_ref.zoo.embedded import embedded_files
+    from cfc_ref.zoo import embedded_files
 
     config = load_config(path) if path else embedded_default()
     if output is not None:
@@ -51,6 +51,10 @@ def experiment_config(path: str | None = None, *, output: str | None = None, lim
     if weights:
         config = replace(config, model="darknet", cfg=cfg or (config.cfg if config.model == "darknet"
                                                                else str(embedded_files()[0])), weights=weights)
+    elif cfg:
+        if config.model != "darknet":
+            raise CfcError("--cfg names the cfg of --weights (or of a config's darknet model); give --weights too")
+        config = replace(config, cfg=cfg)  # a built-in name (yolo-voc) or a path, as the config's own key
     if reference:
         config = replace(config, implementation="reference")  # E-12: every stage through its readable reference
     if lossy_only:
@@ -71,10 +75,12 @@ class Outcome:
 
 
 def run_sweep(config: ExperimentConfig, engine: str = "local", address: str | None = None,
-              progress: bool | JobProgress = True, finisher: ThreadPoolExecutor | None = None) -> Path | Future[Path]:
+              progress: bool | JobProgress = True, finisher: ThreadPoolExecutor | None = None,
+              executor: object = None) -> Path | Future[Path]:
     """One sweep with the chosen engine (spec E-8): ``local`` (processes on this machine) or ``ray``. With a
     ``finisher`` (local engine only), the sweep's aggregation runs in its thread and a future of the path comes
-    back as soon as the sweep's jobs are in (E-10.4)."""
+    back as soon as the sweep's jobs are in (E-10.4); ``executor`` is the job's pool of workers (local engine: one
+    for every sweep, E-10.3), else the sweep makes its own."""
     if engine == "ray":
         from cfc_ref.experiment.ray_engine import run_ray
 
@@ -86,13 +92,13 @@ def run_sweep(config: ExperimentConfig, engine: str = "local", address: str | No
     from cfc_ref.experiment.local_engine import run, run_finishing_aside
 
     if finisher is not None:
-        return run_finishing_aside(config, progress, finisher)
-    return run(config, progress=progress)
+        return run_finishing_aside(config, progress, finisher, executor)  # type: ignore[arg-type]
+    return run(config, executor, progress=progress)  # type: ignore[arg-type]
 
 
 def retrained_sweeps(config: ExperimentConfig) -> dict[str, ExperimentConfig]:
     """The lossy sweeps of the shipped re-trained weights (embedded default), by split point."""
-    from cfc_ref.zoo.embedded import embedded_files, retrained_weights
+    from cfc_ref.zoo import embedded_files, retrained_weights
 
     sweeps = {}
     for split in config.splits:
@@ -120,11 +126,15 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
     import time
 
     began = time.perf_counter()
-    several = engine == "local" and (config.workers or os.cpu_count() or 1) > 1
+    several = engine == "local" and (config.workers or os.cpu_count() or 1) > 1  # default_workers, before torch
     if several:
         from cfc_ref.processes import start_fork_server
 
         start_fork_server()  # E-10.3: its imports overlap this process's imports and the first sweep's preparation
+    from contextlib import ExitStack
+
+    from cfc_ref.experiment.figures import fig1_profile
+    from cfc_ref.experiment.local_engine import LocalPoolExecutor, default_workers
     from cfc_ref.experiment.report import write_report
     from cfc_ref.experiment.rundir import planned_units
     from cfc_ref.plotting import warm_up
@@ -133,23 +143,24 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
     again = retrained_sweeps(config) if with_retrained else {}
     total = sum(total - done for total, done in (planned_units(c) for c in sweeps.values()))
     job = JobProgress(total, enabled=progress)
-    try:
-        with ThreadPoolExecutor(1, thread_name_prefix="cfc-ref-aggregation") as finisher:  # E-10.4
-            pending: dict[str, Path | Future[Path]] = {}
-            for number, (phase, sweep) in enumerate(sweeps.items(), 1):
-                if number == len(sweeps):
-                    warm = warm_up()  # E-10.3: matplotlib's imports and fonts while the last sweep runs
-                aside = finisher if several and number < len(sweeps) else None  # the last has nothing beside it
-                pending[phase] = run_sweep(sweep, engine, address, job.named(phase), aside)
-            paths = {phase: done.result() if isinstance(done, Future) else done for phase, done in pending.items()}
+    with ExitStack() as stack:
+        executor = stack.enter_context(LocalPoolExecutor(default_workers(config))) if several else None  # E-10.3
+        finisher = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="cfc-ref-aggregation"))  # E-10.4
+        stack.callback(job.close)
+        pending: dict[str, Path | Future[Path]] = {}
+        for number, (phase, sweep) in enumerate(sweeps.items(), 1):
+            if number == len(sweeps):  # E-10.3: matplotlib's imports and Fig. 1 (the model alone) beside it
+                warm = warm_up()
+                layers = finisher.submit(fig1_profile, config)
+            aside = finisher if several and number < len(sweeps) else None  # the last has nothing beside it
+            pending[phase] = run_sweep(sweep, engine, address, job.named(phase), aside, executor)
+        paths = {phase: done.result() if isinstance(done, Future) else done for phase, done in pending.items()}
         job.phase("report: Table 1, Figs. 1, 4, 5")
         report_began, report_cpu = time.perf_counter(), time.process_time()
         warm.join()
         retrained = {split: paths[f"re-trained {split.replace('_', ' ')}"] for split in again}
-        report = write_report(paths["default weights"], retrained=retrained)
+        report = write_report(paths["default weights"], layers.result(), retrained)
         report_seconds = (time.perf_counter() - report_began, time.process_time() - report_cpu)
-    finally:
-        job.close()
     timing = job_timing({phase: path.parent for phase, path in paths.items()}, report_seconds,
                         time.perf_counter() - began, main_process_cpu())
     record_job_timing(Path(config.output), timing)

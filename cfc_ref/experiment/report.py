@@ -72,10 +72,11 @@ def find_retrained(results_path: Path, results: Results, given: Mapping[str, str
     return found, f"{out}/retrained-<split>/results.json"
 
 
-def write_report(results_path: str | Path, layer_figure: bool = True,
+def write_report(results_path: str | Path, layer_figure: bool | tuple[bytes, list[dict]] = True,
                  retrained: Mapping[str, str | Path] | None = None) -> Report:
     """report.md, table1.csv/json, the figures and their data beside results.json (E-11.1); ``retrained`` maps a
-    split to the results.json of its re-trained run (default: those found in the run directory)."""
+    split to the results.json of its re-trained run (default: those found in the run directory); ``layer_figure``
+    False leaves Fig. 1 out, or is Fig. 1 already drawn (``figures.fig1_profile``)."""
     results_path = Path(results_path)
     results = load_results(results_path)
     found, looked_for = find_retrained(results_path, results, retrained)
@@ -91,11 +92,12 @@ def write_report(results_path: str | Path, layer_figure: bool = True,
     return Report(report, [report, *files, *data, *figures], rows, found, looked_for, tuple(body), (results, again))
 
 
-def draw_figures(results: Results, again: dict[str, Results], out: Path, layer_figure: bool
-                 ) -> tuple[list[Path], list[Path]]:
+def draw_figures(results: Results, again: dict[str, Results], out: Path,
+                 layer_figure: bool | tuple[bytes, list[dict]]) -> tuple[list[Path], list[Path]]:
     """Figs. 1, 4, 5 and each one's data beside them (E-11.1); a figure without points is not drawn (Fig. 4 of a
     lossy-only sweep). Returns the figures and the data files."""
-    draws = {"fig1_layers": lambda path: fig1(results, path)} if layer_figure else {}
+    drawn = layer_figure if isinstance(layer_figure, tuple) else None
+    draws = {"fig1_layers": lambda path: fig1(results, path, drawn)} if layer_figure else {}
     draws.update(fig4_lossless=lambda path: fig4(results, path), fig5_lossy=lambda path: fig5(results, path, again))
     figures, data = [], []
     for name, draw in draws.items():

@@ -7,6 +7,7 @@ Output: ``model.cfg``, ``model.weights`` (Darknet format), ``checkpoint.pt`` (re
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -92,10 +93,21 @@ def _check_identity(out: Path, config: TrainConfig) -> None:
     write_atomic(path, (json.dumps(current, indent=1, sort_keys=True) + "\n").encode())
 
 
+TRAIN_PATH_KEYS = ("dataset_root", "cfg", "weights", "output")  # relative to the training config's directory (E-6.5)
+
+
 def load_train_config(path: str | Path) -> TrainConfig:
     from cfc_ref.configfile import dataclass_from_dict, load_json_object
+    from cfc_ref.detector.cfg import BUILTIN
 
-    return check_train_config(dataclass_from_dict(TrainConfig, load_json_object(path), str(path)), str(path))
+    raw = load_json_object(path)
+    base = Path(path).resolve().parent
+    for key in TRAIN_PATH_KEYS:
+        value = raw.get(key)
+        if isinstance(value, str) and value and not Path(value).is_absolute() and not (key == "cfg" and
+                                                                                       value in BUILTIN):
+            raw[key] = os.path.normpath(base / value)
+    return check_train_config(dataclass_from_dict(TrainConfig, raw, str(path)), str(path))
 
 
 _TRAIN_CHOICES = {"dataset_kind": ("synthetic", "voc"), "init": ("embedded", "darknet"),
@@ -141,13 +153,30 @@ def _initial_model(config: TrainConfig) -> DarknetModel:
 
         return load_embedded_model()
     if config.init == "darknet":
-        from cfc_ref.detector.cfg import load_cfg
+        from cfc_ref.detector.cfg import BUILTIN, builtin_cfg, load_cfg
 
-        model = DarknetModel(load_cfg(config.cfg))
+        model = DarknetModel(builtin_cfg(config.cfg) if config.cfg in BUILTIN else load_cfg(config.cfg))
         if config.weights:
             load_weights(model, config.weights)
         return model
     raise CfcError(f"init must be embedded or darknet, got {config.init!r}")
+
+
+def _check_inputs(config: TrainConfig) -> None:
+    """E-6.1, E-6.4: every missing input named at once, before the output directory is made."""
+    from cfc_ref.detector.cfg import BUILTIN
+
+    missing = []
+    if config.init == "darknet" and config.cfg not in BUILTIN and not Path(config.cfg).is_file():
+        missing.append(f"the cfg {config.cfg}")
+    if config.init == "darknet" and config.weights and not Path(config.weights).is_file():
+        missing.append(f"the weights {config.weights}")
+    if config.dataset_kind == "voc" and not Path(config.dataset_root).exists():
+        missing.append(f"the dataset {config.dataset_root}")
+    if missing:
+        raise CfcError(f"{' and '.join(missing)} {'do' if len(missing) > 1 else 'does'} not exist: "
+                       "tools/download_voc.sh DIR fetches VOC2007 and the YOLOv2-VOC weights into DIR (relative paths "
+                       "in a config are relative to the config file's directory)")
 
 
 def train_run(config: TrainConfig, log=print) -> Path:  # type: ignore[no-untyped-def]
@@ -156,6 +185,7 @@ def train_run(config: TrainConfig, log=print) -> Path:  # type: ignore[no-untype
     from cfc_ref.locking import run_lock
 
     check_train_config(config)
+    _check_inputs(config)
     out = Path(config.output)
     with run_lock(out, "cfc-ref train"):
         _check_identity(out, config)

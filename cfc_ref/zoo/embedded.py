@@ -8,7 +8,6 @@ rescaled to the 8×8 grid. Never presented as the paper's numbers.
 from __future__ import annotations
 
 import io
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +22,8 @@ from cfc_ref.detector.image import network_input
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.weights import load_weights
 from cfc_ref.metrics.voc import Evaluation, evaluate
+from cfc_ref.zoo import EMBEDDED_NAME, embedded_files, retrained_weights  # noqa: F401 - their home is cfc_ref.zoo
 
-EMBEDDED_NAME = "embedded-yolo-voc-w0125-256-synthetic5"
 WIDTH_FACTOR, INPUT_SIZE = 0.125, 256
 LABEL = "embedded default (synthetic shapes, width ×0.125 YOLOv2) — a stand-in, not VOC / YOLO9000"
 
@@ -35,17 +34,6 @@ def embedded_config() -> NetworkConfig:
     anchors = tuple(round(a * grid / 13, 5) for a in base.region.anchors)
     return with_classes(with_input_size(scale_width(base, WIDTH_FACTOR), INPUT_SIZE, INPUT_SIZE), len(CLASSES),
                         anchors)
-
-
-def embedded_files() -> tuple[Path, Path]:
-    zoo = resources.files("cfc_ref.zoo")
-    return Path(str(zoo.joinpath(f"{EMBEDDED_NAME}.cfg"))), Path(str(zoo.joinpath(f"{EMBEDDED_NAME}.weights")))
-
-
-def retrained_weights(split: str) -> Path | None:
-    """The shipped compression-augmented weights for a split (tools/reproduce_table1.sh), if any."""
-    path = Path(str(resources.files("cfc_ref.zoo").joinpath(f"{EMBEDDED_NAME}-retrained-{split}.weights")))
-    return path if path.exists() else None
 
 
 def load_embedded_model() -> DarknetModel:
