@@ -313,8 +313,8 @@ def test_the_top_level_help_names_the_exit_codes_and_the_bare_command(capsys):
     assert "--json [FILE]" in text
 
 
-JSON_COMMANDS = ("run", "report", "metrics map", "metrics bd", "codec check", "conformance", "conformance compare",
-                 "layers")
+JSON_COMMANDS = ("run", "report", "compare", "metrics map", "metrics bd", "codec check", "conformance",
+                 "conformance compare", "layers")
 
 
 @spec("E-6.3")

@@ -40,6 +40,8 @@ EXPLAINED: dict[str, list[tuple[str, str, str]]] = {
                              "the package refuses FFmpeg for them"),
     ],
     "bjontegaard_bd": [
+        (r"bd_monotonic_.*", "M-5.8", "the package has no monotonic constrained cubic (its methods are cubic, pchip "
+                                      "and akima): it refuses the method name"),
         (r"bd_(metric_)?reject_.*", "M-5.3, M-5.5", "the package computes (or warns and returns) a number for curves "
                                                      "the spec refuses: fewer than 4 points, non-monotonic or "
                                                      "repeated values, no overlap, a rate of 0"),

@@ -50,6 +50,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "repeatable (default: retrained-SPLIT/results.json found beside RESULTS)")
     add_json(report, "the paths written and Table 1")
     report.set_defaults(func=_cmd_report)
+    compare = sub.add_parser("compare", help="where two runs diverge: the features each back end received, unit by "
+                                             "unit (spec E-13)",
+                             description="Compares two run directories by the SHA-256 of every feature tensor the "
+                             "back end received (spec E-9.7) and names the first unit and tensor where they differ. "
+                             "Exit 1 when they differ.")
+    compare.add_argument("first", help="a run directory (with results.sqlite)")
+    compare.add_argument("second", help="another run directory")
+    add_json(compare, "the comparison")
+    compare.set_defaults(func=_cmd_compare)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -87,6 +96,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     report = write_report(args.results, layer_figure=not args.no_layers, retrained=retrained)
     emit(args, report.to_json(), report.summary, run_directories)
     return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cfc_ref.experiment.compare import compare_runs, format_comparison
+
+    report = compare_runs(Path(args.first), Path(args.second))
+    emit(args, report, format_comparison(report))
+    return 0 if report["equal"] else 1
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

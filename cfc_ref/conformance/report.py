@@ -48,9 +48,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             outcome = "xfailed" if report.skipped else "failed"  # a strict xfail that passed is a failure
         else:
             outcome = report.outcome
-        _RESULTS.append({"test": report.nodeid.split("::", 1)[-1], "profile": properties.get("profile", "suite"),
-                         "clauses": [c for c in str(properties.get("clauses", "")).split(",") if c],
-                         "outcome": outcome, "reason": _reason(report), "seconds": round(report.duration, 6)})
+        result = {"test": report.nodeid.split("::", 1)[-1], "profile": properties.get("profile", "suite"),
+                  "clauses": [c for c in str(properties.get("clauses", "")).split(",") if c],
+                  "outcome": outcome, "reason": _reason(report), "seconds": round(report.duration, 6)}
+        if "outputs" in properties:  # C-2.9: hashes of what the implementation produced
+            result["outputs"] = json.loads(str(properties["outputs"]))
+        _RESULTS.append(result)
 
 
 def _adapter(config: pytest.Config) -> dict[str, Any]:

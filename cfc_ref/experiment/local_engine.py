@@ -340,12 +340,19 @@ def _compute(config: ExperimentConfig, executor: Executor | None, progress: bool
     bar = progress if isinstance(progress, JobProgress) else JobProgress(sweep.total, enabled=bool(progress))
     bar.start_sweep(config.name, sweep.total, len(sweep.done), executor.workers)
     sweep.start("local", executor.workers)
+    before = dict(_WORKER_CPU)  # what the job's workers had used before this sweep (one pool serves every sweep)
     for result in executor.map(run_job, jobs):
         sweep.record(result.units, result.failures, result.image)
+        pid, used = result.worker
+        since = before.get(pid, 0.0) if used >= before.get(pid, 0.0) else 0.0  # a reused pid starts again
+        _WORKER_CPU[pid] = used
         sweep.timing.add_job(result.seconds, result.encodes, result.corrupt_cache_entries, result.cpu,
-                             result.worker)
+                             (pid, used - since))
         bar.advance(len(result.units) + len(result.failures), len(result.failures))
     return sweep, bar
+
+
+_WORKER_CPU: dict[int, float] = {}  # pid → the CPU seconds a worker had used at its last job (E-10.1)
 
 
 def default_workers(config: ExperimentConfig) -> int:

@@ -26,7 +26,7 @@ from cfc_ref.detector.model import INPUT, DarknetModel
 from cfc_ref.detector.split import split, split_point
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of
-from cfc_ref.experiment.units import Unit, UnitBits
+from cfc_ref.experiment.units import Unit, UnitBits, feature_hash
 from cfc_ref.implementations import DEFAULT, Implementation
 from cfc_ref.implementations import check as check_implementation
 from cfc_ref.pipeline import EncodeSettings, decode_container, encode_features
@@ -87,9 +87,11 @@ class Coding:
     decoders: tuple[str, ...]
     samples: int
     uncoded: tuple[str, ...]
+    features: tuple[tuple[str, str], ...] = ()  # E-9.7: the SHA-256 of each tensor the back end receives
 
     def unit(self, image: str, setting: Setting, encoder: str, detections: ImageDetections) -> Unit:
-        return Unit(image, setting.key, self.bits, encoder, self.decoders, detections, self.samples, self.uncoded)
+        return Unit(image, setting.key, self.bits, encoder, self.decoders, detections, self.samples, self.uncoded,
+                    self.features)
 
 
 def code_unit(config: ExperimentConfig, setting: Setting, features: dict[str, np.ndarray], codec: PictureCodec
@@ -108,7 +110,8 @@ def code_unit(config: ExperimentConfig, setting: Setting, features: dict[str, np
     received.update({name: features[name] for name in uncoded})  # not deployable: never sent, not counted
     bits = UnitBits(cloud.bits.payload_bytes, cloud.bits.side_info_bytes, cloud.bits.container_bytes)
     samples = sum(int(features[name].size) for name in coded)
-    return received, Coding(bits, tuple(sorted(set(cloud.decoders.values()))), samples, uncoded)
+    hashes = tuple((name, feature_hash(received[name])) for name in sorted(received))  # E-9.7
+    return received, Coding(bits, tuple(sorted(set(cloud.decoders.values()))), samples, uncoded, hashes)
 
 
 def _detections(model: DarknetModel, raw: torch.Tensor, pixels_shape: tuple[int, ...],

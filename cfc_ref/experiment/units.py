@@ -35,15 +35,34 @@ class Unit:
     detections: ImageDetections
     samples: int = 0  # feature samples coded for this image (C·H·W summed over the coded tensors)
     uncoded: tuple[str, ...] = ()  # crossing tensors the back end received uncoded (paper accounting, E-7.1)
+    features: tuple[tuple[str, str], ...] = ()  # E-9.7: (tensor, SHA-256) of what the back end received, by name
 
     def canonical(self, records: bytes | None = None) -> bytes:
         """Every field and the detection records as bytes (what two engines' units are compared by, E-8.2)."""
         head = json.dumps([self.setting, self.image, self.bits.payload_bytes, self.bits.side_info_bytes,
                            self.bits.container_bytes, self.encoder, list(self.decoders), self.samples,
                            list(self.uncoded), self.detections.width, self.detections.height,
-                           len(self.detections)])
+                           len(self.detections), [list(f) for f in self.features]])
         return head.encode() + b"\n" + (self.detections.to_bytes() if records is None else records)
 
     def digest(self, run_id: str, records: bytes | None = None) -> bytes:
         """E-9.4: SHA-256 binding every field, the stored detection records and the run's id to this unit."""
         return hashlib.sha256(run_id.encode() + b"\n" + self.canonical(records)).digest()
+
+
+def feature_hash(tensor: object) -> str:
+    """E-9.7: the SHA-256 (hex) of a feature tensor as the back end receives it: its samples as little-endian
+    binary32, row-major (C×H×W), nothing else."""
+    import numpy as np
+
+    array = np.ascontiguousarray(tensor, dtype="<f4")
+    return hashlib.sha256(array.tobytes()).hexdigest()
+
+
+def features_text(features: tuple[tuple[str, str], ...]) -> str:
+    """The store's form of a unit's feature hashes: ``name=sha256`` joined by ``+``, in name order."""
+    return "+".join(f"{name}={digest}" for name, digest in features)
+
+
+def features_of(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple(tuple(item.split("=", 1)) for item in text.split("+")) if text else ()  # type: ignore[misc]

@@ -135,6 +135,55 @@ def test_parse_inverts_pack(impl, selected_profiles, request, case, layout, name
             for r in parsed] == [record]
 
 
+def _wire_round_trip(adapter) -> dict:  # noqa: ANN001 - the adapter under test, or the reference
+    """C-2.10: fixed tensors through the adapter's whole wire path — quantize, tile, pack, parse, untile,
+    de-quantize — at 8, 10 and 12 bits, both layouts: the SHA-256 of every container and of every de-quantized
+    tensor (little-endian binary32, row-major: E-9.7's definition)."""
+    import hashlib
+
+    rng = np.random.default_rng(20261206)
+    tensors = {"max_17": (rng.standard_normal((12, 5, 7)) * 3).astype(np.float32),
+               "conv_16": np.abs(rng.standard_normal((3, 10, 9))).astype(np.float32)}
+    containers, features = [], []
+    for bits in (8, 10, 12):
+        for layout in ("tile", "quilt"):
+            records = []
+            for name, v in tensors.items():
+                q, side = adapter.quantize(v, bits, "minmax")
+                picture = np.asarray(adapter.tile(np.asarray(q), layout, 8))
+                records.append({"name": name, "shape": list(v.shape), "bit_depth": bits, "mode": "minmax",
+                                "layout": layout, "align": 8, "codec": "raw", "side_info": bytes(side),
+                                "payload": picture.astype("<u2" if bits > 8 else "u1").tobytes()})
+            data = bytes(adapter.pack(records))
+            containers.append(hashlib.sha256(data).hexdigest())
+            for record in adapter.parse(data):
+                shape = [int(x) for x in record["shape"]]
+                rows, columns = np.asarray(adapter.tile(np.zeros(shape, np.uint16 if bits > 8 else np.uint8),
+                                                        layout, 8)).shape
+                picture = np.frombuffer(bytes(record["payload"]), "<u2" if bits > 8 else "u1").reshape(rows, columns)
+                q = np.asarray(adapter.untile(picture, shape, layout, 8))
+                v_hat = np.asarray(adapter.dequantize(q, bytes(record["side_info"]), bits, "minmax"))
+                features.append(hashlib.sha256(np.ascontiguousarray(v_hat, "<f4").tobytes()).hexdigest())
+    everything = hashlib.sha256("\n".join(containers + features).encode()).hexdigest()
+    return {"containers": containers, "features": features, "sha256": everything}
+
+
+@profile("wire")
+@spec("C-2.10", "W-1.1", "Q-4.1", "T-5.1")
+def test_the_wire_round_trip_gives_the_references_bytes(impl, selected_profiles, request):
+    """The whole wire path through the implementation gives the reference's containers and de-quantized tensors
+    bit for bit; their hashes go into the report, so that two reports show where two implementations part."""
+    from cfc_ref.conformance import reference
+
+    enter(request, impl, selected_profiles, "wire", "C-2.10")
+    got = _wire_round_trip(impl)
+    request.node.user_properties.append(("outputs", json.dumps({"wire_round_trip": got})))
+    want = _wire_round_trip(reference)
+    for kind in ("containers", "features"):
+        for index, (a, b) in enumerate(zip(got[kind], want[kind], strict=True)):
+            assert a == b, f"{kind[:-1]} {index} of the round trip differs from the reference's ({a[:16]}…)"
+
+
 @st.composite
 def voc_case(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))

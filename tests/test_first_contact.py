@@ -1,0 +1,121 @@
+"""First contact (issue 32): configs run from anywhere and name every missing input at once (spec E-6.5), bare
+``cfc-ref`` takes run's options, help reads as plain text, progress says what it counts, small truths a new user
+notices."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cfc_ref.data.synthetic import CLASSES
+from cfc_ref.experiment.config import ExperimentConfig
+
+from cfc_testing import ROOT, run_cli
+
+spec = pytest.mark.spec
+
+
+def _write(path: Path, config: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config))
+    return path
+
+
+@spec("E-6.5")
+def test_relative_paths_in_a_config_are_relative_to_its_file(model_files, tmp_path):
+    from cfc_ref.experiment.config import cfg_path, load_config
+
+    (tmp_path / "configs" / "model").mkdir(parents=True)
+    for name in ("m.cfg", "m.weights"):
+        (tmp_path / "configs" / "model" / name).write_bytes((model_files / name).read_bytes())
+    path = _write(tmp_path / "configs" / "c.json", {
+        "name": "here", "dataset_root": "../data", "dataset_kind": "synthetic", "classes": list(CLASSES),
+        "model": "darknet", "cfg": "model/m.cfg", "weights": "model/m.weights", "output": "../runs/x"})
+    config = load_config(path)
+    assert config.dataset_root == str(tmp_path / "data") and config.output == str(tmp_path / "runs" / "x")
+    assert cfg_path(config) == tmp_path / "configs" / "model" / "m.cfg"
+    builtin = load_config(_write(tmp_path / "b.json", {"name": "b", "dataset_root": "/d", "model": "darknet",
+                                                       "cfg": "yolo-voc", "weights": "/w"}))
+    assert builtin.cfg == "yolo-voc" and cfg_path(builtin).name == "yolo-voc.cfg" and cfg_path(builtin).is_file()
+
+
+@spec("E-6.5", "E-6.1")
+def test_a_shipped_voc_config_runs_from_any_directory_and_names_every_missing_file(tmp_path):
+    for config in ("voc2007-yolo-voc.json", "voc2007-yolo-voc-hm.json"):
+        done = subprocess.run([sys.executable, "-m", "cfc_ref.cli", "run", str(ROOT / "tools" / "configs" / config),
+                               "--quiet"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert "the weights" in done.stderr and "and the dataset" in done.stderr and "download_voc.sh" in done.stderr
+        assert "No such file" not in done.stderr and "cfg" not in done.stderr.split("error:")[1].split(" and ")[0]
+        assert not (ROOT / "runs").exists() and not list(tmp_path.iterdir())  # nothing made anywhere
+    done = subprocess.run([sys.executable, "-m", "cfc_ref.cli", "train",
+                           str(ROOT / "tools" / "configs" / "train-voc2007-max_11.json")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "and the dataset" in done.stderr and not (ROOT / "runs").exists()
+
+
+@spec("E-6.5")
+def test_cfg_overrides_a_configs_cfg(model_files, tmp_path, capsys):
+    from cfc_ref.experiment.protocol import experiment_config
+
+    config = ExperimentConfig(name="d", dataset_root=str(tmp_path / "data"), model="darknet",
+                              cfg=str(model_files / "m.cfg"), weights=str(model_files / "m.weights"),
+                              output=str(tmp_path / "out"))
+    path = _write(tmp_path / "c.json", json.loads(config.to_json()))
+    assert experiment_config(str(path), cfg="yolo-voc")[0].cfg == "yolo-voc"
+    code, err = run_cli(["run", "--cfg", "yolo-voc", "--quiet"], capsys)
+    assert code == 2 and "give --weights too" in err
+
+
+def test_bare_cfc_ref_takes_runs_options_and_help_is_plain_text(monkeypatch):
+    import cfc_ref.cli.experiment as commands
+    from cfc_ref.cli import build_parser, main
+
+    seen = []
+    monkeypatch.setattr(commands, "cmd_run", lambda args: seen.append((args.quiet, args.output, args.limit)) or 0)
+    assert main(["--quiet"]) == 0 and main(["--output", "x", "--limit", "3"]) == 0 and main([]) == 0
+    assert seen == [(True, None, None), (False, "x", 3), (False, None, None)]
+    text = build_parser().format_help()
+    assert "``" not in text and "The cfc-ref command line" in text
+
+
+def test_progress_says_what_it_counts_and_a_finished_sweep_says_so(capsys):
+    from cfc_ref.progress import JobProgress
+
+    bar = JobProgress(0, enabled=True)
+    bar.start_sweep("default weights", 10, 10, 2)
+    assert bar.bar is None and "nothing to compute, all 10 units already finished" in capsys.readouterr().err
+    bar = JobProgress(40, enabled=True)
+    bar.named("default weights").start_sweep("x", 30, 0, 2)
+    assert bar.bar is not None and bar.bar.desc == "job [default weights]"
+    bar.close()
+
+
+def test_the_demo_says_why_10_and_12_bits_cost_the_same_raw_kbits(capsys):
+    from cfc_ref.cli import main
+
+    assert main(["demo", "--bits", "10", "12"]) == 0
+    assert "10 and 12 bits cost the same kbits" in capsys.readouterr().out
+    assert main(["demo", "--bits", "8"]) == 0
+    assert "cost the same" not in capsys.readouterr().out
+
+
+def test_the_papers_values_sit_beside_the_rows_of_its_accounting():
+    from cfc_ref.experiment.table1 import paper_value
+
+    assert paper_value("max_17", "paper", "default") == "-60.30 %"
+    assert paper_value("max_17", "deployable", "default") == "–"
+    assert paper_value("max_11", "both", "re-trained") == "-45.23 %"
+
+
+@spec("E-3.1")
+def test_a_finished_runs_lock_names_no_process(tmp_path):
+    from cfc_ref.locking import run_lock
+
+    with run_lock(tmp_path / "out"):
+        assert (tmp_path / "out" / ".lock").read_text().strip().isdigit()
+    assert (tmp_path / "out" / ".lock").read_text() == ""
