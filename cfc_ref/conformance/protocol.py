@@ -24,6 +24,12 @@ byte strings are ``bytes``.
         align (int), codec ("raw" | "hevc"), side_info (bytes), payload (bytes)
     parse(data) -> list of record dicts as above                                                     spec W-4
 
+``qlayer.fcm`` (spec Q-7)
+    quantize_fixed(v, lo, hi, bit_depth) -> (q, side_info, clipped)
+        v: float32 or float64 ndarray C×H×W; lo, hi: Python floats (binary64: the configured range, which the
+        implementation rounds to binary32, Q-7.1); q: unsigned integer ndarray of v's shape (Q-3.5's dtype);
+        side_info: 8 bytes (Q-7.4); clipped: int, the elements outside [lo, hi] (Q-7.3)
+
 ``metrics.ap`` (spec M-1, M-2)
     voc_eval(ground_truth, detections, classes, method) -> {"ap": {class: float | None}, "map": float}
         ground_truth: list of {"image": str, "class": str, "box": [xmin, ymin, xmax, ymax], "difficult": bool}
