@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from test_experiment import small_config
 
 from cfc_ref import qlayer
 from cfc_ref.errors import CfcError, QLayerError
@@ -22,7 +23,6 @@ from cfc_ref.experiment.config import config_from_dict, embedded_default, settin
 from cfc_ref.pipeline import EncodeSettings, decode_container, encode_uplink
 
 from cfc_testing import run_cli
-from test_experiment import small_config
 
 spec = pytest.mark.spec
 finite32 = st.floats(-1e6, 1e6, width=32, allow_subnormal=False)
