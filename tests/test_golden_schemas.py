@@ -24,6 +24,7 @@ MANIFESTS = {  # manifest → its schema; every JSON manifest under golden/ is l
     "hm-16.12/manifest.json": "hm-16.12.schema.json",
     "x265/manifest.json": "x265.schema.json",
     "embedded/regression.json": "embedded-regression.schema.json",
+    "embedded/main_job.json": "embedded-main-job.schema.json",
 }
 
 
