@@ -16,6 +16,7 @@ spec = pytest.mark.spec
 SCHEMAS = GOLDEN / "schema"
 MANIFESTS = {  # manifest → its schema; every JSON manifest under golden/ is listed (checked below)
     "qlayer/vectors.json": "qlayer.schema.json",
+    "qlayer-fcm/vectors.json": "qlayer-fcm.schema.json",
     "tiling/vectors.json": "tiling.schema.json",
     "container/vectors.json": "container.schema.json",
     "metrics/vectors.json": "metrics.schema.json",
