@@ -85,7 +85,7 @@ def test_every_flag_is_in_the_legend():
 
 
 @spec("C-1.1")
-@pytest.mark.parametrize("component", ["qlayer", "tiling", "container", "metrics", "detector"])
+@pytest.mark.parametrize("component", ["qlayer", "qlayer-fcm", "tiling", "container", "metrics", "detector"])
 def test_every_manifest_states_its_number_of_vectors(component):
     manifest = json.loads((GOLDEN / component / "vectors.json").read_text())
     assert manifest["count"] == len(manifest["vectors"]) > 0

@@ -278,3 +278,32 @@ def test_every_other_order_of_the_q_layer_operations_is_caught(order):
     assert {f"q_operation_order_{order}_{n}bit" for n in (8, 12, 16)} <= failures.keys() and len(failures) >= 6
     assert all(v.startswith(("q_operation_order_", "q_round_half_up", "q_division", "q_spread", "q_subnormal",
                              "q_wide")) for v in failures), sorted(failures)
+
+
+FCM_FAULTS = {  # wrong qlayer.fcm adapter → (clause, vectors aimed at it: each bit-depth class where the rule reaches)
+    "fcm_round_half_up": ("Q-7.2", {"fcm_floor_1bit", "fcm_floor_8bit", "fcm_floor_10bit", "fcm_floor_16bit"}),
+    "fcm_scale_first": ("Q-7.2", {f"fcm_range_ends_{n}bit" for n in (1, 8, 10, 12, 16)}
+                        | {f"fcm_level_boundaries_{n}bit" for n in (1, 8, 10, 12, 16)}),
+    "fcm_binary32": ("Q-7.2", {f"fcm_boundary_pairs_{n}bit" for n in (8, 10, 12, 16)}
+                     | {f"fcm_range_rounding_{n}bit" for n in (8, 10, 12, 16)}),
+    "fcm_no_clamp": ("Q-7.2", {f"fcm_outside_{n}bit" for n in (1, 8, 10, 12, 16)}),
+    "fcm_unrounded_range": ("Q-7.1", {f"fcm_range_rounding_{n}bit" for n in (1, 8, 10, 12, 16)}
+                            | {"fcm_reject_range_rounds_equal", "fcm_reject_range_1e39"}),
+    "fcm_clipped_at_the_bounds": ("Q-7.3", {"fcm_clip_count_8bit", "fcm_clip_count_12bit"}),
+    "fcm_clipped_not_counted": ("Q-7.3", {"fcm_clip_count_8bit", "fcm_clip_count_12bit", "fcm_clip_absorbed_16bit"}),
+    "fcm_negative_zero_sent": ("Q-7.1", {"fcm_negative_zero_lo_8bit", "fcm_underflow_lo_12bit"}),
+    "fcm_float64_unrounded": ("Q-1.1", {f"fcm_float64_input_{n}bit" for n in (1, 8, 10, 16)}),
+}
+
+
+@spec("C-2.3", "Q-7.1", "Q-7.2", "Q-7.3")
+@pytest.mark.parametrize("adapter", sorted(FCM_FAULTS))
+def test_every_fcm_fault_is_caught_at_every_bit_depth_it_reaches(adapter):
+    import warnings
+
+    clause, aimed = FCM_FAULTS[adapter]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the wrong arithmetic overflows where the vectors probe it
+        failures = _caught(adapter)
+    assert aimed <= failures.keys(), f"{adapter} ({clause}) passes {sorted(aimed - failures.keys())}"
+    assert "fcm_reject_range_equal" not in failures  # every one of them refuses what the reference refuses

@@ -44,7 +44,7 @@ from cfc_ref.conformance import reaper
 from cfc_ref.conformance.protocol import PROFILE_FUNCTIONS, AdapterError, expand_profiles
 
 # seconds for one answer, by profile (C-2.5): a wire request takes milliseconds, an HM encode seconds
-DEFAULT_TIMEOUTS = {"wire": 10.0, "metrics.ap": 10.0, "metrics.bd": 10.0, "detector.image": 30.0,
+DEFAULT_TIMEOUTS = {"wire": 10.0, "qlayer.fcm": 10.0, "metrics.ap": 10.0, "metrics.bd": 10.0, "detector.image": 30.0,
                     "detector.network": 60.0, "detector.region": 30.0, "codec.decode": 60.0, "codec.encode": 300.0}
 PROFILES_TIMEOUT = 30.0  # the first request: the adapter's start-up
 DEFAULT_DEADLINE = 3600.0  # seconds for every request of a run together

@@ -67,6 +67,7 @@ from __future__ import annotations
 
 PROFILE_FUNCTIONS: dict[str, tuple[str, ...]] = {
     "wire": ("quantize", "dequantize", "tile", "untile", "pack", "parse"),
+    "qlayer.fcm": ("quantize_fixed",),
     "metrics.ap": ("voc_eval",),
     "metrics.bd": ("bd_rate", "bd_metric"),
     "detector.image": ("network_input",),

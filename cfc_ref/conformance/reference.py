@@ -24,7 +24,8 @@ def _profiles() -> tuple[str, ...]:
     from cfc_ref.codecs.hevc.decoders import available_decoders
     from cfc_ref.codecs.hevc.hm import hm_encoder
 
-    return ("wire", "metrics", "detector.image", *(("detector",) if importlib.util.find_spec("torch") else ()),
+    return ("wire", "qlayer.fcm", "metrics", "detector.image",
+            *(("detector",) if importlib.util.find_spec("torch") else ()),
             *(("codec",) if set(available_decoders()) - {"ffmpeg"} else ()),
             *(("codec.encode",) if hm_encoder() else ()))
 
@@ -36,6 +37,11 @@ PROFILES = _profiles()
 def quantize(v: np.ndarray, bit_depth: int, mode: str) -> tuple[np.ndarray, bytes]:
     q, side = qlayer.quantize(v, bit_depth, mode)  # type: ignore[arg-type]
     return q, side.to_bytes()
+
+
+def quantize_fixed(v: np.ndarray, lo: float, hi: float, bit_depth: int) -> tuple[np.ndarray, bytes, int]:
+    q, side, clipped = qlayer.quantize_fixed(v, qlayer.fixed_range(lo, hi), bit_depth)
+    return q, side.to_bytes(), clipped
 
 
 def dequantize(q: np.ndarray, side_info: bytes, bit_depth: int, mode: str) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +20,7 @@ import numpy as np
 from cfc_ref.codecs.raw import raw_sample_dtype
 
 COMPONENTS = ("qlayer", "tiling", "container")  # the wire profile's manifests
+FCM = "qlayer-fcm"  # the qlayer.fcm profile's manifest (spec Q-7)
 SCHEMA = "cfc-ref-golden/1"
 HM_VECTORS = "hm-16.12"
 
@@ -44,6 +46,8 @@ class Vector:
         operation = self.fields.get("operation")
         if self.component in COMPONENTS:
             return "wire"
+        if self.component == FCM:
+            return "qlayer.fcm"
         if self.component == "metrics":
             return "metrics.ap" if operation == "voc_eval" else "metrics.bd"
         if self.component == "detector":
@@ -112,6 +116,8 @@ def profile_vectors(golden_dir: Path, profile: str) -> list[Vector]:
         return [v for c in COMPONENTS for v in load_vectors(golden_dir, c)]
     if profile.startswith("codec."):
         return [v for v in hm_vectors(golden_dir) if v.profile == profile]
+    if profile == "qlayer.fcm":
+        return load_vectors(golden_dir, FCM)
     component = profile.split(".")[0]
     return [v for v in load_vectors(golden_dir, component) if v.profile == profile]
 
@@ -174,6 +180,31 @@ def _check_qlayer(impl: ModuleType, v: Vector) -> None:
     if f["result"] == "invalid":
         return _expect_rejection(call, v)
     _same_array(call(), v.array("dequantized"), "de-quantized features")
+    return None
+
+
+def fixed_range_of(v: Vector) -> tuple[float, float]:
+    """The configured range a ``qlayer.fcm`` vector passes: its ``range_hex`` (little-endian binary64, which also
+    carries NaN and ±Inf; ``range`` holds the same values as JSON numbers where they are finite)."""
+    lo, hi = (struct.unpack("<d", bytes.fromhex(h))[0] for h in v.fields["range_hex"])
+    return lo, hi
+
+
+def _check_qlayer_fcm(impl: ModuleType, v: Vector) -> None:
+    f = v.fields
+    lo, hi = fixed_range_of(v)
+    call = lambda: impl.quantize_fixed(v.array("input"), lo, hi, f["bit_depth"])  # noqa: E731
+    if f["result"] == "invalid":
+        return _expect_rejection(call, v)
+    answer = call()
+    if not (isinstance(answer, (tuple, list)) and len(answer) == 3):
+        raise VectorMismatch(f"quantize_fixed returned {type(answer).__name__}, expected (q, side_info, clipped)")
+    q, side, clipped = answer
+    _same_array(q, v.array("q"), "quantized samples")
+    if bytes(side) != v.hex("side_info"):
+        raise VectorMismatch(f"side info {bytes(side).hex()}, expected {f['side_info']}")
+    if isinstance(clipped, bool) or not isinstance(clipped, (int, np.integer)) or int(clipped) != f["clipped"]:
+        raise VectorMismatch(f"clipped {clipped!r}, expected {f['clipped']} elements outside the range (Q-7.3)")
     return None
 
 
@@ -356,7 +387,7 @@ def _check_codec(impl: ModuleType, v: Vector) -> None:
     return None
 
 
-_CHECKS = {"qlayer": _check_qlayer, "tiling": _check_tiling, "container": _check_container,
+_CHECKS = {"qlayer": _check_qlayer, FCM: _check_qlayer_fcm, "tiling": _check_tiling, "container": _check_container,
            "metrics": _check_metrics, "detector": _check_detector, HM_VECTORS: _check_codec}
 
 
@@ -374,7 +405,8 @@ def not_for_json(vector: Vector) -> str | None:
     f = vector.fields
     if "bit-depth-type" in f.get("flags", ()) and isinstance(f.get("bit_depth"), float):
         return "a float bit depth that is a whole number: JSON cannot tell 8.0 from 8 in every language (C-2.5)"
-    if non_finite({k: v for k, v in f.items() if k not in ("expected",)}):
+    if non_finite({k: v for k, v in f.items() if k not in ("expected",)}) or (
+            "range_hex" in f and non_finite(list(fixed_range_of(vector)))):
         return "a non-finite number outside an array: JSON has no form for it (C-2.5)"
     return None
 

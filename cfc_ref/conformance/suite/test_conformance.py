@@ -117,6 +117,25 @@ def test_quantization_error_is_bounded(impl, selected_profiles, request, seed, n
     assert np.abs(back - v).max() <= step / 2 * (1 + 1e-5) + 1e-6 * scale
 
 
+@profile("qlayer.fcm")
+@spec("Q-7.5", "C-2.7")
+@PROPERTY_SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 16), scale=st.sampled_from([1e-3, 1.0, 1e3]),
+       width=st.sampled_from([0.5, 1.0, 2.0]))
+def test_the_fcm_quantizer_is_floor_bounded_and_clamps(impl, selected_profiles, request, seed, n, scale, width):
+    enter(request, impl, selected_profiles, "qlayer.fcm", "Q-7.5")
+    v = (np.random.default_rng(seed).standard_normal((3, 5, 4)) * scale).astype(np.float32)
+    lo, hi = float(np.float32(-width * scale)), float(np.float32(width * scale))
+    q, side, clipped = impl.quantize_fixed(v, lo, hi, n)
+    q, levels = np.asarray(q).astype(np.int64), 2**n - 1
+    step = (hi - lo) / levels
+    inside = (v >= lo) & (v <= hi)
+    assert clipped == int((~inside).sum()) and (q[v < lo] == 0).all() and (q[v > hi] == levels).all()
+    below = (v.astype(np.float64) - lo) - q * step  # floor: never above the feature, less than a step below
+    assert (below[inside] >= -1e-6 * scale).all() and (below[inside] <= step * (1 + 1e-5) + 1e-6 * scale).all()
+    assert bytes(side) == np.array([lo, hi], "<f4").tobytes()
+
+
 @profile("wire")
 @spec("W-4.1", "C-2.7")
 @PROPERTY_SETTINGS
