@@ -119,3 +119,16 @@ def test_a_finished_runs_lock_names_no_process(tmp_path):
     with run_lock(tmp_path / "out"):
         assert (tmp_path / "out" / ".lock").read_text().strip().isdigit()
     assert (tmp_path / "out" / ".lock").read_text() == ""
+
+
+def test_codec_check_gives_a_refusal_s_hint_once_with_the_vectors_it_applies_to():
+    """Issue 32 item 2: without an exact decoder the same hint used to be printed once per refused vector."""
+    from cfc_ref.codecs.hevc.check import CheckReport, Outcome, Row, format_report
+
+    hint = "no installed decoder is allowed for this stream (spec H-4.3): install libde265"
+    ids = [f"v{i:02d}_ll" for i in range(15)]
+    auto = Row("auto", "first conforming of ffmpeg", True, {**{i: Outcome("refused", hint) for i in ids},
+                                                              "v99": Outcome("exact"), "v98": Outcome("wrong", "bad")})
+    text = format_report(CheckReport("golden/hm-16.12", [*ids, "v98", "v99"], [auto], []), strict=True)
+    assert text.count(hint) == 1 and "15 vectors (v00_ll, v01_ll, v02_ll, v03_ll, … 11 more): refused" in text
+    assert "auto: v98: wrong: bad" in text and "v99" not in text and text.splitlines()[-1].startswith("FAIL")

@@ -268,6 +268,10 @@ def check_directory(directory: str | Path, decoders: list[str] | None = None, en
                        rows + ([encode_row] if encode_row else []), missing)
 
 
+def _abbreviated(ids: list[str], most: int = 4) -> str:
+    return ", ".join(ids[:most]) + (f", … {len(ids) - most} more" if len(ids) > most else "")
+
+
 def format_report(report: CheckReport, strict: bool, verbose: bool = False) -> str:
     lines = [f"{report.directory}: {len(report.vector_ids)} vectors",
              f"{'row':12} {'exact':>6} {'wrong':>6} {'refused':>8} {'skipped':>8}  version"]
@@ -276,10 +280,14 @@ def format_report(report: CheckReport, strict: bool, verbose: bool = False) -> s
         mark = "" if row.checked else "  (for information)"
         lines.append(f"{row.name:12} {c['exact']:6d} {c['wrong']:6d} {c['refused']:8d} {c['skipped']:8d}  "
                      f"{row.version}{mark}")
-    for row in report.rows:
+    for row in report.rows:  # each reason once, with the vectors it applies to (a hint is not repeated 15 times)
+        shown: dict[tuple[str, str], list[str]] = {}
         for vid, o in row.outcomes.items():
             if verbose or o.status == "wrong" or (o.status != "exact" and row.checked and strict):
-                lines.append(f"  {row.name}: {vid}: {o.status}{': ' + o.detail if o.detail else ''}")
+                shown.setdefault((o.status, o.detail), []).append(vid)
+        for (status, detail), ids in shown.items():
+            which = ids[0] if len(ids) == 1 else f"{len(ids)} vectors ({_abbreviated(ids)})"
+            lines.append(f"  {row.name}: {which}: {status}{': ' + detail if detail else ''}")
     problems = report.problems(strict)
     lines.append(("FAIL: " + "; ".join(problems)) if problems else
                  f"PASS{' (strict: every checked row exact on every vector)' if strict else ''}")
