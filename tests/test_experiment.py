@@ -261,7 +261,7 @@ def test_units_without_a_fingerprint_and_older_run_directories_are_not_trusted(m
     with sqlite3.connect(tmp_path / "other" / "results.sqlite") as db:
         db.execute("PRAGMA user_version = 7")
         db.execute("CREATE TABLE meta (key TEXT, value TEXT)")
-    with pytest.raises(StoreError, match=r"user_version 7; this cfc-ref reads 'cfc-ref-run/2' \(user_version 2\)"):
+    with pytest.raises(StoreError, match=r"user_version 7; this cfc-ref reads 'cfc-ref-run/3' \(user_version 3\)"):
         run(replace(config, output=str(tmp_path / "other")), progress=False)
 
 
@@ -552,9 +552,10 @@ def test_a_ray_coding_chunk_fails_a_setting_alone(monkeypatch):
         return {"max_17": setting}, coding
 
     monkeypatch.setattr(ray_engine, "code_task", one_unit)
-    received, codings = ray_engine.code_many(None, ["a", "broken", "b"], None)
+    received, codings, seconds = ray_engine.code_many(None, ["a", "broken", "b"], None)
     assert received == [{"max_17": "a"}, None, {"max_17": "b"}]
     assert codings == [coding, "stream does not decode", coding]
+    assert len(seconds) == 3 and all(isinstance(s, dict) for s in seconds)  # E-15.3: each setting's, failed too
     with pytest.raises(ValueError):  # anything else is a bug and stops the task (and the sweep)
         monkeypatch.setattr(ray_engine, "code_task", lambda *a: int("x"))
         ray_engine.code_many(None, ["a"], None)

@@ -246,8 +246,8 @@ def test_an_unusable_store_is_one_line_naming_it(finished, tmp_path, damage, mod
         expected = "results.sqlite-wal is not a regular file"
     else:
         with sqlite3.connect(store) as db:
-            db.execute("PRAGMA user_version = 3")
-        expected = "schema 'cfc-ref-run/2' (user_version 3); this cfc-ref reads 'cfc-ref-run/2' (user_version 2)"
+            db.execute("PRAGMA user_version = 4")
+        expected = "schema 'cfc-ref-run/3' (user_version 4); this cfc-ref reads 'cfc-ref-run/3' (user_version 3)"
     path = tmp_path / "c.json"
     path.write_text(replace(tiny(model_files, out), dataset_root=str(finished.parent / "data")).to_json())
     done = _python("run", str(path), "--quiet", timeout=120)
