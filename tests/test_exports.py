@@ -143,6 +143,34 @@ def test_complexity_is_the_layer_profiles_convolutions_per_original_pixel(finish
     assert set(recorded["splits"]) == {"max_11", "max_17"}
 
 
+@spec("E-15.2", "E-15.4")
+def test_bits_and_macs_per_pixel_pool_all_images_of_any_size(finished, tmp_path):
+    """Images of other sizes (the synthetic set's are all 256×256, where a mean of per-image ratios would agree):
+    8·ΣB/ΣP and M·N/(1000·ΣP), never the mean of each image's own ratio."""
+    from cfc_ref.detector.detect import ImageDetections
+    from cfc_ref.experiment.exports import complexity_of, summary_table
+    from cfc_ref.experiment.units import Unit, UnitBits
+
+    _, config = finished
+    sizes, sent = [(500, 375), (64, 48), (1024, 768)], [(1200, 8), (90, 8), (5000, 8)]
+    with RunStore.open(tmp_path) as store:
+        store.record([Unit(f"img{i}", "cloud-jpeg20", UnitBits(payload, side, 0), "jpeg", ("Pillow",),
+                           ImageDetections.from_bytes(b"", width, height))
+                      for i, ((width, height), (payload, side)) in enumerate(zip(sizes, sent, strict=True))])
+        totals = store.unit_totals()
+    coded, pixels = sum(p + s for p, s in sent), sum(w * h for w, h in sizes)
+    assert totals == {"cloud-jpeg20": (coded, pixels, 3)}
+    with RunStore.open(Path(finished[0]), create=False) as store:
+        row = next(r for r in store.results() if r.setting == "cloud-jpeg20")
+    table = summary_table(config, [row], totals, {})
+    mean = sum(8 * (p + s) / (w * h) for (p, s), (w, h) in zip(sent, sizes, strict=True)) / 3
+    assert table[1][2] == 8 * coded / pixels and abs(table[1][2] - mean) > 0.1 * mean
+    complexity = complexity_of(config, 3, pixels)
+    split = complexity["splits"]["max_17"]
+    assert split["nn_part1"] == split["front_macs"] * 3 / (1000 * pixels)
+    assert complexity["cloud"]["nn_part2"] == complexity["network_macs"] * 3 / (1000 * pixels)
+
+
 @spec("E-15.1")
 def test_the_report_writes_the_layouts_again_and_shows_the_complexity(finished, tmp_path):
     from cfc_ref.experiment.report import write_report
