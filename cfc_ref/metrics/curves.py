@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from pathlib import Path
 
 from cfc_ref.errors import CfcError, MetricsError
 from cfc_ref.metrics.results import ResultRow, load_results_csv
-from cfc_ref.metrics.summary import Curve
+from cfc_ref.metrics.summary import Curve, check_points
 
 CURVE_HELP = ("cloud-jpeg, cloud-hevc, or SPLIT-Nbit-ACCOUNTING (lossy rows of a split point at N bits, accounting "
               "deployable, paper or both), e.g. max_17-8bit-paper")
@@ -128,16 +127,6 @@ def parse_curve(text: str, path: str | Path) -> list[tuple[float, float]]:
     except (ValueError, IndexError):
         raise MetricsError(f"{path}: expected CSV rows 'kbpi,map'") from None
     return check_points(curve, path)
-
-
-def check_points(curve: list[tuple[float, float]], path: str | Path, quality: str = "map"
-                 ) -> list[tuple[float, float]]:
-    """What a curve file's points must be before M-5.3's checks: finite numbers, the quality in [0, 1]."""
-    if not all(math.isfinite(v) for point in curve for v in point):
-        raise MetricsError(f"{path}: every rate and {quality} must be a finite number")
-    if not all(0 <= m <= 1 for _, m in curve):
-        raise MetricsError(f"{path}: every {quality} must lie in [0, 1] (M-5.3)")
-    return curve
 
 
 def _is_number(text: str) -> bool:

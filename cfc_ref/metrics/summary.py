@@ -107,10 +107,18 @@ def parse_summary(text: str, where: Path, rate: str = "auto", percent: bool = Fa
         rows.append((raw["Dataset"], value, accuracy, str(number)))
     if not rows:
         raise MetricsError(f"{where}: a {SUMMARY_NAME} without rows")
-    from cfc_ref.metrics.curves import check_points
-
     check_points([(r, q) for _, r, q, _ in rows], where, "end_accuracy")
     return rows, unit
+
+
+def check_points(curve: list[tuple[float, float]], path: str | Path, quality: str = "map"
+                 ) -> list[tuple[float, float]]:
+    """What a curve file's points must be before M-5.3's checks: finite numbers, the quality in [0, 1]."""
+    if not all(math.isfinite(v) for point in curve for v in point):
+        raise MetricsError(f"{path}: every rate and {quality} must be a finite number")
+    if not all(0 <= m <= 1 for _, m in curve):
+        raise MetricsError(f"{path}: every {quality} must lie in [0, 1] (M-5.3)")
+    return curve
 
 
 def _number(text: str, where: Path, line: int, column: str) -> float:
