@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cfc_ref.errors import MetricsError
+from cfc_ref.metrics.files import finite_number, read_text
 
 # E-15.2: CompressAI-Vision's columns, in its order, then cfc-ref's own
 PLATFORM_COLUMNS = ("Dataset", "qp", "avg_bpp", "end_accuracy", "nn_part_1", "encode", "decode", "nn_part_2")
@@ -61,8 +62,6 @@ def summary_files(directory: Path) -> list[Path]:
 
 def read_summary(path: str | Path, rate: str = "auto", percent: bool = False) -> Curve:
     """E-15.5: a summary.csv, or a directory of them, as one curve."""
-    from cfc_ref.metrics.files import read_text
-
     path = Path(path)
     files = summary_files(path) if path.is_dir() else [path]
     rows: list[tuple[str, float, float, str]] = []
@@ -97,7 +96,8 @@ def parse_summary(text: str, where: Path, rate: str = "auto", percent: bool = Fa
     for number, raw in enumerate(reader, start=2):
         if None in raw or any(raw.get(name) is None for name in columns):
             raise MetricsError(f"{where}: line {number} does not have the header's {len(columns)} fields")
-        value, accuracy = (_number(raw[name], where, number, name) for name in (unit, "end_accuracy"))
+        value, accuracy = (finite_number(raw[name], f"{where}: line {number}: {name}")
+                           for name in (unit, "end_accuracy"))
         if percent:
             accuracy = accuracy / 100
         elif accuracy > 1:
@@ -120,12 +120,3 @@ def check_points(curve: list[tuple[float, float]], path: str | Path, quality: st
         raise MetricsError(f"{path}: every {quality} must lie in [0, 1] (M-5.3)")
     return curve
 
-
-def _number(text: str, where: Path, line: int, column: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise MetricsError(f"{where}: line {line}: {column} is not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise MetricsError(f"{where}: line {line}: {column} is not a finite number: {text!r}")
-    return value
