@@ -7,7 +7,9 @@
 Data flows one way: Q-layer (``qlayer``) → tiling (``tiling``) → codec (``codecs``) → container (``container``), and
 back. ``implementation`` says which code computes the Q-layer and tiling (spec E-12, ``cfc_ref.implementations``):
 ``fast`` (the default) runs their fast twins ``fast.qlayer_numpy`` and ``fast.tiling``, ``reference`` the readable
-``qlayer`` and ``tiling``; both give the same bytes (tested). The experiment's engines and the codec-in-the-loop
+``qlayer`` and ``tiling``; both give the same bytes (tested). ``EncodeSettings.quantizer`` picks the Q-layer variant:
+``paper`` (eq. 2, the default) or ``fcm`` (spec Q-7: each tensor's configured range from ``ranges``, floor; one
+readable implementation, ``qlayer.quantize_fixed``, in both). The experiment's engines and the codec-in-the-loop
 training layer use these functions; nothing else codes features.
 """
 
@@ -34,20 +36,52 @@ class EncodeSettings:
     layout: tiling.Layout = "tile"
     align: int = tiling.DEFAULT_ALIGN
     codec: str | PictureCodec = "raw"  # a wire name, or a configured codec such as HevcCodec(quality=27)
+    quantizer: str = "paper"  # "paper" (eq. 2, Q-3) or "fcm" (Q-7: a configured range per tensor, floor)
+    ranges: tuple[tuple[str, float, float], ...] = ()  # fcm: (tensor name, lo, hi) of every tensor it codes
+
+    def range_of(self, name: str) -> qlayer.SideInfo:
+        """Q-7.1: the configured range of tensor ``name`` (rounded to binary32 and checked)."""
+        for tensor, lo, hi in self.ranges:
+            if tensor == name:
+                return qlayer.fixed_range(lo, hi)
+        raise CfcError(f"the FCM quantizer has no configured range for tensor {name!r} "
+                       f"(ranges: {', '.join(t for t, _, _ in self.ranges) or 'none'})")
 
 
-def to_picture(v: np.ndarray, settings: EncodeSettings, implementation: Implementation = DEFAULT
+QUANTIZERS = ("paper", "fcm")
+
+
+def quantize_for(name: str, v: np.ndarray, settings: EncodeSettings, implementation: Implementation = DEFAULT
+                 ) -> tuple[np.ndarray, qlayer.SideInfo, int]:
+    """The Q-layer of one tensor as ``settings`` say: samples, side info and the elements clipped (Q-7.3; 0 for
+    the paper's quantizer, which never clips)."""
+    if settings.quantizer == "fcm":
+        return qlayer.quantize_fixed(v, settings.range_of(name), settings.bit_depth)
+    if settings.quantizer != "paper":
+        raise CfcError(f"quantizer must be one of {', '.join(QUANTIZERS)}, got {settings.quantizer!r}")
+    if implementation == "reference":
+        return (*qlayer.quantize(v, settings.bit_depth, settings.mode), 0)
+    return (*_quantize(v, settings.bit_depth, settings.mode), 0)
+
+
+def to_picture(v: np.ndarray, settings: EncodeSettings, implementation: Implementation = DEFAULT, name: str = ""
                ) -> tuple[np.ndarray, qlayer.SideInfo]:
-    """Mobile side before the codec: Q-layer (Q-3) then tiling (T-2..T-4) of one C×H×W tensor."""
+    """Mobile side before the codec: Q-layer (Q-3, or Q-7 for tensor ``name``) then tiling (T-2..T-4) of one C×H×W
+    tensor."""
+    picture, side, _ = _to_picture(name, v, settings, implementation)
+    return picture, side
+
+
+def _to_picture(name: str, v: np.ndarray, settings: EncodeSettings, implementation: Implementation
+                ) -> tuple[np.ndarray, qlayer.SideInfo, int]:
     if np.ndim(v) != 3:
         raise CfcError(f"a transmitted tensor must be C×H×W, got shape {np.shape(v)}")
+    q, side, clipped = quantize_for(name, v, settings, implementation)
     if implementation == "reference":
-        q, side = qlayer.quantize(v, settings.bit_depth, settings.mode)
-        return tiling.tile(q, settings.layout, settings.align), side
+        return tiling.tile(q, settings.layout, settings.align), side, clipped
     from cfc_ref.fast.tiling import tile_fast  # the readable cfc_ref.tiling.tile, vectorised; tested equal (T-6.1)
 
-    q, side = _quantize(v, settings.bit_depth, settings.mode)
-    return tile_fast(q, settings.layout, settings.align), side  # tile_fast copies q into the picture
+    return tile_fast(q, settings.layout, settings.align), side, clipped  # tile_fast copies q into the picture
 
 
 _QUANTIZERS = threading.local()
@@ -84,11 +118,17 @@ def from_picture(picture: np.ndarray, shape: tuple[int, int, int], side: qlayer.
 def encode_tensor(name: str, v: np.ndarray, settings: EncodeSettings, implementation: Implementation = DEFAULT
                   ) -> TensorRecord:
     """One tensor through Q-layer, tiling and codec into a wire record."""
-    picture, side = to_picture(v, settings, implementation)
+    return _encode_tensor(name, v, settings, implementation)[0]
+
+
+def _encode_tensor(name: str, v: np.ndarray, settings: EncodeSettings, implementation: Implementation
+                   ) -> tuple[TensorRecord, int]:
+    picture, side, clipped = _to_picture(name, v, settings, implementation)
     codec = get_codec(settings.codec)
     payload = codec.encode(picture, settings.bit_depth)
     shape = (int(v.shape[0]), int(v.shape[1]), int(v.shape[2]))
-    return TensorRecord(name, shape, settings.bit_depth, settings.layout, settings.align, codec.name, side, payload)
+    record = TensorRecord(name, shape, settings.bit_depth, settings.layout, settings.align, codec.name, side, payload)
+    return record, clipped
 
 
 def settings_of_record(record: TensorRecord) -> EncodeSettings:
@@ -106,7 +146,22 @@ def decode_record(record: TensorRecord, decoder: str | None = None, implementati
 def encode_features(features: Mapping[str, np.ndarray], settings: EncodeSettings = EncodeSettings(),
                     implementation: Implementation = DEFAULT) -> bytes:
     """All tensors that cross a split, as one container."""
-    return pack([encode_tensor(name, v, settings, implementation) for name, v in features.items()])
+    return encode_uplink(features, settings, implementation).data
+
+
+@dataclass(frozen=True)
+class Uplink:
+    """What the mobile side sends (the container's bytes) and the elements its Q-layer clipped (Q-7.3)."""
+
+    data: bytes
+    clipped: int
+
+
+def encode_uplink(features: Mapping[str, np.ndarray], settings: EncodeSettings = EncodeSettings(),
+                  implementation: Implementation = DEFAULT) -> Uplink:
+    """:func:`encode_features` with the count of clipped elements (0 under the paper's quantizer)."""
+    coded = [_encode_tensor(name, v, settings, implementation) for name, v in features.items()]
+    return Uplink(pack([record for record, _ in coded]), sum(clipped for _, clipped in coded))
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,14 @@ this module instead. De-quantization is :func:`dequantize` in both. The batched 
     q, side = quantize(v, bit_depth=8)            # eq. (2)
     v_hat = dequantize(q, side, bit_depth=8)      # eq. (3)
     side.to_bytes()  -> 8 bytes (minmax) or 4 bytes (relu), little-endian float32
+
+    q, side, clipped = quantize_fixed(v, fixed_range(-26.4, 28.4), bit_depth=10)   # FCM's variant (Q-7)
 """
 
 from __future__ import annotations
 
 import math
+import reprlib
 import struct
 from dataclasses import dataclass
 from typing import Literal
@@ -175,6 +178,44 @@ def dequantize(q: object, side: SideInfo, bit_depth: int) -> np.ndarray:
     step = (float(side.hi) - float(side.lo)) / levels  # eq. (3)'s q · d / L with d / L once per tensor (Q-4.3)
     v_hat = samples.astype(np.float64) * step + side.lo  # Q-4.1: two roundings, product then sum
     return v_hat.astype(np.float32)
+
+
+def fixed_range(lo: object, hi: object) -> SideInfo:
+    """Q-7.1: a configured range, each value rounded to binary32 once (−0.0 → +0.0), finite and ``lo < hi``."""
+    values = []
+    for value in (lo, hi):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise QLayerError(f"a configured range holds two numbers, got {reprlib.repr(value)}")
+        try:
+            with np.errstate(over="ignore"):
+                values.append(float(np.float32(value)) + 0.0)
+        except OverflowError:  # an integer beyond binary64: beyond binary32 as well
+            values.append(math.inf)
+    low, high = values
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise QLayerError("a configured range must be finite as binary32, got "
+                          f"[{reprlib.repr(lo)}, {reprlib.repr(hi)}]")
+    if not low < high:
+        raise QLayerError(f"a configured range needs lo < hi as binary32, got [{reprlib.repr(lo)}, {reprlib.repr(hi)}] "
+                          f"→ [{low!r}, {high!r}]")
+    return SideInfo(low, high, "minmax")
+
+
+def quantize_fixed(v: object, side: SideInfo, bit_depth: int) -> tuple[np.ndarray, SideInfo, int]:
+    """FCM's quantizer (spec Q-7): the configured range ``side`` (from :func:`fixed_range`), one division per
+    element, clamp to [0, 1], times L, floor (Q-7.2); also the number of elements outside the range (Q-7.3). The side
+    info sent is the range itself and de-quantization is :func:`dequantize` (Q-7.4)."""
+    arr = as_feature_tensor(v)
+    n = check_bit_depth(bit_depth)
+    if side.mode != "minmax" or not side.lo < side.hi:
+        raise QLayerError(f"the FCM quantizer needs a configured range lo < hi, got {side!r}")
+    levels = 2**n - 1
+    d = float(side.hi) - float(side.lo)
+    wide = arr.astype(np.float64)
+    clipped = int(np.count_nonzero((wide < side.lo) | (wide > side.hi)))  # Q-7.3
+    u = np.clip((wide - side.lo) / d, 0.0, 1.0)  # Q-7.2: (v − lo) / d per element, then u' = min(max(u, 0), 1)
+    q = np.floor(u * levels)  # t = u' × L, rounded down
+    return q.astype(sample_dtype(n)), side, clipped
 
 
 def error_bound(side: SideInfo, bit_depth: int) -> float:

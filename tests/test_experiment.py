@@ -138,7 +138,7 @@ def test_report_and_table1(model_files, tmp_path):
         for split in ("max_11", "max_17"):
             rows.append(replace(cloud, setting=f"{split}-10bit-qp{50 - i}", kind="split", split=split, bit_depth=10,
                                 quality=f"qp{50 - i}", qp=50 - i, jpeg_quality=None, kbpi=kbpi / 2,
-                                map_voc07=quality))
+                                map_voc07=quality, quantizer="paper"))
     results = replace(results, rows=rows)
     table = table1(results, tmp_path / "out")
     assert [(r.split, r.accounting, r.weights) for r in table] == [
@@ -244,7 +244,7 @@ def test_units_without_a_fingerprint_and_older_run_directories_are_not_trusted(m
     import sqlite3
 
     from cfc_ref.experiment.fingerprint import RunMismatch
-    from cfc_ref.experiment.store import StoreError
+    from cfc_ref.experiment.store import STORE_SCHEMA, STORE_VERSION, StoreError
 
     config = small_config(model_files, tmp_path / "out", images=1, splits=("max_11",), lossless_bit_depths=(8,),
                           qps=(), jpeg_qualities=())
@@ -261,7 +261,8 @@ def test_units_without_a_fingerprint_and_older_run_directories_are_not_trusted(m
     with sqlite3.connect(tmp_path / "other" / "results.sqlite") as db:
         db.execute("PRAGMA user_version = 7")
         db.execute("CREATE TABLE meta (key TEXT, value TEXT)")
-    with pytest.raises(StoreError, match=r"user_version 7; this cfc-ref reads 'cfc-ref-run/3' \(user_version 3\)"):
+    with pytest.raises(StoreError, match=rf"user_version 7; this cfc-ref reads '{STORE_SCHEMA}' \(user_version "
+                                         rf"{STORE_VERSION}\)"):
         run(replace(config, output=str(tmp_path / "other")), progress=False)
 
 

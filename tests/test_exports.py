@@ -225,17 +225,17 @@ def test_nothing_is_written_through_a_link_and_the_writer_refuses_the_export_dir
 
 
 @spec("E-9.2", "E-9.1")
-def test_a_store_of_version_2_is_refused_with_both_versions(finished, tmp_path):
+def test_a_store_of_version_3_is_refused_with_both_versions(finished, tmp_path):
     out, config = finished
     copy = tmp_path / "run"
     shutil.copytree(out, copy)
     with sqlite3.connect(copy / "results.sqlite") as db:  # what cfc-ref before E-15 made
         db.execute("DROP TABLE setting_seconds")
-        db.execute("UPDATE meta SET value = 'cfc-ref-run/2' WHERE key = 'schema'")
+        db.execute("UPDATE meta SET value = 'cfc-ref-run/3' WHERE key = 'schema'")
         db.execute("DELETE FROM meta WHERE key = 'complexity'")
-        db.execute("PRAGMA user_version = 2")
-    with pytest.raises(StoreError, match=r"schema 'cfc-ref-run/2' \(user_version 2\); this cfc-ref reads "
-                                         r"'cfc-ref-run/3' \(user_version 3\)"):
+        db.execute("PRAGMA user_version = 3")
+    with pytest.raises(StoreError, match=r"schema 'cfc-ref-run/3' \(user_version 3\); this cfc-ref reads "
+                                         r"'cfc-ref-run/4' \(user_version 4\)"):
         run(replace(config, output=str(copy)), progress=False)
 
 

@@ -16,6 +16,7 @@ spec = pytest.mark.spec
 SCHEMAS = GOLDEN / "schema"
 MANIFESTS = {  # manifest → its schema; every JSON manifest under golden/ is listed (checked below)
     "qlayer/vectors.json": "qlayer.schema.json",
+    "qlayer-fcm/vectors.json": "qlayer-fcm.schema.json",
     "tiling/vectors.json": "tiling.schema.json",
     "container/vectors.json": "container.schema.json",
     "metrics/vectors.json": "metrics.schema.json",
@@ -24,6 +25,7 @@ MANIFESTS = {  # manifest → its schema; every JSON manifest under golden/ is l
     "hm-16.12/manifest.json": "hm-16.12.schema.json",
     "x265/manifest.json": "x265.schema.json",
     "embedded/regression.json": "embedded-regression.schema.json",
+    "embedded/main_job.json": "embedded-main-job.schema.json",
 }
 
 

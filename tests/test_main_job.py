@@ -48,5 +48,23 @@ def test_the_embedded_main_job_fits_its_budget(tmp_path):
             assert again.returncode == 2 and row["status"].removeprefix("no number: ") in again.stderr
         else:
             assert again.returncode == 0 and json.loads(again.stdout) == row["bd"], (row["command"], again.stderr)
+    # issue 32: the numbers the README quotes are what this run gives (its table and quotes written from this run
+    # equal those written from golden/embedded/main_job.json, which tests/test_readme_numbers.py holds the README to)
+    from cfc_ref.experiment.regression import MAIN_JOB_PIN, main_job_pin, readme_quotes, readme_table1
+
+    from cfc_testing import GOLDEN
+
+    pinned = json.loads((GOLDEN / "embedded" / MAIN_JOB_PIN).read_text())
+    fresh = main_job_pin(out)
+    assert readme_table1(fresh) == readme_table1(pinned) and readme_quotes(fresh) == readme_quotes(pinned)
+    for got, want in zip(fresh["table1"], pinned["table1"], strict=True):
+        assert {k: got[k] for k in ("split", "accounting", "weights", "quantizer")} == {
+            k: want[k] for k in ("split", "accounting", "weights", "quantizer")}
+        for quantity in ("bd_kbpi_percent", "bd_map"):
+            for method, value in want[quantity].items():
+                if isinstance(value, float):
+                    assert got[quantity][method] == pytest.approx(value, rel=1e-6, abs=1e-9), (got, method)
+                else:
+                    assert got[quantity][method] == value
     summary = done.stdout
     assert summary.startswith("cfc-ref ") and "Table 1 — the BD numbers to read" in summary and "|---" not in summary

@@ -244,8 +244,8 @@ def test_the_store_is_plain_sqlite_with_the_normative_tables(model_files, tmp_pa
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert tables == {"meta", "settings", "images", "blocks", "units", "failures", "results", "sweeps",
                           "timings", "setting_seconds"}
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "cfc-ref-run/3"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "cfc-ref-run/4"
         assert db.execute("SELECT count(*) FROM units").fetchone()[0] == 2 * len(settings_of(config))
         lossy = db.execute("SELECT setting, kbpi, map_voc07 FROM results WHERE kind = 'split' AND qp IS NOT NULL "
                            "ORDER BY kbpi").fetchall()
@@ -259,7 +259,7 @@ def test_the_store_is_plain_sqlite_with_the_normative_tables(model_files, tmp_pa
         (engine, workers, wall, complete) = db.execute("SELECT engine, workers, wall, complete FROM sweeps").fetchone()
         assert engine == "local" and workers == 1 and wall > 0 and complete == 1
     results = json.loads((out / "results.json").read_text())
-    assert results["schema"] == "cfc-ref-results/4" and results["timing"]["stages"]["encode"] > 0
+    assert results["schema"] == "cfc-ref-results/5" and results["timing"]["stages"]["encode"] > 0
 
 
 @spec("E-9.3", "E-9.4")

@@ -40,6 +40,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--reference", action="store_true",
                      help="compute every stage with its readable reference instead of its fast twin (spec E-12; the "
                      "same numbers, slower)")
+    run.add_argument("--quantizers", type=_quantizer_list, metavar="paper[,fcm]",
+                     help="the Q-layer variants to sweep (spec E-14): the paper's eq. (2) and/or FCM's fixed-range, "
+                     "floor quantizer (its ranges: the config's fcm_ranges; the embedded default carries its own); "
+                     "default: the config's, paper")
     add_json(run, "the paths written, Table 1 and the timing")
     run.set_defaults(func=cmd_run)
     report = sub.add_parser("report", help="Table 1 and Figs. 1, 4, 5 from a results.json")
@@ -61,13 +65,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     compare.set_defaults(func=_cmd_compare)
 
 
+def _quantizer_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names) or any(name not in ("paper", "fcm") for name in names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"expected paper, fcm or paper,fcm, got {text!r}")
+    return names
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from cfc_ref.experiment.protocol import experiment_config, run_protocol
 
     config, embedded = experiment_config(args.config, output=args.output, limit=args.limit, workers=args.workers,
                                          weights=args.weights, cfg=args.cfg, splits=args.splits,
                                          lossy_only=args.lossy_only, accounting=args.accounting,
-                                         reference=args.reference)
+                                         reference=args.reference, quantizers=args.quantizers)
     from cfc_ref.experiment.protocol import sweeps_of
 
     run_directories = tuple(sweep.output for sweep in sweeps_of(config, embedded).values())

@@ -29,10 +29,11 @@ from cfc_ref.fileio import write_atomic
 from cfc_ref.implementations import STAGES, Implementation
 from cfc_ref.implementations import check as check_implementation
 from cfc_ref.implementations import record as record_implementations
-from cfc_ref.metrics.results import ResultRow, check_row, finite, results_csv
+from cfc_ref.metrics.results import ResultRow, check_row, finite, old_row, results_csv
 from cfc_ref.metrics.voc import Evaluation, GroundTruth
 
-RESULTS_SCHEMA = "cfc-ref-results/4"
+RESULTS_SCHEMA = "cfc-ref-results/5"
+OLDER_RESULTS_SCHEMA = "cfc-ref-results/4"  # before E-14: read as paper rows with nothing clipped (E-5.1)
 __all__ = ["RESULTS_SCHEMA", "Results", "aggregate", "export_results", "load_results"]
 
 
@@ -61,7 +62,8 @@ def load_results(path: str | Path) -> Results:
 
     path = Path(path)
     data = load_json_object(path, what="a results.json")
-    if data.get("schema") != RESULTS_SCHEMA:
+    older = data.get("schema") == OLDER_RESULTS_SCHEMA
+    if data.get("schema") != RESULTS_SCHEMA and not older:
         raise CfcError(f"{path}: results schema {data.get('schema')!r}, this cfc-ref reads {RESULTS_SCHEMA!r} (run it "
                        "again)")
     try:
@@ -72,7 +74,7 @@ def load_results(path: str | Path) -> Results:
         raise CfcError(f"{path}: malformed results (config and environment must be objects, rows a list)")
     if not raw_rows:
         raise CfcError(f"{path}: malformed results (no rows)")
-    rows = [check_row(r, str(path)) for r in raw_rows]
+    rows = [check_row(old_row(r) if older and isinstance(r, dict) else r, str(path)) for r in raw_rows]
     names = [r.setting for r in rows]
     if len(set(names)) != len(names):
         duplicate = next(n for n in names if names.count(n) > 1)
@@ -180,7 +182,8 @@ def aggregate(config: ExperimentConfig, images: list[str], store: RunStore, sour
             setting.jpeg_quality, len(units), float(kbits.mean()), float(kbits.std()), float(container.mean()),
             result.map_voc07, float(spread.std(ddof=1)), result.map_all, units[0].encoder,
             "+".join(sorted({d for u in units for d in u.decoders})), setting.accounting,
-            int(round(float(np.mean([u.samples for u in units])))), "+".join(uncoded)))
+            int(round(float(np.mean([u.samples for u in units])))), "+".join(uncoded), setting.quantizer,
+            sum(u.clipped for u in units)))
     store.set_results(rows)
     return output / "results.json"
 

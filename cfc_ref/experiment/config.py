@@ -48,9 +48,13 @@ class ExperimentConfig:
     device: str = "cpu"  # where the networks run: "cpu", or "cuda" / "cuda:N" (E-8.4; the numbers differ by device)
     output: str = "runs/embedded-default"
     synthetic_test_images: int = 200
+    quantizers: tuple[str, ...] = ("paper",)  # E-14.1: Q-layer variants of the split points of `splits`
+    fcm_ranges: tuple[tuple, ...] = ()  # E-14.1: (tensor, lo, hi) per coded tensor; JSON {"tensor": [lo, hi]}
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1)
+        raw = asdict(self)
+        raw["fcm_ranges"] = {name: [lo, hi] for name, lo, hi in self.fcm_ranges}
+        return json.dumps(raw, indent=1)
 
 
 PATH_KEYS = ("dataset_root", "cfg", "weights", "output")  # resolved against the config file's own directory
@@ -84,6 +88,63 @@ _CHOICES = {"dataset_kind": ("voc", "synthetic"), "model": ("embedded", "darknet
             "inference": ("exact", "fast"), "implementation": ("fast", "reference")}
 ACCOUNTINGS = ("deployable", "paper")
 PAPER_FIG4_SPLITS = ("max_3", "conv_6", "conv_10", "max_11", "conv_13", "max_17", "conv_20", "conv_24")
+
+
+def check_quantizers(config: ExperimentConfig, path: str = "config") -> None:
+    """E-14.1: known, distinct quantizers; under ``fcm`` a range Q-7.1 accepts for every tensor the sweep codes at
+    the split points of ``splits``, every missing one named at once."""
+    from cfc_ref.errors import QLayerError
+    from cfc_ref.qlayer import fixed_range
+
+    if not config.quantizers or len(set(config.quantizers)) != len(config.quantizers) or any(
+            q not in QUANTIZERS for q in config.quantizers):
+        raise CfcError(f"{path}: quantizers must be distinct names of {', '.join(QUANTIZERS)}, got "
+                       f"{list(config.quantizers)}")
+    names = [item[0] for item in config.fcm_ranges]
+    if len(set(names)) != len(names):
+        raise CfcError(f"{path}: fcm_ranges names a tensor twice")
+    for name, lo, hi in config.fcm_ranges:
+        try:
+            fixed_range(lo, hi)
+        except QLayerError as err:
+            raise CfcError(f"{path}: fcm_ranges {name}: {err}") from None
+    if "fcm" in config.quantizers:
+        needed = dict.fromkeys(t for split in config.splits for t in crossing_of(config).get(split, ()))
+        missing = [t for t in needed if t not in names]
+        if missing:
+            raise CfcError(f"{path}: quantizer fcm needs fcm_ranges for {', '.join(missing)} (E-14.1)")
+
+
+def _ranges_of(raw: object, path: str) -> tuple[tuple, ...]:
+    """``fcm_ranges`` from JSON: an object ``{tensor: [lo, hi]}`` (or config.json's list of ``[tensor, lo, hi]``)."""
+    if isinstance(raw, list) and all(isinstance(v, list) and len(v) == 3 for v in raw):
+        items = [(v[0], v[1:]) for v in raw]
+    elif isinstance(raw, dict):
+        items = list(raw.items())
+    else:
+        raise CfcError(f"{path}: fcm_ranges must be an object mapping tensor names to [lo, hi], got {raw!r}")
+    out = []
+    for name, pair in items:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in pair)):
+            raise CfcError(f"{path}: fcm_ranges {name}: expected [lo, hi], two numbers, got {pair!r}")
+        if not isinstance(name, str):
+            raise CfcError(f"{path}: fcm_ranges must be named by tensor, got {name!r}")
+        try:
+            out.append((name, float(pair[0]), float(pair[1])))
+        except OverflowError:
+            raise CfcError(f"{path}: fcm_ranges {name}: {pair!r} is beyond binary64") from None
+    return tuple(out)
+
+
+def _check_ranges_shape(config: ExperimentConfig, path: str) -> None:
+    for item in config.fcm_ranges:
+        if not (isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], str) and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in item[1:])):
+            raise CfcError(f"{path}: fcm_ranges must map tensor names to [lo, hi], got {item!r}")
+
+
+QUANTIZERS = ("paper", "fcm")
 
 
 def check_config(config: ExperimentConfig, path: str = "config") -> ExperimentConfig:
@@ -122,6 +183,8 @@ def check_config(config: ExperimentConfig, path: str = "config") -> ExperimentCo
         raise CfcError(f"{path}: output and dataset_root must name a directory")
     if len(set(config.classes)) != len(config.classes) or not all(config.classes):
         raise CfcError(f"{path}: classes must be distinct, non-empty names, got {list(config.classes)}")
+    _check_ranges_shape(config, path)
+    check_quantizers(config, path)
     return config
 
 
@@ -129,12 +192,15 @@ def config_from_dict(raw: dict, path: str = "config") -> ExperimentConfig:
     """An ExperimentConfig from parsed JSON (lists become tuples); unknown, missing or ill-typed keys are errors."""
     from cfc_ref.configfile import dataclass_from_dict
 
+    if "fcm_ranges" in raw:
+        raw = dict(raw, fcm_ranges=list(_ranges_of(raw["fcm_ranges"], path)))
     return check_config(dataclass_from_dict(ExperimentConfig, raw, path), path)
 
 
 def embedded_default(output: str = "runs/embedded-default") -> ExperimentConfig:
     """The whole protocol on the package's synthetic data and embedded model (a stand-in for VOC + YOLO9000)."""
     from cfc_ref.data.synthetic import CLASSES
+    from cfc_ref.zoo import embedded_fcm_ranges
 
     # QPs beyond the paper's 22–37: the stand-in's features lose almost no mAP up to QP 37, so without them its lossy
     # curves never reach the JPEG curve's mAP range and BD-KBPI-mAP would be undefined.
@@ -143,7 +209,8 @@ def embedded_default(output: str = "runs/embedded-default") -> ExperimentConfig:
                             dataset_root=str(Path(output) / "data" / "synthetic-voc.zip"),
                             dataset_kind="synthetic", classes=CLASSES, output=output,
                             qps=(22, 27, 32, 37, 42, 47, 51), jpeg_qualities=(5, 10, 20, 35, 50, 75, 90, 95, 98),
-                            lossless_splits=PAPER_FIG4_SPLITS, accountings=("deployable", "paper"))
+                            lossless_splits=PAPER_FIG4_SPLITS, accountings=("deployable", "paper"),
+                            fcm_ranges=embedded_fcm_ranges())  # used with --quantizers paper,fcm (E-14.3)
 
 
 def lossy_sweep(base: ExperimentConfig, cfg: str, weights: str, splits: tuple[str, ...], output: str,
@@ -167,6 +234,7 @@ class Setting:
     upload: str = ""  # cloud: "jpeg", "original" or "hevc" (the RGB image, H-7.1)
     jpeg_quality: int | None = None
     accounting: str = "deployable"  # E-7.1: which crossing tensors are coded and counted ("both": one crosses)
+    quantizer: str = "paper"  # E-14.1: the Q-layer variant of a split setting ("" for a cloud-only upload)
 
     @property
     def codec_quality(self) -> Quality:
@@ -184,7 +252,8 @@ class Setting:
     def key(self) -> str:
         if self.kind == "cloud":
             return f"cloud-{self.quality}"
-        return f"{self.split}-{self.bit_depth}bit-{self.quality}" + ("-paper" if self.accounting == "paper" else "")
+        return (f"{self.split}-{self.bit_depth}bit-{self.quality}" + ("-paper" if self.accounting == "paper" else "")
+                + ("-fcm" if self.quantizer == "fcm" else ""))
 
 
 def split_points_of(config: ExperimentConfig) -> tuple[str, ...]:
@@ -239,14 +308,17 @@ def settings_of(config: ExperimentConfig) -> list[Setting]:
                 if accounting != config.accountings[0]:
                     continue
                 label = "both"
-            out += [Setting("split", split, n, accounting=label) for n in config.lossless_bit_depths]
-            if split in config.splits:
-                out += [Setting("split", split, n, qp=qp, accounting=label)
-                        for n in config.lossy_bit_depths for qp in config.qps]
-    out += [Setting("cloud", upload="jpeg", jpeg_quality=q) for q in config.jpeg_qualities]
-    out += [Setting("cloud", upload="hevc", qp=qp) for qp in config.rgb_hevc_qps]
+            quantizers = config.quantizers if split in config.splits else ("paper",)
+            for quantizer in quantizers:  # E-14.1: the fcm settings follow their paper twins' split point
+                out += [Setting("split", split, n, accounting=label, quantizer=quantizer)
+                        for n in config.lossless_bit_depths]
+                if split in config.splits:
+                    out += [Setting("split", split, n, qp=qp, accounting=label, quantizer=quantizer)
+                            for n in config.lossy_bit_depths for qp in config.qps]
+    out += [Setting("cloud", upload="jpeg", jpeg_quality=q, quantizer="") for q in config.jpeg_qualities]
+    out += [Setting("cloud", upload="hevc", qp=qp, quantizer="") for qp in config.rgb_hevc_qps]
     if config.original_upload:
-        out.append(Setting("cloud", upload="original"))
+        out.append(Setting("cloud", upload="original", quantizer=""))
     return out
 
 

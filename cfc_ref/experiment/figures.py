@@ -30,13 +30,15 @@ CAPTIONS = {
                    "end up to it (lines, each normalised by the whole network's). Time: each layer's CPU time on "
                    "one thread of this machine with the run's model, the minimum of five runs (other work on the "
                    "machine hardly changes it).",
-    "fig4_lossless": "Fig. 4 — lossless feature compression: top, VOC07 mAP against KBPI for each split point (colour) "
-                     "at 8, 10 and 12 bits (marker), bars ±1 std of KBPI over images and ±1 bootstrap std of mAP "
-                     "(spec M-6.1); bottom, each point's mAP minus the uncompressed model's (cloud-only, original "
-                     "file), which the top panel's scale hides. One column per accounting (spec E-7).",
+    "fig4_lossless": "Fig. 4 — lossless feature compression, the paper's quantizer: top, each point's VOC07 mAP minus "
+                     "the uncompressed model's (cloud-only, original file; black star) against KBPI for each split "
+                     "point (colour) at 8, 10 and 12 bits (marker), the grey band ±1 bootstrap std of the "
+                     "uncompressed model's mAP (spec M-6.1), the scale of chance; bottom, the mAP itself. One column "
+                     "per accounting (spec E-7), one KBPI range for all panels; the spreads are in the figure's data.",
     "fig5_lossy": "Fig. 5 — lossy feature compression at the lossy bit depth, QP 22 to 51 (solid: default weights, "
-                  "dashed: re-trained weights), against the cloud-only uploads (green: JPEG qualities, the Table 1 "
-                  "anchor) and the original file (red). One panel per accounting (spec E-7).",
+                  "dashed: re-trained weights, dotted: FCM's quantizer where the sweep has it), against the cloud-only "
+                  "uploads (green: JPEG qualities, the Table 1 anchor) and the original file (black star). One panel "
+                  "per accounting (spec E-7).",
 }
 
 
@@ -113,8 +115,10 @@ def fig1(results: Results, path: Path, drawn: tuple[bytes, list[dict]] | None = 
 
 
 def fig4(results: Results, path: Path) -> list[dict]:
-    """Fig. 4 (E-11.3): lossless, every split point and bit depth, and ΔmAP against the uncompressed model."""
+    """Fig. 4 (E-11.3): lossless, every split point and bit depth: the main panel each point's mAP minus the
+    uncompressed model's with that model's bootstrap spread as a band, below it the mAP itself; one x range."""
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     from cfc_ref.plotting import pyplot
 
@@ -128,53 +132,55 @@ def fig4(results: Results, path: Path) -> list[dict]:
     original = _original(rows)
     accountings = config.accountings
     fig, axes = plt.subplots(2, len(accountings), figsize=(6.5 * len(accountings), 6.6), squeeze=False,
-                             sharex="col", gridspec_kw={"height_ratios": [3, 2]})
+                             sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     data: list[dict] = []
     depths: set[int] = set()
     for column, accounting in enumerate(accountings):
-        top, bottom = axes[0][column], axes[1][column]
+        main, absolute = axes[0][column], axes[1][column]
         for split in splits:
             points = sorted((r for r in rows if r.kind == "split" and r.split == split and r.quality == "lossless"
-                             and r.counts_as(accounting)), key=lambda r: r.bit_depth)
+                             and r.quantizer == "paper" and r.counts_as(accounting)), key=lambda r: r.bit_depth)
             if not points:
                 continue
-            top.plot([r.kbpi for r in points], [r.map_voc07 for r in points], "-", color=colour[split], lw=1)
-            bottom.plot([r.kbpi for r in points], [r.map_voc07 - original.map_voc07 if original else 0.0
-                                                   for r in points], "-", color=colour[split], lw=1)
+            absolute.plot([r.kbpi for r in points], [r.map_voc07 for r in points], "-", color=colour[split], lw=1)
+            if original:
+                main.plot([r.kbpi for r in points], [r.map_voc07 - original.map_voc07 for r in points], "-",
+                          color=colour[split], lw=1)
             for r in points:
                 depths.add(r.bit_depth)
                 marker = MARKERS.get(r.bit_depth, "D")
-                top.errorbar([r.kbpi], [r.map_voc07], xerr=[r.kbpi_std], yerr=[r.map_voc07_std], fmt=marker,
-                             color=colour[split], capsize=2, ms=5, elinewidth=0.7, alpha=0.8)
+                absolute.plot([r.kbpi], [r.map_voc07], marker, color=colour[split], ms=5)
                 delta = r.map_voc07 - original.map_voc07 if original else None
                 if delta is not None:
-                    bottom.plot([r.kbpi], [delta], marker, color=colour[split], ms=5)
+                    main.plot([r.kbpi], [delta], marker, color=colour[split], ms=5)
                 data.append(_point(r, accounting=accounting, split=split, delta_map_vs_original=delta))
         if original:
-            top.errorbar([original.kbpi], [original.map_voc07], xerr=[original.kbpi_std],
-                         yerr=[original.map_voc07_std], fmt="*", color="red", ms=10, capsize=2)
-            bottom.axhline(0.0, color="red", lw=1, ls=":")
-        top.set_title(ACCOUNTING_NOTE[accounting], fontsize=8)
-        top.grid(True, which="both", alpha=0.3)
-        bottom.grid(True, which="both", alpha=0.3)
-        bottom.set_xlabel("KBPI (kilobits per image: payload + side info)")
-        _log_axis(bottom)
+            spread = original.map_voc07_std
+            main.axhspan(-spread, spread, color="0.85", zorder=0)
+            main.axhline(0.0, color="black", lw=1, ls=":")
+            absolute.plot([original.kbpi], [original.map_voc07], "*", color="black", ms=10)
+        main.set_title(ACCOUNTING_NOTE[accounting], fontsize=8)
+        main.grid(True, which="both", alpha=0.3)
+        absolute.grid(True, which="both", alpha=0.3)
+        absolute.set_xlabel("KBPI (kilobits per image: payload + side info)")
+        _log_axis(absolute)
     if original:
         data.append(_point(original, accounting="cloud", split="cloud-original", delta_map_vs_original=0.0))
-    axes[0][0].set_ylabel("mAP (VOC07 11-point)")
-    axes[1][0].set_ylabel("mAP − uncompressed model's")
-    handles = [Line2D([], [], color=colour[s], lw=2, label=figure_text(s.replace("_", " "))) for s in splits
-               if any(d.get("split") == s for d in data)]
+    axes[0][0].set_ylabel("mAP − uncompressed model's")
+    axes[1][0].set_ylabel("mAP (VOC07 11-point)")
+    handles: list = [Line2D([], [], color=colour[s], lw=2, label=figure_text(s.replace("_", " "))) for s in splits
+                     if any(d.get("split") == s for d in data)]
     handles += [Line2D([], [], color="black", marker=MARKERS.get(d, "D"), ls="", label=f"{d} bit") for d in
                 sorted(depths)]
     if original:
-        handles.append(Line2D([], [], color="red", marker="*", ms=10, ls="",
-                              label="uncompressed model (cloud-only, original file)"))
+        handles += [Line2D([], [], color="black", marker="*", ms=10, ls="",
+                           label="uncompressed model (cloud-only, original file)"),
+                    Patch(color="0.85", label="±1 bootstrap std of the uncompressed model's mAP")]
     if handles:
         fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=8, frameon=False,
                    bbox_to_anchor=(0.5, -0.01))
     fig.suptitle(f"Fig. 4 — lossless feature compression — {figure_text(config.name)}", fontsize=10)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     save_figure(fig, path)
     plt.close(fig)
     return data
@@ -197,18 +203,22 @@ def fig5(results: Results, path: Path, retrained: dict[str, Results]) -> list[di
     data: list[dict] = []
     for ax, accounting in zip(axes[0], accountings, strict=True):
         for split in config.splits:
-            for weights, source, style in (("default", results, "o-"), ("re-trained", retrained.get(split), "s--")):
-                if source is None:
-                    continue
-                points = sorted(curve_rows(source.rows, f"{split}-{depth}bit-{accounting}", missing_ok=True),
-                                key=lambda r: r.kbpi)
-                if not points:
-                    continue
-                ax.plot([r.kbpi for r in points], [r.map_voc07 for r in points], style, color=colour[split], ms=4,
-                        lw=1.6, label=f"{figure_text(split.replace('_', ' '))}, {weights} weights, {depth}-bit, QP "
-                        f"{points[-1].qp}–{points[0].qp}")
-                data += [_point(r, accounting=accounting, curve=f"{split}-{depth}bit", weights=weights)
-                         for r in points]
+            for quantizer in config.quantizers:
+                for weights, source, style in (("default", results, "o-"), ("re-trained", retrained.get(split),
+                                                                              "s--")):
+                    if source is None:
+                        continue
+                    name = f"{split}-{depth}bit-{accounting}" + ("-fcm" if quantizer == "fcm" else "")
+                    points = sorted(curve_rows(source.rows, name, missing_ok=True), key=lambda r: r.kbpi)
+                    if not points:
+                        continue
+                    line = style if quantizer == "paper" else style[0] + ":"  # E-14.3: FCM's quantizer dotted
+                    which = "" if quantizer == "paper" else ", FCM quantizer"
+                    ax.plot([r.kbpi for r in points], [r.map_voc07 for r in points], line, color=colour[split],
+                            ms=4, lw=1.6, label=f"{figure_text(split.replace('_', ' '))}, {weights} weights{which}, "
+                            f"{depth}-bit, QP {points[-1].qp}–{points[0].qp}")
+                    data += [_point(r, accounting=accounting, curve=f"{split}-{depth}bit", weights=weights,
+                                    quantizer=quantizer) for r in points]
         for name, style, label in (("cloud-jpeg", "g-o", "cloud-only, JPEG upload (Table 1 anchor)"),
                                    ("cloud-hevc", "g:^", "cloud-only, HEVC upload of the RGB image")):
             found = sorted(curve_rows(rows, name, missing_ok=True), key=lambda r: r.kbpi)
@@ -217,7 +227,7 @@ def fig5(results: Results, path: Path, retrained: dict[str, Results]) -> list[di
                 data += [_point(r, accounting="cloud", curve=name, weights="default") for r in found]
         if original:
             ax.errorbar([original.kbpi], [original.map_voc07], xerr=[original.kbpi_std],
-                        yerr=[original.map_voc07_std], fmt="*", color="red", ms=10, capsize=2,
+                        yerr=[original.map_voc07_std], fmt="*", color="black", ms=10, capsize=2,
                         label="cloud-only, original file")
         ax.set_title(ACCOUNTING_NOTE[accounting], fontsize=8)
         ax.grid(True, which="both", alpha=0.3)

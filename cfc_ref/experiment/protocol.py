@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # imported where used: they bring torch, which a job imports 
 def experiment_config(path: str | None = None, *, output: str | None = None, limit: int | None = None,
                       workers: int | None = None, weights: str | None = None, cfg: str | None = None,
                       splits: list[str] | None = None, lossy_only: bool = False, accounting: str | None = None,
-                      reference: bool = False) -> tuple[ExperimentConfig, bool]:
+                      reference: bool = False, quantizers: tuple[str, ...] | None = None
+                      ) -> tuple[ExperimentConfig, bool]:
     """The config of a run: a JSON file or the embedded default, with overrides. Also whether it is the embedded
     default itself (which adds the shipped re-trained rows)."""
     from cfc_ref.experiment.config import check_config
@@ -55,6 +56,8 @@ def experiment_config(path: str | None = None, *, output: str | None = None, lim
         if config.model != "darknet":
             raise CfcError("--cfg names the cfg of --weights (or of a config's darknet model); give --weights too")
         config = replace(config, cfg=cfg)  # a built-in name (yolo-voc) or a path, as the config's own key
+    if quantizers:
+        config = replace(config, quantizers=tuple(quantizers))  # E-14.1 (checked with the config below)
     if reference:
         config = replace(config, implementation="reference")  # E-12: every stage through its readable reference
     if lossy_only:

@@ -16,3 +16,82 @@ def regression_config(directory: str | Path) -> ExperimentConfig:
     return replace(base, name="embedded regression", limit=REGRESSION_IMAGES, synthetic_test_images=REGRESSION_IMAGES,
                    lossless_bit_depths=(8, 10), lossy_bit_depths=(8,), qps=(32,), jpeg_qualities=(50,),
                    original_upload=False, workers=1, lossless_splits=())
+
+
+MAIN_JOB_PIN = "main_job.json"  # golden/embedded/: what the README quotes from the main job (issue 32)
+QUOTED_POINTS = ("max_11-8bit-qp47",)  # settings whose mAP the README quotes, default and re-trained
+
+
+def main_job_pin(run: str | Path) -> dict:
+    """The numbers the README quotes from a finished main job (``cfc-ref`` into ``run``), from its own files: every
+    Table 1 row's BD numbers (each method and the one to read), the KBPI ranges of the anchor and of max 17's paper
+    curve, and the mAP of QUOTED_POINTS with default and re-trained weights."""
+    import json
+
+    from cfc_ref.experiment.aggregate import load_results
+    from cfc_ref.metrics.curves import curve_points
+
+    run = Path(run)
+    table = json.loads((run / "table1.json").read_text())
+    rows = []
+    for row in table["rows"]:
+        entry = {k: row[k] for k in ("split", "accounting", "weights", "quantizer", "status")}
+        bd = row["bd"]
+        for quantity in ("bd_kbpi_percent", "bd_map"):
+            cells = {m: None if bd is None else bd[m][quantity] for m in ("cubic", "pchip", "monotonic")}
+            reading = None if bd is None else bd["read"][quantity]
+            entry[quantity] = dict(cells, read=None if reading is None else reading["value"],
+                                   read_method=None if reading is None else reading["method"])
+        rows.append(entry)
+    results = load_results(run / "results.json")
+    curves = {}
+    for name in ("cloud-jpeg", "max_17-8bit-paper"):
+        rates = [rate for rate, _ in curve_points(results.rows, name)]
+        curves[name] = [min(rates), max(rates)]
+    points: dict[str, dict[str, float]] = {}
+    for setting in QUOTED_POINTS:
+        split = setting.split("-")[0]
+        again = load_results(run / f"retrained-{split}" / "results.json")
+        points[setting] = {weights: next(r.map_voc07 for r in source.rows if r.setting == setting)
+                           for weights, source in (("default", results), ("re-trained", again))}
+    return {"table1": rows, "curve_kbpi_ranges": curves, "map_voc07": points}
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.2f}".replace("-", "−").replace("+", "+" if value > 0 else "")
+
+
+def _cell(row: dict) -> str:
+    rate = row["bd_kbpi_percent"]
+    return (f"{_percent(rate['cubic'])} / {_percent(rate['pchip'])} / {_percent(rate['monotonic'])} % "
+            f"(read {rate['read_method']})")
+
+
+def readme_table1(pin: dict) -> list[str]:
+    """The README's Table 1 (BD-KBPI-mAP of each default and re-trained row, cubic / pchip / monotonic and the one
+    to read), written from the main job's pin (tests/test_readme_numbers.py checks the README holds exactly these
+    lines)."""
+    from cfc_ref.experiment.table1 import paper_value
+
+    lines = ["| Split at | accounting | default weights: cubic / pchip / monotonic | re-trained, codec in the loop "
+             "| paper's Table 1 (default / re-trained) |", "|---|---|---|---|---|"]
+    rows = [r for r in pin["table1"] if r["quantizer"] == "paper"]
+    for default in (r for r in rows if r["weights"] == "default"):
+        again = next(r for r in rows if r["weights"] == "re-trained" and (r["split"], r["accounting"]) == (
+            default["split"], default["accounting"]))
+        paper = " / ".join(v.replace("-", "−") for v in (paper_value(default["split"], default["accounting"], w)
+                                                          for w in ("default", "re-trained")) if v != "–")
+        paper = paper or "–"
+        accounting = {"both": "either (one tensor crosses)"}.get(default["accounting"], default["accounting"])
+        lines.append(f"| {default['split'].replace('_', ' ')} | {accounting} | {_cell(default)} | {_cell(again)} "
+                     f"| {paper} |")
+    return lines
+
+
+def readme_quotes(pin: dict) -> dict[str, str]:
+    """The other numbers the README's section on the embedded default quotes, as it writes them."""
+    jpeg, paper = pin["curve_kbpi_ranges"]["cloud-jpeg"], pin["curve_kbpi_ranges"]["max_17-8bit-paper"]
+    qp47 = pin["map_voc07"]["max_11-8bit-qp47"]
+    return {"ranges": f"{paper[0]:.0f}–{paper[1]:.0f} vs {jpeg[0]:.0f}–{jpeg[1]:.0f} kbits",
+            "qp47": f"mAP at QP 47: {qp47['re-trained']:.3f} with the codec in the loop, {qp47['default']:.3f} "
+                    "before fine-tuning"}

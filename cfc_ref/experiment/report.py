@@ -94,8 +94,9 @@ def write_report(results_path: str | Path, layer_figure: bool | tuple[bytes, lis
     files = list(write_table1(rows, out, results))
     figures, data = draw_figures(results, again, out, layer_figure)
     exports, complexity, note = report_exports(results.experiment, out)  # E-15.1
-    body = [*_header(results), *_table1_section(results, rows), *_retrained_section(again, found, looked_for),
-            *_settings_section(results), *complexity_section(complexity, note), *_figures_section(figures)]
+    body = [*_header(results), *_table1_section(results, rows), *_quantizer_section(results, again),
+            *_retrained_section(again, found, looked_for), *_settings_section(results),
+            *complexity_section(complexity, note), *_figures_section(figures)]
     report = out / "report.md"
     write_atomic(report, ("\n".join([*body, *timing_section(results, again)]) + "\n").encode())
     return Report(report, [report, *files, *data, *figures], rows, found, looked_for, tuple(body), (results, again),
@@ -147,6 +148,30 @@ def _table1_section(results: Results, rows: list[Table1Row]) -> list[str]:
             + "; ".join(ACCOUNTING_NOTE[a] for a in config.accountings) + ". The paper's column is its own "
             "Table 1 (VOC2007 test, YOLO9000, HM-16.12)"
             + (", not comparable with this stand-in's numbers" if stand_in else "") + ".", ""]
+
+
+def _quantizer_section(results: Results, again: dict[str, Results]) -> list[str]:
+    """E-14.2: with FCM's quantizer in the sweep, its configured ranges and the fraction of coded samples each of its
+    curves clipped."""
+    config = results.experiment
+    if "fcm" not in config.quantizers:
+        return []
+    lines = ["## The two quantizers (spec E-14)", "",
+             "`paper`: eq. (2), each tensor's own min and max, rounded to nearest (spec Q-3). `fcm`: FCM's quantizer "
+             "(CompressAI-Vision, FCTM), a fixed range per dataset and tensor, rounded down, elements outside the "
+             "range clipped (spec Q-7). Configured ranges: "
+             + "; ".join(f"{markdown(name)} [{lo:.6g}, {hi:.6g}]" for name, lo, hi in config.fcm_ranges) + ".", "",
+             "| settings (split, bit depth, accounting) | weights | coded samples clipped |", "|---|---|---|"]
+    for weights, source in (("default", results), *((f"re-trained {split}", r) for split, r in again.items())):
+        curves: dict[str, list] = {}
+        for row in source.rows:
+            if row.kind == "split" and row.quantizer == "fcm":
+                curves.setdefault(f"{row.split}-{row.bit_depth}bit-{row.accounting}-fcm", []).append(row)
+        for name, found in curves.items():
+            samples = sum(r.samples * r.images for r in found)
+            share = sum(r.clipped for r in found) / samples if samples else 0.0
+            lines.append(f"| {markdown(name)} | {markdown(weights)} | {share:.4%} |")
+    return lines + [""]
 
 
 def _retrained_section(again: dict[str, Results], found: dict[str, Path], looked_for: str) -> list[str]:

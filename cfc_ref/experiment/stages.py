@@ -29,7 +29,7 @@ from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of
 from cfc_ref.experiment.units import Unit, UnitBits, feature_hash
 from cfc_ref.implementations import DEFAULT, Implementation
 from cfc_ref.implementations import check as check_implementation
-from cfc_ref.pipeline import EncodeSettings, decode_container, encode_features
+from cfc_ref.pipeline import EncodeSettings, decode_container, encode_uplink
 from cfc_ref.timing import stage
 
 
@@ -88,10 +88,11 @@ class Coding:
     samples: int
     uncoded: tuple[str, ...]
     features: tuple[tuple[str, str], ...] = ()  # E-9.7: the SHA-256 of each tensor the back end receives
+    clipped: int = 0  # E-14.2: elements the fcm quantizer clipped (Q-7.3)
 
     def unit(self, image: str, setting: Setting, encoder: str, detections: ImageDetections) -> Unit:
         return Unit(image, setting.key, self.bits, encoder, self.decoders, detections, self.samples, self.uncoded,
-                    self.features)
+                    self.features, self.clipped)
 
 
 def code_unit(config: ExperimentConfig, setting: Setting, features: dict[str, np.ndarray], codec: PictureCodec
@@ -100,18 +101,20 @@ def code_unit(config: ExperimentConfig, setting: Setting, features: dict[str, np
     side; the back end's inputs and the coding. Under ``paper`` accounting the other crossing tensors reach the back
     end as they are (E-7.1)."""
     coded = coded_tensors(setting, list(features))
-    settings = EncodeSettings(setting.bit_depth, layout=config.layout, codec=codec)  # type: ignore[arg-type]
+    settings = EncodeSettings(setting.bit_depth, layout=config.layout, codec=codec,  # type: ignore[arg-type]
+                              quantizer=setting.quantizer, ranges=config.fcm_ranges)  # E-14.1
     with stage("coding"):  # Q-layer, tiling and the container; the codec's encode and decode are their own stages
         implementation = check_implementation(config.implementation)
-        data = encode_features({name: features[name] for name in coded}, settings, implementation)  # the uplink bytes
-        cloud = decode_container(data, config.decoder, implementation)  # cloud side: what it parses
+        uplink = encode_uplink({name: features[name] for name in coded}, settings, implementation)  # uplink bytes
+        cloud = decode_container(uplink.data, config.decoder, implementation)  # cloud side: what it parses
     received = dict(cloud.features)
     uncoded = tuple(name for name in features if name not in coded)
     received.update({name: features[name] for name in uncoded})  # not deployable: never sent, not counted
     bits = UnitBits(cloud.bits.payload_bytes, cloud.bits.side_info_bytes, cloud.bits.container_bytes)
     samples = sum(int(features[name].size) for name in coded)
     hashes = tuple((name, feature_hash(received[name])) for name in sorted(received))  # E-9.7
-    return received, Coding(bits, tuple(sorted(set(cloud.decoders.values()))), samples, uncoded, hashes)
+    return received, Coding(bits, tuple(sorted(set(cloud.decoders.values()))), samples, uncoded, hashes,
+                            uplink.clipped)
 
 
 def _detections(model: DarknetModel, raw: torch.Tensor, pixels_shape: tuple[int, ...],

@@ -32,8 +32,8 @@ from cfc_ref.metrics.results import RESULT_COLUMNS, ResultRow
 
 T = TypeVar("T")
 STORE_NAME = "results.sqlite"
-STORE_SCHEMA = "cfc-ref-run/3"
-STORE_VERSION = 3  # 3: setting_seconds and meta.complexity (E-15.3, E-15.4)
+STORE_SCHEMA = "cfc-ref-run/4"
+STORE_VERSION = 4  # 4: setting_seconds, meta.complexity (E-15.3, E-15.4); 3: quantizer, clipped
 SIDE_FILES = (f"{STORE_NAME}-wal", f"{STORE_NAME}-shm")  # SQLite's log and index beside the store
 STRICT = " STRICT" if sqlite3.sqlite_version_info >= (3, 37) else ""  # types enforced on write (E-9.2)
 
@@ -44,19 +44,20 @@ class StoreError(CfcError):
 
 # The unit columns, in the order every statement writes and reads them (E-9.2)
 UNIT_COLUMNS = ("setting", "image", "payload_bytes", "side_info_bytes", "container_bytes", "encoder", "decoders",
-                "samples", "uncoded", "features", "width", "height", "block", "first", "detections", "digest")
+                "samples", "uncoded", "features", "clipped", "width", "height", "block", "first", "detections",
+                "digest")
 
 SCHEMA_SQL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL){strict};
 CREATE TABLE settings (position INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
     split TEXT NOT NULL, bit_depth INTEGER NOT NULL, qp INTEGER, upload TEXT NOT NULL, jpeg_quality INTEGER,
-    accounting TEXT NOT NULL){strict};
+    accounting TEXT NOT NULL, quantizer TEXT NOT NULL){strict};
 CREATE TABLE images (position INTEGER PRIMARY KEY, image TEXT NOT NULL UNIQUE, sha256 TEXT NOT NULL){strict};
 CREATE TABLE blocks (id INTEGER PRIMARY KEY, records BLOB NOT NULL){strict};
 CREATE TABLE units (id INTEGER PRIMARY KEY, setting TEXT NOT NULL, image TEXT NOT NULL,
     payload_bytes INTEGER NOT NULL, side_info_bytes INTEGER NOT NULL, container_bytes INTEGER NOT NULL,
     encoder TEXT NOT NULL, decoders TEXT NOT NULL, samples INTEGER NOT NULL, uncoded TEXT NOT NULL,
-    features TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
+    features TEXT NOT NULL, clipped INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
     block INTEGER NOT NULL REFERENCES blocks (id), first INTEGER NOT NULL, detections INTEGER NOT NULL,
     digest BLOB NOT NULL, UNIQUE (setting, image)){strict};
 CREATE INDEX units_by_block ON units (block);
@@ -66,7 +67,8 @@ CREATE TABLE results (position INTEGER PRIMARY KEY, setting TEXT NOT NULL, kind 
     bit_depth INTEGER NOT NULL, quality TEXT NOT NULL, qp INTEGER, jpeg_quality INTEGER, images INTEGER NOT NULL,
     kbpi REAL NOT NULL, kbpi_std REAL NOT NULL, container_kbpi REAL NOT NULL, map_voc07 REAL NOT NULL,
     map_voc07_std REAL NOT NULL, map_all REAL NOT NULL, encoder TEXT NOT NULL, decoders TEXT NOT NULL,
-    accounting TEXT NOT NULL, samples INTEGER NOT NULL, uncoded TEXT NOT NULL){strict};
+    accounting TEXT NOT NULL, samples INTEGER NOT NULL, uncoded TEXT NOT NULL, quantizer TEXT NOT NULL,
+    clipped INTEGER NOT NULL){strict};
 CREATE TABLE sweeps (id INTEGER PRIMARY KEY, started TEXT NOT NULL, engine TEXT NOT NULL, workers INTEGER NOT NULL,
     units INTEGER NOT NULL DEFAULT 0, encodes INTEGER NOT NULL DEFAULT 0, wall REAL NOT NULL DEFAULT 0,
     worker_cpu REAL NOT NULL DEFAULT 0, complete INTEGER NOT NULL DEFAULT 0){strict};
@@ -78,7 +80,7 @@ CREATE TABLE setting_seconds (sweep INTEGER NOT NULL, setting TEXT NOT NULL, sta
 TABLES = ("meta", "settings", "images", "blocks", "units", "failures", "results", "sweeps", "timings",
           "setting_seconds")
 # the Python type of every unit column as the store holds it, checked when a unit is read (E-9.4)
-_UNIT_TYPES = (str, str, int, int, int, str, str, int, str, str, int, int, int, int, int, bytes)
+_UNIT_TYPES = (str, str, int, int, int, str, str, int, str, str, int, int, int, int, int, int, bytes)
 
 OLD_LAYOUT = ("units", "fingerprint.json")  # what cfc-ref before the store kept in a run directory
 
@@ -203,10 +205,10 @@ class RunStore:
     def set_settings(self, settings: Iterable[object]) -> None:
         """The sweep's settings in order (a ``Setting`` per row); replaced as a whole."""
         rows = [(i, s.key, s.kind, s.split, s.bit_depth, s.qp, s.upload, s.jpeg_quality,  # type: ignore[attr-defined]
-                 s.accounting) for i, s in enumerate(settings)]  # type: ignore[attr-defined]
+                 s.accounting, s.quantizer) for i, s in enumerate(settings)]  # type: ignore[attr-defined]
         with _transaction(self.connection, self.path):
             self.connection.execute("DELETE FROM settings")
-            self.connection.executemany("INSERT INTO settings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self.connection.executemany("INSERT INTO settings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     @_guarded
     def image_digests(self) -> dict[str, str]:
@@ -244,7 +246,8 @@ class RunStore:
             for unit, records in zip(units, parts, strict=True):
                 rows.append((unit.setting, unit.image, unit.bits.payload_bytes, unit.bits.side_info_bytes,
                              unit.bits.container_bytes, unit.encoder, "+".join(unit.decoders), unit.samples,
-                             "+".join(unit.uncoded), features_text(unit.features), unit.detections.width,
+                             "+".join(unit.uncoded), features_text(unit.features), unit.clipped,
+                             unit.detections.width,
                              unit.detections.height, block, first // RECORD.itemsize, len(unit.detections),
                              unit.digest(self.run_id, records)))
                 first += len(records)
@@ -278,8 +281,8 @@ class RunStore:
                     v for v, kind in zip(values, _UNIT_TYPES, strict=True) if kind is int) < 0:
                 yield ident, None, b"", b""
                 continue
-            (setting, image, payload, side, container, encoder, decoders, samples, uncoded, features, width, height,
-             block, first, count, digest) = values
+            (setting, image, payload, side, container, encoder, decoders, samples, uncoded, features, clipped, width,
+             height, block, first, count, digest) = values
             if cached is None or cached[0] != block:
                 blob = self.connection.execute("SELECT records FROM blocks WHERE id = ?", (block,)).fetchone()
                 try:
@@ -292,7 +295,7 @@ class RunStore:
             unit = Unit(image, setting, UnitBits(payload, side, container), encoder,
                         tuple(decoders.split("+")) if decoders else (),
                         ImageDetections.from_bytes(records, width, height), samples,
-                        tuple(uncoded.split("+")) if uncoded else (), features_of(features))
+                        tuple(uncoded.split("+")) if uncoded else (), features_of(features), clipped)
             yield ident, unit, records, digest
 
     def _intact(self, unit: Unit | None, records: bytes, digest: bytes) -> bool:

@@ -23,7 +23,7 @@ from cfc_ref.fileio import write_atomic
 from cfc_ref.metrics.bd import QUANTITIES, QUANTITY_NAMES, BdSummary, Quantity, Reading, bd_summary, format_value
 from cfc_ref.metrics.curves import curve_rows, pareto
 
-TABLE1_SCHEMA = "cfc-ref-table1/2"  # 2: the monotonic cubic (M-5.8) beside cubic and pchip
+TABLE1_SCHEMA = "cfc-ref-table1/3"  # 2: the monotonic cubic (M-5.8) beside cubic and pchip; 3: the quantizer (E-14)
 ANCHOR = "cloud-jpeg"
 PAPER_TABLE1 = {("max_11", "default"): "-6.09 %", ("max_11", "re-trained"): "-45.23 %",
                 ("max_17", "default"): "-60.30 %", ("max_17", "re-trained"): "-70.30 %"}  # the paper's Table 1
@@ -62,6 +62,7 @@ class Table1Row:
     bd: BdSummary | None = None  # cubic and pchip cells and the readings (M-5.6); None when not run or refused
     status: str = ""  # "" when computed; "not run", or the reason no number could be computed
     paper: str = "–"
+    quantizer: str = "paper"  # E-14.3: the Q-layer variant of the test curve (paper or fcm)
 
     @property
     def command(self) -> str:
@@ -101,8 +102,8 @@ def _relative(path: Path, base: Path) -> str:
 
 
 def _row(results: Results, where: Path, base: Path, anchor: list, split: str, accounting: str, weights: str,
-         depth: int) -> Table1Row:
-    test_name = f"{split}-{depth}bit-{accounting}"
+         depth: int, quantizer: str) -> Table1Row:
+    test_name = curve_name(split, depth, accounting, quantizer)
     lossy = curve_rows(results.rows, test_name)
     anchor_points = pareto([(r.kbpi, r.map_voc07) for r in anchor])
     test_points = pareto([(r.kbpi, r.map_voc07) for r in lossy])
@@ -117,7 +118,12 @@ def _row(results: Results, where: Path, base: Path, anchor: list, split: str, ac
     return Table1Row(split, accounting, weights, lossy[0].samples, lossy[0].deployable, ANCHOR, test_name,
                      "results.csv", _relative(where / "results.csv", base), _points(anchor, anchor_points),
                      _points(lossy, test_points), len(anchor), len(lossy), bd, status,
-                     paper_value(split, accounting, weights))
+                     paper_value(split, accounting, weights) if quantizer == "paper" else "–", quantizer)
+
+
+def curve_name(split: str, depth: int, accounting: str, quantizer: str) -> str:
+    """M-5.7's name of a lossy curve (E-14.1: ``-fcm`` for FCM's quantizer)."""
+    return f"{split}-{depth}bit-{accounting}" + ("-fcm" if quantizer == "fcm" else "")
 
 
 def table1(results: Results, base: Path, retrained: dict[str, tuple[Results, Path]] | None = None
@@ -129,28 +135,30 @@ def table1(results: Results, base: Path, retrained: dict[str, tuple[Results, Pat
     anchor = [r for r in results.rows if r.jpeg]  # none in a lossy-only sweep: its rows say so
     depth = config.lossy_bit_depths[0] if config.lossy_bit_depths else 8
     rows = []
-    for split in config.splits:
-        done: set[str] = set()
-        for accounting in config.accountings:
-            lossy = curve_rows(results.rows, f"{split}-{depth}bit-{accounting}", missing_ok=True)
-            if not lossy:
-                continue
-            accounting = "both" if lossy[0].accounting == "both" else accounting  # E-7.3: one computation, one row
-            if accounting in done:
-                continue
-            done.add(accounting)
-            rows.append(_row(results, base, base, anchor, split, accounting, "default", depth))
-            if split in retrained:
-                again, where = retrained[split]
-                rows.append(_row(again, where, base, anchor, split, accounting, "re-trained", depth))
-            else:
-                rows.append(Table1Row(split, accounting, "re-trained", rows[-1].samples, rows[-1].deployable, ANCHOR,
-                                      rows[-1].test_curve, "results.csv", "", status=NOT_RUN,
-                                      paper=paper_value(split, accounting, "re-trained")))
+    for quantizer in config.quantizers:  # E-14.3: the paper's rows, then FCM's
+        for split in config.splits:
+            done: set[str] = set()
+            for accounting in config.accountings:
+                lossy = curve_rows(results.rows, curve_name(split, depth, accounting, quantizer), missing_ok=True)
+                if not lossy:
+                    continue
+                accounting = "both" if lossy[0].accounting == "both" else accounting  # E-7.3: one computation
+                if accounting in done:
+                    continue
+                done.add(accounting)
+                rows.append(_row(results, base, base, anchor, split, accounting, "default", depth, quantizer))
+                if split in retrained:
+                    again, where = retrained[split]
+                    rows.append(_row(again, where, base, anchor, split, accounting, "re-trained", depth, quantizer))
+                else:
+                    rows.append(Table1Row(split, accounting, "re-trained", rows[-1].samples, rows[-1].deployable,
+                                          ANCHOR, rows[-1].test_curve, "results.csv", "", status=NOT_RUN,
+                                          paper=paper_value(split, accounting, "re-trained") if quantizer == "paper"
+                                          else "–", quantizer=quantizer))
     return rows
 
 
-CSV_COLUMNS = ("split", "accounting", "weights", "samples", "deployable", "bd_kbpi_cubic", "bd_kbpi_pchip",
+CSV_COLUMNS = ("split", "accounting", "weights", "quantizer", "samples", "deployable", "bd_kbpi_cubic", "bd_kbpi_pchip",
                "bd_kbpi_monotonic", "bd_kbpi_read", "bd_kbpi_read_method", "bd_map_cubic", "bd_map_pchip",
                "bd_map_monotonic", "bd_map_read", "bd_map_read_method", "caveats", "status", "anchor_points",
                "test_points", "paper", "command")
@@ -162,7 +170,8 @@ def _csv_row(row: Table1Row) -> dict:
         return "" if value is None else value
 
     rate, metric = row.read("bd_kbpi_percent"), row.read("bd_map")
-    return {"split": row.split, "accounting": row.accounting, "weights": row.weights, "samples": row.samples,
+    return {"split": row.split, "accounting": row.accounting, "weights": row.weights, "quantizer": row.quantizer,
+            "samples": row.samples,
             "deployable": row.deployable,
             "bd_kbpi_cubic": cell("cubic", "bd_kbpi_percent"), "bd_kbpi_pchip": cell("pchip", "bd_kbpi_percent"),
             "bd_kbpi_monotonic": cell("monotonic", "bd_kbpi_percent"),
@@ -222,7 +231,8 @@ def caveat_notes(rows: list[Table1Row]) -> tuple[dict[tuple[int, str], list[int]
             for caveat in row.read(key).caveats:
                 if row.bd is None and key == "bd_map":
                     continue  # one reason for the whole row
-                notes.append(f"{row.split.replace('_', ' ')}, {row.accounting}, {row.weights} weights — "
+                quantizer = "" if row.quantizer == "paper" else f", {row.quantizer} quantizer"
+                notes.append(f"{row.split.replace('_', ' ')}, {row.accounting}, {row.weights} weights{quantizer} — "
                              f"{QUANTITY_NAMES[key]}: {caveat}")
                 marks.setdefault((i, key), []).append(len(notes))
     return marks, notes
@@ -243,18 +253,24 @@ def _qps(points: list) -> str:
     return " ".join(m[1] for p in points if (m := re.search(r"qp(\d+)", p.setting)))
 
 
+def _two_quantizers(rows: list[Table1Row]) -> bool:
+    return len({row.quantizer for row in rows}) > 1
+
+
 def table1_markdown(rows: list[Table1Row]) -> list[str]:
     """Table 1 as markdown lines with its numbered caveats below (E-11.2)."""
     marks, notes = caveat_notes(rows)
-    lines = ["| Split at | Accounting | Weights | Samples / image | BD-KBPI-mAP cubic | pchip | monotonic | **read** "
+    both = _two_quantizers(rows)
+    lines = ["| Split at | Accounting | Weights |" + (" Quantizer |" if both else "")
+             + " Samples / image | BD-KBPI-mAP cubic | pchip | monotonic | **read** "
              "| BD-mAP cubic | pchip | monotonic | **read** | Paper BD-KBPI-mAP | points used (M-5.4) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|" + ("---|" if both else "") + "---|---|---|---|---|---|---|---|---|---|---|"]
     for i, row in enumerate(rows):
         used = ("–" if row.status == NOT_RUN else
                 f"QP {_qps(row.test_points)} ({len(row.test_points)} of {row.test_total}); anchor "
                 f"{len(row.anchor_points)} of {row.anchor_total} JPEG qualities")
         lines.append(f"| {markdown(row.split.replace('_', ' '))} | {_accounting_label(row)} | {row.weights} "
-                     f"| {row.samples:,} "
+                     + (f"| {row.quantizer} " if both else "") + f"| {row.samples:,} "
                      f"| {_bd_text(row, 'bd_kbpi_percent', 'cubic')} | {_bd_text(row, 'bd_kbpi_percent', 'pchip')} "
                      f"| {_bd_text(row, 'bd_kbpi_percent', 'monotonic')} "
                      f"| **{_read_text(row, 'bd_kbpi_percent', marks, i)}** "
@@ -271,7 +287,9 @@ def table1_text(rows: list[Table1Row]) -> list[str]:
     import textwrap
 
     marks, notes = caveat_notes(rows)
-    cells = [(one_line(row.split.replace("_", " ")), _accounting_label(row), row.weights,
+    both = _two_quantizers(rows)
+    cells = [(one_line(row.split.replace("_", " ")), _accounting_label(row),
+              row.weights + (f", {row.quantizer} quantizer" if both else ""),
               _read_text(row, "bd_kbpi_percent", marks, i), _read_text(row, "bd_map", marks, i))
              for i, row in enumerate(rows)]
     header = ("split", "accounting", "weights", "BD-KBPI-mAP", "BD-mAP")

@@ -36,13 +36,14 @@ class Unit:
     samples: int = 0  # feature samples coded for this image (C·H·W summed over the coded tensors)
     uncoded: tuple[str, ...] = ()  # crossing tensors the back end received uncoded (paper accounting, E-7.1)
     features: tuple[tuple[str, str], ...] = ()  # E-9.7: (tensor, SHA-256) of what the back end received, by name
+    clipped: int = 0  # E-14.2: coded elements outside their configured range (the fcm quantizer's, Q-7.3)
 
     def canonical(self, records: bytes | None = None) -> bytes:
         """Every field and the detection records as bytes (what two engines' units are compared by, E-8.2)."""
         head = json.dumps([self.setting, self.image, self.bits.payload_bytes, self.bits.side_info_bytes,
                            self.bits.container_bytes, self.encoder, list(self.decoders), self.samples,
                            list(self.uncoded), self.detections.width, self.detections.height,
-                           len(self.detections), [list(f) for f in self.features]])
+                           len(self.detections), [list(f) for f in self.features], self.clipped])
         return head.encode() + b"\n" + (self.detections.to_bytes() if records is None else records)
 
     def digest(self, run_id: str, records: bytes | None = None) -> bytes:

@@ -5,7 +5,8 @@
     curve_points(rows, "cloud-jpeg", pareto=True)            # Table 1's anchor
 
 Curve names: ``cloud-jpeg`` (cloud-only JPEG uploads), ``cloud-hevc`` (cloud-only HEVC uploads of the RGB image),
-``SPLIT-Nbit-ACCOUNTING`` (the lossy rows of a split point at N bits that count as that accounting, E-7.3).
+``SPLIT-Nbit-ACCOUNTING`` (the lossy rows of a split point at N bits that count as that accounting, E-7.3, quantized
+with the paper's eq. 2), and the same with ``-fcm`` for FCM's quantizer (E-14.1).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from cfc_ref.errors import CfcError, MetricsError
 from cfc_ref.metrics.results import ResultRow, load_results_csv
 from cfc_ref.metrics.summary import Curve, check_points
 
-CURVE_HELP = ("cloud-jpeg, cloud-hevc, or SPLIT-Nbit-ACCOUNTING (lossy rows of a split point at N bits, accounting "
-              "deployable, paper or both), e.g. max_17-8bit-paper")
-_SPLIT_CURVE = re.compile(r"(?P<split>.+)-(?P<depth>\d{1,2})bit-(?P<accounting>deployable|paper|both)")
+CURVE_HELP = ("cloud-jpeg, cloud-hevc, or SPLIT-Nbit-ACCOUNTING[-fcm] (lossy rows of a split point at N bits, "
+              "accounting deployable, paper or both; -fcm: FCM's quantizer), e.g. max_17-8bit-paper")
+_SPLIT_CURVE = re.compile(r"(?P<split>.+)-(?P<depth>\d{1,2})bit-(?P<accounting>deployable|paper|both)(?P<fcm>-fcm)?")
 
 
 def pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -44,7 +45,9 @@ def curve_rows(rows: list[ResultRow], name: str, missing_ok: bool = False) -> li
         match = _SPLIT_CURVE.fullmatch(name)
         if match is None:
             raise CfcError(f"curve {name!r}: expected {CURVE_HELP}")
+        quantizer = "fcm" if match["fcm"] else "paper"
         found = [r for r in rows if r.lossy and r.split == match["split"] and r.bit_depth == int(match["depth"])
+                 and r.quantizer == quantizer
                  and (r.accounting == "both" if match["accounting"] == "both" else r.counts_as(match["accounting"]))]
     if not found and not missing_ok:
         raise CfcError(f"curve {name!r} has no rows here; the curves are: {', '.join(curve_names(rows)) or 'none'}")
@@ -58,7 +61,8 @@ def curve_names(rows: list[ResultRow]) -> list[str]:
     for r in rows:
         if r.lossy:
             accountings = ("deployable", "paper", "both") if r.accounting == "both" else (r.accounting,)
-            names += [n for a in accountings if (n := f"{r.split}-{r.bit_depth}bit-{a}") not in names]
+            suffix = "-fcm" if r.quantizer == "fcm" else ""
+            names += [n for a in accountings if (n := f"{r.split}-{r.bit_depth}bit-{a}{suffix}") not in names]
     return names
 
 

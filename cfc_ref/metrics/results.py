@@ -44,6 +44,8 @@ class ResultRow:
     accounting: str  # E-7.1: deployable, paper, or both (one crossing tensor: the same computation)
     samples: int  # feature samples coded per image (0 for a cloud-only upload)
     uncoded: str  # crossing tensors the back end received uncoded ("+"-joined; paper accounting only)
+    quantizer: str = "paper"  # E-14.1: "paper" or "fcm" for a split point, "" for a cloud-only upload
+    clipped: int = 0  # E-14.2: coded elements outside their configured range, summed over the images (fcm only)
 
     @property
     def deployable(self) -> bool:
@@ -68,6 +70,7 @@ class ResultRow:
 
 
 RESULT_COLUMNS = tuple(f.name for f in fields(ResultRow))
+COLUMNS_BEFORE_QUANTIZERS = RESULT_COLUMNS[:-2]  # a results.csv of cfc-ref before E-14: paper rows, nothing clipped
 MIN_KBPI, MAX_KBPI = MIN_RATE, MAX_RATE  # E-5.1: the kilobits per image a row may hold: a BD curve's (M-5.3)
 _KINDS = get_type_hints(ResultRow)  # field name -> str, int, float or int | None
 
@@ -119,7 +122,18 @@ def check_row(raw: object, where: str) -> ResultRow:
     if row.kind not in ("split", "cloud") or row.accounting not in ("deployable", "paper", "both"):
         raise CfcError(f"{where}: {row.setting}: kind must be split or cloud and accounting deployable, paper or "
                        "both")
+    if row.quantizer not in (("paper", "fcm") if row.kind == "split" else ("",)) or not 0 <= row.clipped <= 2**62 or (
+            row.clipped and row.quantizer != "fcm"):
+        raise CfcError(f"{where}: {row.setting}: quantizer must be paper or fcm for a split point and empty for a "
+                       "cloud-only upload, clipped a count ≥ 0 (fcm only)")
     return row
+
+
+def old_row(raw: dict) -> dict:
+    """A row of a results file written before E-14 (no quantizer, nothing clipped): a paper row, or a cloud one."""
+    if set(raw) != set(COLUMNS_BEFORE_QUANTIZERS):
+        return raw
+    return dict(raw, quantizer="paper" if raw.get("kind") == "split" else "", clipped=0)
 
 
 def results_csv(rows: list[ResultRow]) -> str:
@@ -136,12 +150,13 @@ def load_results_csv(path: str | Path, text: str | None = None) -> list[ResultRo
     from cfc_ref.metrics.files import read_text
 
     reader = csv.DictReader(io.StringIO(read_text(path) if text is None else text))
-    if reader.fieldnames is None or list(reader.fieldnames) != list(RESULT_COLUMNS):
+    header = list(reader.fieldnames or ())
+    if header not in (list(RESULT_COLUMNS), list(COLUMNS_BEFORE_QUANTIZERS)):
         raise CfcError(f"{path}: not a cfc-ref results.csv (its header must be {','.join(RESULT_COLUMNS)})")
     rows = []
     for number, raw in enumerate(reader, start=2):
         typed: dict[str, object] = {}
-        for name in RESULT_COLUMNS:
+        for name in header:
             value, kind = raw.get(name), _KINDS[name]
             if value is None:
                 raise CfcError(f"{path}: line {number} has too few fields")
@@ -152,7 +167,7 @@ def load_results_csv(path: str | Path, text: str | None = None) -> list[ResultRo
                 raise CfcError(f"{path}: line {number}: field {name} is not a number: {value!r}") from None
         if None in raw:
             raise CfcError(f"{path}: line {number} has too many fields")
-        rows.append(check_row(typed, f"{path}: line {number}"))
+        rows.append(check_row(old_row(typed), f"{path}: line {number}"))
     if not rows:
         raise CfcError(f"{path}: no rows")
     return rows

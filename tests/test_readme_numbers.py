@@ -1,0 +1,57 @@
+"""Every number the README quotes from the main job is the pinned regression data's (issue 32 item 1): the Table 1 of
+"What the embedded default measures" is written from golden/embedded/main_job.json, and every percentage, KBPI range
+and mAP that section quotes is one the pin gives (or the paper's own Table 1). The pin itself is checked against a
+fresh main job in tests/test_main_job.py (``tox -e golden``)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from cfc_ref.experiment.regression import MAIN_JOB_PIN, readme_quotes, readme_table1
+from cfc_ref.experiment.table1 import PAPER_TABLE1
+
+from cfc_testing import GOLDEN, ROOT
+
+PIN = json.loads((GOLDEN / "embedded" / MAIN_JOB_PIN).read_text())
+SECTION = "## What the embedded default measures"
+
+
+def section() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(SECTION)
+    end = text.index("\n## ", start + len(SECTION))
+    return text[start:end]
+
+
+def test_the_readme_table1_is_written_from_the_pin():
+    lines = section().splitlines()
+    table = readme_table1(PIN)
+    start = lines.index(table[0])
+    assert lines[start:start + len(table)] == table
+    assert not lines[start + len(table)].startswith("|")  # no row the pin does not give
+
+
+def test_every_number_the_section_quotes_is_the_pins():
+    text = section()
+    quotes = readme_quotes(PIN)
+    for name, quote in quotes.items():
+        assert quote in text, f"the README does not quote the pin's {name}: {quote!r}"
+    table = "\n".join(readme_table1(PIN))
+    rest = text.replace(table, "")
+    for quote in quotes.values():
+        rest = rest.replace(quote, "")
+    paper = {v.removesuffix(" %").replace("-", "−") for v in PAPER_TABLE1.values()}
+    stray = [m for m in re.findall(r"[+−-]?\d+\.\d+ ?%", rest) if m.replace(" ", "").removesuffix("%") not in paper]
+    assert not stray, f"percentages the pin does not give: {stray}"
+    assert not re.findall(r"\b0\.\d{3}\b", rest), "an mAP quoted outside the pinned quotes"
+    assert not re.findall(r"\d+–\d+ vs \d+–\d+ kbits", rest)
+
+
+@pytest.mark.parametrize("row", [r for r in PIN["table1"] if r["quantizer"] == "paper"],
+                         ids=lambda r: f"{r['split']}-{r['accounting']}-{r['weights']}")
+def test_the_pin_holds_every_method_and_the_reading(row):
+    rate = row["bd_kbpi_percent"]
+    assert rate["read_method"] in ("cubic", "pchip", "monotonic") and rate["read"] == rate[rate["read_method"]]
