@@ -45,10 +45,11 @@ def _config(model_files: Path, out: Path, images: int = 3, **changes: object) ->
 
 @pytest.fixture(scope="module")
 def finished(model_files, tmp_path_factory):
-    """A small finished sweep: max 11 (one tensor: accounting both) and max 17 under both accountings, 4 QPs, the
-    cloud-only JPEG curve."""
+    """A small finished sweep: max 11 (one tensor: accounting both) and max 17 under both accountings, 4 QPs, with
+    the paper's and FCM's quantizers (E-14), the cloud-only JPEG curve."""
     out = tmp_path_factory.mktemp("exports") / "out"
-    config = _config(model_files, out)
+    config = _config(model_files, out, quantizers=("paper", "fcm"),
+                     fcm_ranges=(("max_11", -8.0, 8.0), ("max_17", -8.0, 8.0), ("conv_16", -8.0, 8.0)))
     run(config, progress=False)
     return out, config
 
@@ -69,8 +70,9 @@ def test_every_curve_has_its_summary_and_every_column_is_the_stores(finished):
         units = store.all_units()
         seconds = store.setting_seconds()
     names = curve_names(rows)
-    assert {"cloud-jpeg", "max_11-8bit-both", "max_11-8bit-deployable", "max_11-8bit-paper",
-            "max_17-8bit-deployable", "max_17-8bit-paper"} == set(names)
+    split_curves = {"max_11-8bit-both", "max_11-8bit-deployable", "max_11-8bit-paper", "max_17-8bit-deployable",
+                    "max_17-8bit-paper"}
+    assert {"cloud-jpeg", *split_curves, *(f"{n}-fcm" for n in split_curves)} == set(names)  # E-14's curves too
     assert sorted(p.name for p in (out / "compressai-vision").iterdir()) == sorted(names)  # one directory per curve
     for name in names:
         path = out / "compressai-vision" / name / "summary.csv"
@@ -103,7 +105,7 @@ def test_every_curve_has_its_summary_and_every_column_is_the_stores(finished):
             assert float(line[10]) == spent.get("coding", 0.0)
             assert (float(line[4]) == 0) == cloud and float(line[7]) > 0
             # a paper setting's picture is its deployable twin's, which the bitstream cache holds (H-6.1): no encode
-            assert (float(line[5]) > 0) == (not name.endswith("-paper") or name.startswith("max_11")), name
+            assert (float(line[5]) > 0) == (row.accounting != "paper"), name
             assert (float(line[6]) > 0) == (not cloud)  # a JPEG upload's decoding is inside its upload stage
         keys = [(coded[line[9]], order.index(line[9])) for line in table[1:]]
         assert keys == sorted(keys)  # by coded bytes, ties in the run's order
@@ -185,7 +187,7 @@ def test_the_report_writes_the_layouts_again_and_shows_the_complexity(finished, 
         stored = db.execute("SELECT count(*) FROM setting_seconds").fetchone()[0]
     report = write_report(copy / "results.json", layer_figure=False)
     assert summary.read_bytes() == before  # the same file, from the store
-    assert len(report.exports) == 2 * 6 and "for 6 curves" in report.summary
+    assert len(report.exports) == 2 * 11 and "for 11 curves" in report.summary
     text = report.path.read_text()
     assert "## Complexity of the split (KMAC per pixel, spec E-15.4)" in text and "| max 17 |" in text
     assert "| cloud-only | 0 |" in text
