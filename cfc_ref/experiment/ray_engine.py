@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,18 +81,23 @@ class _ModelHolder:
             features = front_features(self.model, split, pixels)
         return features, pixels.shape, watch.as_dict()
 
-    def back_many(self, split: str, head: tuple[tuple[int, ...], dict[str, float]], batch: int,
-                  *chunks: list[dict[str, np.ndarray] | None]
-                  ) -> tuple[list[ImageDetections | None], dict[str, float], dict[str, float]]:
+    def back_many(self, split: str, shape: tuple[int, ...], batch: int, *chunks: list[dict[str, np.ndarray] | None]
+                  ) -> list[ImageDetections | None]:
         """The back ends of every setting of one image and split as one batch (E-1.3; the coding tasks' chunks in
-        order; None where a setting's coding failed); with the batch's stage seconds and, passed on, the front
-        pass's (``head``: the image's shape and those seconds, E-15.3)."""
+        order; None where a setting's coding failed)."""
         from cfc_ref.experiment.stages import back_detections_batch
 
+        return back_detections_batch(self.model, split, [r for chunk in chunks for r in chunk], shape, batch,
+                                     self.implementation)
+
+    def back_many_timed(self, split: str, head: tuple[tuple[int, ...], dict[str, float]], batch: int,
+                        *chunks: list[dict[str, np.ndarray] | None]
+                        ) -> tuple[list[ImageDetections | None], dict[str, float], dict[str, float]]:
+        """:meth:`back_many` with the batch's stage seconds and, passed on, the front pass's (``head``: the image's
+        shape and those seconds, E-15.3)."""
         watch = Stopwatch()
         with watch.active():
-            found = back_detections_batch(self.model, split, [r for chunk in chunks for r in chunk], head[0], batch,
-                                          self.implementation)
+            found = self.back_many(split, head[0], batch, *chunks)
         return found, watch.as_dict(), head[1]
 
     def cloud(self, data: bytes, image: str, settings: list[Setting]
@@ -126,13 +131,12 @@ def code_task(config: ExperimentConfig, setting: Setting, front: tuple[dict[str,
 
 
 def code_many(config: ExperimentConfig, settings: list[Setting], front: tuple[dict[str, np.ndarray], ...]
-              ) -> tuple[list[dict[str, np.ndarray] | None], list[object], list[dict[str, float]]]:
-    """Several settings of one image and split, each as :func:`code_task`; a setting whose coding raises a
-    ``CfcError`` gives None and the message instead, and fails alone (E-4.2). With each setting's stage seconds
-    (E-15.3)."""
+              ) -> tuple[list[dict[str, np.ndarray] | None], list[tuple[object, dict[str, float]]]]:
+    """Several settings of one image and split, each as :func:`code_task`: what the back end receives, and each
+    setting's coding with its stage seconds (E-15.3); a setting whose coding raises a ``CfcError`` gives None and
+    the message instead of its coding, and fails alone (E-4.2)."""
     received: list[dict[str, np.ndarray] | None] = []
-    codings: list[object] = []
-    seconds: list[dict[str, float]] = []
+    codings: list[tuple[object, dict[str, float]]] = []
     for setting in settings:
         watch = Stopwatch()
         try:
@@ -141,9 +145,8 @@ def code_many(config: ExperimentConfig, settings: list[Setting], front: tuple[di
         except CfcError as err:
             features, coding = None, str(err)
         received.append(features)
-        codings.append(coding)
-        seconds.append(watch.as_dict())
-    return received, codings, seconds
+        codings.append((coding, watch.as_dict()))
+    return received, codings
 
 
 @dataclass
@@ -153,8 +156,7 @@ class _Pending:
     image: str
     settings: list[Setting]
     result: object  # ref: detections list and seconds (split) or units list and seconds (cloud)
-    codings: list[object]  # refs of the Coding of each setting (split jobs)
-    seconds: list[object] = field(default_factory=list)  # refs of each coding chunk's stage seconds (E-15.3)
+    codings: list[object]  # refs of the Coding (or message) and stage seconds of each setting (split jobs)
 
 
 def _cause(err: BaseException) -> BaseException:
@@ -239,15 +241,14 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, bar, actors: int | None,  
             continue
         front = actor.front.remote(data, image, group)
         chunks = [todo[i:i + CODING_CHUNK] for i in range(0, len(todo), CODING_CHUNK)]
-        coded = [coder.options(num_returns=3).remote(config_ref, chunk, front) for chunk in chunks]
+        coded = [coder.options(num_returns=2).remote(config_ref, chunk, front) for chunk in chunks]
         head = _head_of.remote(front)
-        ref = actor.back_many.remote(group, head, batches[group], *[received for received, _, _ in coded])
-        pending[ref] = _Pending(image, todo, ref, [coding for _, coding, _ in coded], [s for _, _, s in coded])
+        ref = actor.back_many_timed.remote(group, head, batches[group], *[received for received, _ in coded])
+        pending[ref] = _Pending(image, todo, ref, [coding for _, coding in coded])
     for job, ready_ref in _completed(ray, pending):
         try:
             result = ray.get(ready_ref)
-            codings = [coding for chunk in ray.get(job.codings) for coding in chunk]
-            coded_seconds = [seconds for chunk in ray.get(job.seconds) for seconds in chunk]
+            coded = [coding for chunk in ray.get(job.codings) for coding in chunk]
         except Exception as err:  # noqa: BLE001 - a task's CfcError arrives wrapped by Ray
             cause = _cause(err)
             if not isinstance(cause, CfcError):
@@ -264,9 +265,9 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, bar, actors: int | None,  
         else:
             found, back_seconds, front_seconds = result
             shares.add(front_seconds, [s.key for s in job.settings])  # E-15.3: the pass, among what it served
-            shares.add(back_seconds, [s.key for s, coding in zip(job.settings, codings, strict=True)
+            shares.add(back_seconds, [s.key for s, (coding, _) in zip(job.settings, coded, strict=True)
                                       if not isinstance(coding, str)])  # the batch, among its settings
-            for setting, detections, coding, seconds in zip(job.settings, found, codings, coded_seconds, strict=True):
+            for setting, detections, (coding, seconds) in zip(job.settings, found, coded, strict=True):
                 shares.add(seconds, [setting.key])
                 if isinstance(coding, str):  # this setting's coding raised a CfcError
                     failures.append((setting.key, job.image, coding))
