@@ -138,7 +138,8 @@ RUN_FILES = {"results.sqlite": "the results store", "results.sqlite-wal": "the r
              "report.md": "the report", "config.json": "the run's config", "failed.json": "the failed units",
              ".lock": "the run's lock", ".worker-error": "the workers' error file"}
 _FIGURE_FILE = re.compile(r"fig\d+_[A-Za-z0-9_]+\.(png|csv|json)")
-_RUN_DIRECTORIES = ("cache", "data")  # <run>/cache: unfinished bitstreams (E-3.3); <run>/data: its dataset
+# <run>/cache: unfinished bitstreams (E-3.3); <run>/data: its dataset; <run>/compressai-vision: the exports (E-15.1)
+_RUN_DIRECTORIES = ("cache", "data", "compressai-vision")
 
 
 def _is_run_directory(directory: Path, also: tuple[Path, ...]) -> bool:

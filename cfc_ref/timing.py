@@ -93,3 +93,50 @@ def process_cpu(pid: int) -> float | None:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
+
+
+@dataclass
+class SettingSeconds:
+    """Wall seconds per setting and stage (spec E-15.3): work done for one setting charged to it whole, work shared by
+    several split equally among them, so that per stage the charges add up to what the stopwatch measured.
+
+    shares = SettingSeconds(watch)
+    with shares.charge(["max_17-8bit-qp32", "max_17-8bit-qp37"]):     # the stages this block adds to ``watch``,
+        ...                                                           # half to each
+    shares.add({"front": 0.2}, ["max_17-8bit-qp32"])                  # seconds measured elsewhere (a Ray actor)
+    """
+
+    watch: Stopwatch | None = None
+    charged: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def add(self, seconds: Mapping[str, float], keys: list[str] | tuple[str, ...]) -> None:
+        """``seconds`` per stage, split equally among ``keys`` (none: nobody is charged)."""
+        for key in keys:
+            row = self.charged.setdefault(key, {})
+            for name, value in seconds.items():
+                row[name] = row.get(name, 0.0) + value / len(keys)
+
+    def merge(self, other: Mapping[str, Mapping[str, float]]) -> None:
+        """Charges made elsewhere, per setting (each charged whole to its own)."""
+        for key, seconds in other.items():
+            self.add(seconds, [key])
+
+    @contextmanager
+    def charge(self, keys: list[str] | tuple[str, ...]) -> Iterator[None]:
+        """Split what the block adds to the stopwatch's stages among ``keys``; blocks do not nest."""
+        assert self.watch is not None
+        before = dict(self.watch.seconds)
+        try:
+            yield
+        finally:
+            self.add({name: value - before.get(name, 0.0) for name, value in self.watch.seconds.items()
+                      if value != before.get(name, 0.0)}, keys)
+
+
+def stage_totals(charged: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Per stage, the seconds charged to all settings together (E-15.3: what the stopwatches measured)."""
+    totals: dict[str, float] = defaultdict(float)
+    for seconds in charged.values():
+        for name, value in seconds.items():
+            totals[name] += value
+    return dict(totals)

@@ -244,7 +244,7 @@ def test_units_without_a_fingerprint_and_older_run_directories_are_not_trusted(m
     import sqlite3
 
     from cfc_ref.experiment.fingerprint import RunMismatch
-    from cfc_ref.experiment.store import StoreError
+    from cfc_ref.experiment.store import STORE_SCHEMA, STORE_VERSION, StoreError
 
     config = small_config(model_files, tmp_path / "out", images=1, splits=("max_11",), lossless_bit_depths=(8,),
                           qps=(), jpeg_qualities=())
@@ -261,7 +261,8 @@ def test_units_without_a_fingerprint_and_older_run_directories_are_not_trusted(m
     with sqlite3.connect(tmp_path / "other" / "results.sqlite") as db:
         db.execute("PRAGMA user_version = 7")
         db.execute("CREATE TABLE meta (key TEXT, value TEXT)")
-    with pytest.raises(StoreError, match=r"user_version 7; this cfc-ref reads 'cfc-ref-run/3' \(user_version 3\)"):
+    with pytest.raises(StoreError, match=rf"user_version 7; this cfc-ref reads '{STORE_SCHEMA}' \(user_version "
+                                         rf"{STORE_VERSION}\)"):
         run(replace(config, output=str(tmp_path / "other")), progress=False)
 
 
@@ -554,7 +555,8 @@ def test_a_ray_coding_chunk_fails_a_setting_alone(monkeypatch):
     monkeypatch.setattr(ray_engine, "code_task", one_unit)
     received, codings = ray_engine.code_many(None, ["a", "broken", "b"], None)
     assert received == [{"max_17": "a"}, None, {"max_17": "b"}]
-    assert codings == [coding, "stream does not decode", coding]
+    assert [c for c, _ in codings] == [coding, "stream does not decode", coding]
+    assert all(isinstance(s, dict) for _, s in codings)  # E-15.3: each setting's seconds, a failed one's too
     with pytest.raises(ValueError):  # anything else is a bug and stops the task (and the sweep)
         monkeypatch.setattr(ray_engine, "code_task", lambda *a: int("x"))
         ray_engine.code_many(None, ["a"], None)

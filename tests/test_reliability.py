@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from cfc_ref.data.synthetic import CLASSES, write_dataset
 from cfc_ref.experiment.config import ExperimentConfig
 from cfc_ref.experiment.local_engine import run
+from cfc_ref.experiment.store import STORE_SCHEMA, STORE_VERSION
 
 from cfc_testing import ROOT, resume, stop_when
 from cfc_testing import run_cli as cli
@@ -246,8 +247,9 @@ def test_an_unusable_store_is_one_line_naming_it(finished, tmp_path, damage, mod
         expected = "results.sqlite-wal is not a regular file"
     else:
         with sqlite3.connect(store) as db:
-            db.execute("PRAGMA user_version = 3")
-        expected = "schema 'cfc-ref-run/2' (user_version 3); this cfc-ref reads 'cfc-ref-run/2' (user_version 2)"
+            db.execute(f"PRAGMA user_version = {STORE_VERSION + 1}")
+        expected = (f"schema '{STORE_SCHEMA}' (user_version {STORE_VERSION + 1}); this cfc-ref reads '{STORE_SCHEMA}' "
+                    f"(user_version {STORE_VERSION})")
     path = tmp_path / "c.json"
     path.write_text(replace(tiny(model_files, out), dataset_root=str(finished.parent / "data")).to_json())
     done = _python("run", str(path), "--quiet", timeout=120)

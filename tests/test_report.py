@@ -220,6 +220,31 @@ def test_every_table1_row_is_reproduced_bit_for_bit_by_metrics_bd(protocol_run, 
         assert line["command"] == row["command"]
 
 
+@spec("E-15.5", "E-15.1")
+def test_every_table1_row_is_reproduced_from_the_compressai_vision_summaries(protocol_run, capsys, monkeypatch):
+    """Table 1's commands with each results.csv curve replaced by that curve's exported summary.csv (the main run's
+    and the re-trained sweeps'): the same numbers, bit for bit (E-15.5)."""
+    out, outcome = protocol_run
+    for directory in (out, out / "retrained-max_11", out / "retrained-max_17"):
+        assert (directory / "compressai-vision").is_dir()  # every sweep exports its curves (E-15.1)
+    assert "CompressAI-Vision layouts (spec E-15): compressai-vision/<curve>/summary.csv" in outcome.summary
+    monkeypatch.chdir(out)
+    compared = 0
+    for row in json.loads((out / "table1.json").read_text())["rows"]:
+        if not row["command"]:
+            continue
+        words = shlex.split(row["command"])
+        anchor, test = words[3], words[4]
+        anchor_curve, test_curve = words[words.index("--anchor-curve") + 1], words[words.index("--test-curve") + 1]
+        summaries = [str(Path(anchor).parent / "compressai-vision" / anchor_curve / "summary.csv"),
+                     str(Path(test).parent / "compressai-vision" / test_curve)]  # a file, or the curve's directory
+        status = main([*words[1:3], *summaries, "--pareto", "--json"])
+        captured = capsys.readouterr()
+        assert status == main(words[1:]) and captured == capsys.readouterr(), captured.err  # out and err
+        compared += status == 0
+    assert compared >= 4
+
+
 @spec("E-11.1")
 def test_the_report_finds_its_retrained_sweeps_and_says_when_there_are_none(protocol_run, tmp_path):
     out, outcome = protocol_run

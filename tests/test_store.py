@@ -243,9 +243,9 @@ def test_the_store_is_plain_sqlite_with_the_normative_tables(model_files, tmp_pa
     with sqlite3.connect(out / "results.sqlite") as db:  # any SQLite reader
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert tables == {"meta", "settings", "images", "blocks", "units", "failures", "results", "sweeps",
-                          "timings"}
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "cfc-ref-run/3"
+                          "timings", "setting_seconds"}
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "cfc-ref-run/4"
         assert db.execute("SELECT count(*) FROM units").fetchone()[0] == 2 * len(settings_of(config))
         lossy = db.execute("SELECT setting, kbpi, map_voc07 FROM results WHERE kind = 'split' AND qp IS NOT NULL "
                            "ORDER BY kbpi").fetchall()

@@ -22,10 +22,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     m.set_defaults(func=_cmd_metrics_map)
     b = metrics_sub.add_parser("bd", help="BD-KBPI-mAP and BD-mAP of TEST against ANCHOR (spec M-5)",
                                description="Each curve: a CSV of kbpi,map rows (a header naming the columns kbpi "
-                               "and map is honoured), or a cfc-ref results.csv with a curve name. Prints cubic and "
-                               "pchip, and the number to read with its caveats (spec M-5.6).")
-    b.add_argument("anchor", help="the anchor curve's CSV file")
-    b.add_argument("test", help="the test curve's CSV file")
+                               "and map is honoured), a cfc-ref results.csv with a curve name, or a CompressAI-Vision "
+                               "summary.csv (a run's compressai-vision/<curve>/summary.csv, or a directory of "
+                               "<qp>/evaluation/summary.csv files; spec E-15.5). Prints cubic and pchip, and the "
+                               "number to read with its caveats (spec M-5.6).")
+    b.add_argument("anchor", help="the anchor curve's CSV file (or a directory of summary.csv files)")
+    b.add_argument("test", help="the test curve's CSV file (or a directory of summary.csv files)")
     b.add_argument("--anchor-curve", metavar="CURVE", help=f"the anchor's curve in a results.csv: {CURVE_HELP}")
     b.add_argument("--test-curve", metavar="CURVE", help="the test's curve in a results.csv (as --anchor-curve)")
     b.add_argument("--pareto", action="store_true", help="use each curve's Pareto-optimal points, as the report "
@@ -33,6 +35,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--method", choices=["cubic", "pchip", "monotonic", "both", "all"], default="all",
                    help="the fit: cubic (M-5.1), pchip, the monotonic constrained cubic (M-5.8); both (cubic and "
                    "pchip) and all (the three) also give the number to read (spec M-5.6)")
+    b.add_argument("--rate", choices=["auto", "kbpi", "avg_bpp"], default="auto",
+                   help="the rate of a summary.csv: auto (kbpi where the file has it, as cfc-ref's own do, else "
+                   "avg_bpp), kbpi, or avg_bpp (bits per pixel); both curves must be in one unit (spec E-15.5)")
+    b.add_argument("--percent", choices=["anchor", "test", "both"],
+                   help="that curve's summary.csv holds end_accuracy in percent (divided by 100); default: none")
     add_json(b, "the BD numbers")
     b.set_defaults(func=_cmd_metrics_bd)
 
@@ -65,13 +72,25 @@ def _ap(value: float | None) -> str:
 
 
 def _cmd_metrics_bd(args: argparse.Namespace) -> int:
+    from cfc_ref.errors import MetricsError
     from cfc_ref.metrics.bd import bd_summary
-    from cfc_ref.metrics.curves import read_curve_file
+    from cfc_ref.metrics.curves import read_curve
+    from cfc_ref.metrics.summary import UNITS
 
-    anchor = read_curve_file(args.anchor, args.anchor_curve, args.pareto)
-    test = read_curve_file(args.test, args.test_curve, args.pareto)
+    first = read_curve(args.anchor, args.anchor_curve, args.pareto, args.rate, args.percent in ("anchor", "both"))
+    second = read_curve(args.test, args.test_curve, args.pareto, args.rate, args.percent in ("test", "both"))
+    if first.unit != second.unit:  # E-15.5: BD of curves in two units would measure the units
+        raise MetricsError(f"the anchor's rate is {first.unit} ({UNITS[first.unit]}), the test's {second.unit} "
+                           f"({UNITS[second.unit]}): BD needs one unit; give --rate avg_bpp with cfc-ref's "
+                           "summary.csv, or compare like with like")
+    anchor, test = first.points, second.points
     summary = bd_summary(anchor, test, args.method)
+    shown = summary.lines()
+    if first.unit != "kbpi":  # the rate axis's name in the text (the numbers are the same kind, E-15.5)
+        shown = [line.replace("over KBPI", f"over {first.unit}").replace("ln KBPI", f"ln {first.unit}")
+                 for line in shown]
     lines = [f"anchor: {len(anchor)} points, test: {len(test)} points"
-             + (" (Pareto-optimal, M-5.4)" if args.pareto else " (as given)"), *summary.lines()]
+             + (" (Pareto-optimal, M-5.4)" if args.pareto else " (as given)")
+             + ("" if first.unit == "kbpi" else f"; rate: {first.unit} ({UNITS[first.unit]})"), *shown]
     emit(args, summary.to_json(), "\n".join(lines))
     return 0

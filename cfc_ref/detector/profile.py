@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from cfc_ref.detector.cfg import Conv, MaxPool
+from cfc_ref.detector.cfg import Conv, MaxPool, NetworkConfig, network_shapes
 from cfc_ref.detector.model import INPUT, DarknetModel
 from cfc_ref.detector.split import crossing_layers
 
@@ -47,6 +47,22 @@ def _flops(spec: object, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) 
     if isinstance(spec, MaxPool):
         return (spec.size * spec.size - 1) * c_out * h * w
     return 0
+
+
+def layer_flops(config: NetworkConfig) -> list[int]:
+    """The FLOPs of every layer before the region layer at the cfg's input size, counted as :func:`layer_profile`
+    counts them, from the shapes alone (D-1.4), without running the network."""
+    shapes = network_shapes(config)
+    first = (config.channels, config.height, config.width)
+    return [_flops(layer, shapes[index - 1] if index else first, shapes[index])
+            for index, layer in enumerate(config.layers[:-1])]
+
+
+def layer_macs(config: NetworkConfig) -> list[int]:
+    """E-15.4: the multiply–accumulates of every layer before the region layer: a convolution's FLOPs / 2 (two per
+    multiply–add), 0 for every other layer (a max-pool's comparisons are not multiply–adds)."""
+    return [flops // 2 if isinstance(layer, Conv) else 0
+            for layer, flops in zip(config.layers[:-1], layer_flops(config), strict=True)]
 
 
 def _synchronize(device: torch.device) -> None:

@@ -48,7 +48,7 @@ from cfc_ref.experiment.stages import (
 from cfc_ref.experiment.units import Unit
 from cfc_ref.fileio import append_line
 from cfc_ref.implementations import Implementation
-from cfc_ref.timing import Stopwatch
+from cfc_ref.timing import SettingSeconds, Stopwatch
 
 if TYPE_CHECKING:
     from cfc_ref.progress import JobProgress
@@ -204,40 +204,44 @@ class JobResult:
     corrupt_cache_entries: int = 0
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per stage (the worker process's, E-10.1)
     worker: tuple[int, float] = (0, 0.0)  # the worker's pid and its CPU seconds since it started, at the job's end
+    setting_seconds: dict[str, dict[str, float]] = field(default_factory=dict)  # E-15.3: stage seconds per setting
 
 
 @torch.no_grad()
 def run_job(job: tuple[ExperimentConfig, str, tuple[Setting, ...]]) -> JobResult:
     """Compute the given settings of one image of ``config``'s sweep; a CfcError fails the setting it arose in (or
-    every setting, when the image itself cannot be read), never the sweep (E-4.2)."""
+    every setting, when the image itself cannot be read), never the sweep (E-4.2). Every stage's seconds are charged
+    to the settings they were spent on (E-15.3)."""
     config, image, todo = job
     state = _state_for(config)
     watch, encodes = Stopwatch(), [0]
+    shares = SettingSeconds(watch)
     units: list[Unit] = []
     failures: list[tuple[str, str, str]] = []
+    splits = tuple(dict.fromkeys(s.split for s in todo if s.kind == "split"))
     with watch.active():
         try:
-            data = state.source.image_bytes(image)
-            pixels = decode_image(data, state.source.describe(image, "image"))
-            splits = tuple(dict.fromkeys(s.split for s in todo if s.kind == "split"))
-            features = front_features_all(state.model, splits, pixels)
-        except CfcError as err:
-            return _result(image, (), tuple((s.key, image, str(err)) for s in todo), watch)
-        try:
+            with shares.charge([s.key for s in todo]):  # the input image, decoded once for all its settings
+                data = state.source.image_bytes(image)
+                pixels = decode_image(data, state.source.describe(image, "image"))
+            with shares.charge([s.key for s in todo if s.kind == "split"]):  # one pass for every split point
+                features = front_features_all(state.model, splits, pixels)
             pack = PackCache(Path(state.config.output) / CACHE_DIR / f"{image}.pack")
         except CfcError as err:
-            return _result(image, (), tuple((s.key, image, str(err)) for s in todo), watch)
+            return _result(image, (), tuple((s.key, image, str(err)) for s in todo), watch, shares=shares)
         for split_name in splits:  # E-1.3: each split point's settings coded, then one batch of back ends
             group = [s for s in todo if s.kind == "split" and s.split == split_name]
             coded: list[tuple[Setting, dict | None, object]] = []
             for setting in group:
                 try:
-                    coded.append((setting, *_code(state, setting, features[split_name], pack, encodes)))
+                    with shares.charge([setting.key]):
+                        coded.append((setting, *_code(state, setting, features[split_name], pack, encodes)))
                 except CfcError as err:
                     failures.append((setting.key, image, str(err)))
             try:
-                found = back_detections_batch(state.model, split_name, [r for _, r, _ in coded], pixels.shape,
-                                              state.batch[split_name], state.implementation)
+                with shares.charge([setting.key for setting, _, _ in coded]):  # the batch, among its settings
+                    found = back_detections_batch(state.model, split_name, [r for _, r, _ in coded], pixels.shape,
+                                                  state.batch[split_name], state.implementation)
             except CfcError as err:
                 failures += [(setting.key, image, str(err)) for setting, _, _ in coded]
                 continue
@@ -245,19 +249,21 @@ def run_job(job: tuple[ExperimentConfig, str, tuple[Setting, ...]]) -> JobResult
                       for (setting, _, coding), detections in zip(coded, found, strict=True)]
         for setting in (s for s in todo if s.kind == "cloud"):
             try:
-                upload = cloud_upload(setting, pixels, data)
-                found_here = cloud_detections(state.model, upload, pixels.shape, state.implementation)
-                units.append(cloud_unit(upload, image, setting, found_here))
+                with shares.charge([setting.key]):
+                    upload = cloud_upload(setting, pixels, data)
+                    found_here = cloud_detections(state.model, upload, pixels.shape, state.implementation)
+                    units.append(cloud_unit(upload, image, setting, found_here))
             except CfcError as err:
                 failures.append((setting.key, image, str(err)))
-    return _result(image, tuple(units), tuple(failures), watch, encodes[0], pack.corrupt)
+    return _result(image, tuple(units), tuple(failures), watch, encodes[0], pack.corrupt, shares)
 
 
 def _result(image: str, units: tuple[Unit, ...], failures: tuple[tuple[str, str, str], ...], watch: Stopwatch,
-            encodes: int = 0, corrupt: int = 0) -> JobResult:
-    """A job's result with its stage times and the worker's CPU so far (E-10.1: the OS's process clock)."""
+            encodes: int = 0, corrupt: int = 0, shares: SettingSeconds | None = None) -> JobResult:
+    """A job's result with its stage times, their charges per setting (E-15.3) and the worker's CPU so far (E-10.1:
+    the OS's process clock)."""
     return JobResult(image, units, failures, watch.as_dict(), encodes, corrupt, watch.cpu_dict(),
-                     (os.getpid(), time.process_time()))
+                     (os.getpid(), time.process_time()), shares.charged if shares else {})
 
 
 def _code(state: _WorkerState, setting: Setting, features: dict, pack: PackCache, encodes: list[int]
@@ -342,7 +348,7 @@ def _compute(config: ExperimentConfig, executor: Executor | None, progress: bool
     sweep.start("local", executor.workers)
     before = dict(_WORKER_CPU)  # what the job's workers had used before this sweep (one pool serves every sweep)
     for result in executor.map(run_job, jobs):
-        sweep.record(result.units, result.failures, result.image)
+        sweep.record(result.units, result.failures, result.image, result.setting_seconds)
         pid, used = result.worker
         since = before.get(pid, 0.0) if used >= before.get(pid, 0.0) else 0.0  # a reused pid starts again
         _WORKER_CPU[pid] = used

@@ -32,6 +32,7 @@ from cfc_ref.detector.detect import ImageDetections
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of, split_points_of
 from cfc_ref.experiment.units import Unit
+from cfc_ref.timing import SettingSeconds, Stopwatch, stage_totals
 
 if TYPE_CHECKING:
     from cfc_ref.experiment.rundir import Sweep
@@ -69,11 +70,16 @@ class _ModelHolder:
         self.model = inference_model(model.eval(), replace(config, device=device))
         self.implementation = implementations.check(config.implementation)  # spec E-12
 
-    def front(self, data: bytes, image: str, split: str) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
+    def front(self, data: bytes, image: str, split: str
+              ) -> tuple[dict[str, np.ndarray], tuple[int, ...], dict[str, float]]:
+        """The front end of one image at one split, the image's shape and the seconds of the stages (E-15.3)."""
         from cfc_ref.experiment.stages import decode_image, front_features
 
-        pixels = decode_image(data, image)
-        return front_features(self.model, split, pixels), pixels.shape
+        watch = Stopwatch()
+        with watch.active():
+            pixels = decode_image(data, image)
+            features = front_features(self.model, split, pixels)
+        return features, pixels.shape, watch.as_dict()
 
     def back_many(self, split: str, shape: tuple[int, ...], batch: int, *chunks: list[dict[str, np.ndarray] | None]
                   ) -> list[ImageDetections | None]:
@@ -84,19 +90,36 @@ class _ModelHolder:
         return back_detections_batch(self.model, split, [r for chunk in chunks for r in chunk], shape, batch,
                                      self.implementation)
 
-    def cloud(self, data: bytes, image: str, settings: list[Setting]) -> list[Unit]:
+    def back_many_timed(self, split: str, head: tuple[tuple[int, ...], dict[str, float]], batch: int,
+                        *chunks: list[dict[str, np.ndarray] | None]
+                        ) -> tuple[list[ImageDetections | None], dict[str, float], dict[str, float]]:
+        """:meth:`back_many` with the batch's stage seconds and, passed on, the front pass's (``head``: the image's
+        shape and those seconds, E-15.3)."""
+        watch = Stopwatch()
+        with watch.active():
+            found = self.back_many(split, head[0], batch, *chunks)
+        return found, watch.as_dict(), head[1]
+
+    def cloud(self, data: bytes, image: str, settings: list[Setting]
+              ) -> tuple[list[Unit], dict[str, dict[str, float]]]:
+        """The cloud-only units of one image and the seconds spent on each setting (E-15.3)."""
         from cfc_ref.experiment.stages import cloud_detections, cloud_unit, cloud_upload, decode_image
 
-        pixels = decode_image(data, image)
+        watch = Stopwatch()
+        shares = SettingSeconds(watch)
         units = []
-        for setting in settings:
-            upload = cloud_upload(setting, pixels, data)
-            found = cloud_detections(self.model, upload, pixels.shape, self.implementation)
-            units.append(cloud_unit(upload, image, setting, found))
-        return units
+        with watch.active():
+            with shares.charge([s.key for s in settings]):
+                pixels = decode_image(data, image)
+            for setting in settings:
+                with shares.charge([setting.key]):
+                    upload = cloud_upload(setting, pixels, data)
+                    found = cloud_detections(self.model, upload, pixels.shape, self.implementation)
+                    units.append(cloud_unit(upload, image, setting, found))
+        return units, shares.charged
 
 
-def code_task(config: ExperimentConfig, setting: Setting, front: tuple[dict[str, np.ndarray], tuple[int, ...]]
+def code_task(config: ExperimentConfig, setting: Setting, front: tuple[dict[str, np.ndarray], ...]
               ) -> tuple[dict[str, np.ndarray], object]:
     """One (image, setting) through the pipeline (E-1.1), with the plain wire codec: no cache on a worker."""
     from cfc_ref.codecs.hevc import HevcCodec
@@ -107,19 +130,22 @@ def code_task(config: ExperimentConfig, setting: Setting, front: tuple[dict[str,
     return code_unit(config, setting, front[0], codec)
 
 
-def code_many(config: ExperimentConfig, settings: list[Setting], front: tuple[dict[str, np.ndarray], tuple[int, ...]]
-              ) -> tuple[list[dict[str, np.ndarray] | None], list[object]]:
-    """Several settings of one image and split, each as :func:`code_task`; a setting whose coding raises a
-    ``CfcError`` gives None and the message instead, and fails alone (E-4.2)."""
+def code_many(config: ExperimentConfig, settings: list[Setting], front: tuple[dict[str, np.ndarray], ...]
+              ) -> tuple[list[dict[str, np.ndarray] | None], list[tuple[object, dict[str, float]]]]:
+    """Several settings of one image and split, each as :func:`code_task`: what the back end receives, and each
+    setting's coding with its stage seconds (E-15.3); a setting whose coding raises a ``CfcError`` gives None and
+    the message instead of its coding, and fails alone (E-4.2)."""
     received: list[dict[str, np.ndarray] | None] = []
-    codings: list[object] = []
+    codings: list[tuple[object, dict[str, float]]] = []
     for setting in settings:
+        watch = Stopwatch()
         try:
-            features, coding = code_task(config, setting, front)
+            with watch.active():
+                features, coding = code_task(config, setting, front)
         except CfcError as err:
             features, coding = None, str(err)
         received.append(features)
-        codings.append(coding)
+        codings.append((coding, watch.as_dict()))
     return received, codings
 
 
@@ -129,8 +155,8 @@ class _Pending:
 
     image: str
     settings: list[Setting]
-    result: object  # ref: detections list (split) or units list (cloud)
-    codings: list[object]  # refs of the Coding of each setting (split jobs)
+    result: object  # ref: detections list and seconds (split) or units list and seconds (cloud)
+    codings: list[object]  # refs of the Coding (or message) and stage seconds of each setting (split jobs)
 
 
 def _cause(err: BaseException) -> BaseException:
@@ -216,13 +242,13 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, bar, actors: int | None,  
         front = actor.front.remote(data, image, group)
         chunks = [todo[i:i + CODING_CHUNK] for i in range(0, len(todo), CODING_CHUNK)]
         coded = [coder.options(num_returns=2).remote(config_ref, chunk, front) for chunk in chunks]
-        shape = _shape_of.remote(front)
-        ref = actor.back_many.remote(group, shape, batches[group], *[received for received, _ in coded])
+        head = _head_of.remote(front)
+        ref = actor.back_many_timed.remote(group, head, batches[group], *[received for received, _ in coded])
         pending[ref] = _Pending(image, todo, ref, [coding for _, coding in coded])
     for job, ready_ref in _completed(ray, pending):
         try:
             result = ray.get(ready_ref)
-            codings = [coding for chunk in ray.get(job.codings) for coding in chunk]
+            coded = [coding for chunk in ray.get(job.codings) for coding in chunk]
         except Exception as err:  # noqa: BLE001 - a task's CfcError arrives wrapped by Ray
             cause = _cause(err)
             if not isinstance(cause, CfcError):
@@ -232,20 +258,30 @@ def _sweep(ray, config: ExperimentConfig, jobs: list, bar, actors: int | None,  
             continue
         units: list[Unit] = []
         failures: list[tuple[str, str, str]] = []
+        shares = SettingSeconds()
         if not job.codings:  # cloud-only units, complete
-            units = list(result)
+            units, charged = result
+            shares.merge(charged)
         else:
-            for setting, detections, coding in zip(job.settings, result, codings, strict=True):
+            found, back_seconds, front_seconds = result
+            shares.add(front_seconds, [s.key for s in job.settings])  # E-15.3: the pass, among what it served
+            shares.add(back_seconds, [s.key for s, (coding, _) in zip(job.settings, coded, strict=True)
+                                      if not isinstance(coding, str)])  # the batch, among its settings
+            for setting, detections, (coding, seconds) in zip(job.settings, found, coded, strict=True):
+                shares.add(seconds, [setting.key])
                 if isinstance(coding, str):  # this setting's coding raised a CfcError
                     failures.append((setting.key, job.image, coding))
                 else:
                     units.append(coding.unit(job.image, setting, encoder_id, detections))
-        sweep.record(units, failures)
+        sweep.record(units, failures, seconds=shares.charged)
+        sweep.timing.add_job(stage_totals(shares.charged))  # E-15.3: the sweep's stages, as the local engine's
         bar.advance(len(units) + len(failures), len(failures))
 
 
-def _shape_of_body(front: tuple[dict[str, np.ndarray], tuple[int, ...]]) -> tuple[int, ...]:
-    return front[1]
+def _head_of_body(front: tuple[dict[str, np.ndarray], tuple[int, ...], dict[str, float]]
+                  ) -> tuple[tuple[int, ...], dict[str, float]]:
+    """The image's shape and the front pass's seconds, without the features (they stay in the object store)."""
+    return front[1], front[2]
 
 
 class _LazyRemote:
@@ -260,7 +296,7 @@ class _LazyRemote:
         return self.remote_function.remote(*args)
 
 
-_shape_of = _LazyRemote(_shape_of_body, num_cpus=0)
+_head_of = _LazyRemote(_head_of_body, num_cpus=0)
 
 
 def _completed(ray, pending: dict) -> Iterator[tuple[_Pending, object]]:  # type: ignore[no-untyped-def]

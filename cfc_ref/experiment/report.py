@@ -14,6 +14,7 @@ from pathlib import Path
 from cfc_ref.errors import CfcError
 from cfc_ref.escaping import code, markdown
 from cfc_ref.experiment.aggregate import Results, load_results
+from cfc_ref.experiment.exports import complexity_section, report_exports
 from cfc_ref.experiment.figures import ACCOUNTING_NOTE, CAPTIONS, fig1, fig4, fig5, write_figure_data
 from cfc_ref.experiment.table1 import Table1Row, table1, table1_markdown, table1_text, write_table1
 from cfc_ref.fileio import read_text_bounded, write_atomic
@@ -33,6 +34,8 @@ class Report:
     looked_for: str  # where re-trained results were looked for, when none were found
     body: tuple[str, ...] = ()  # report.md's lines before its timing section
     sources: tuple[Results, dict[str, Results]] | None = None  # the results it was made from
+    exports: tuple[Path, ...] = ()  # E-15.1: CompressAI-Vision's layouts written beside it
+    exports_note: str = ""  # why none were written
 
     def with_job_timing(self, job: dict) -> Report:
         """report.md again, its timing section the job's own figures (``meta.job_timing``, E-10.1)."""
@@ -50,12 +53,17 @@ class Report:
             lines.append(f"  re-trained: not run (looked for {self.looked_for})")
         lines += [f"Full report: {self.path}", "Beside it: " + ", ".join(
             p.name for p in self.files if p != self.path) + f" (in {out})"]
+        from cfc_ref.experiment.exports import EXPORT_DIR
+
+        lines.append(f"CompressAI-Vision layouts (spec E-15): {EXPORT_DIR}/<curve>/summary.csv and "
+                     f"summary_complexity.csv for {len(self.exports) // 2} curves" if self.exports else
+                     f"CompressAI-Vision layouts (spec E-15): not written ({self.exports_note or 'no curves'})")
         return "\n".join(lines)
 
     def to_json(self) -> dict:
         return {"report": str(self.path), "files": [str(p) for p in self.files],
                 "retrained": {k: str(v) for k, v in self.retrained.items()},
-                "table1": [r.to_json() for r in self.table]}
+                "table1": [r.to_json() for r in self.table], "exports": [str(p) for p in self.exports]}
 
 
 def find_retrained(results_path: Path, results: Results, given: Mapping[str, str | Path] | None
@@ -85,11 +93,14 @@ def write_report(results_path: str | Path, layer_figure: bool | tuple[bytes, lis
     rows = table1(results, out, {split: (again[split], found[split].parent) for split in again})
     files = list(write_table1(rows, out, results))
     figures, data = draw_figures(results, again, out, layer_figure)
+    exports, complexity, note = report_exports(results.experiment, out)  # E-15.1
     body = [*_header(results), *_table1_section(results, rows), *_quantizer_section(results, again),
-            *_retrained_section(again, found, looked_for), *_settings_section(results), *_figures_section(figures)]
+            *_retrained_section(again, found, looked_for), *_settings_section(results),
+            *complexity_section(complexity, note), *_figures_section(figures)]
     report = out / "report.md"
     write_atomic(report, ("\n".join([*body, *timing_section(results, again)]) + "\n").encode())
-    return Report(report, [report, *files, *data, *figures], rows, found, looked_for, tuple(body), (results, again))
+    return Report(report, [report, *files, *data, *figures], rows, found, looked_for, tuple(body), (results, again),
+                  tuple(exports), note)
 
 
 def draw_figures(results: Results, again: dict[str, Results], out: Path,

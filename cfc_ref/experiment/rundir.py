@@ -5,11 +5,13 @@ as one sequence of named steps in one place.
                                                #    (E-6.1), the dataset, the results store with its fingerprint
                                                #    (E-2.2) and image digests (E-2.3), settings, units verified (E-9.4)
         sweep.start("local", workers)          # 2. a row of the store's sweeps table (E-10.1)
-        for result in jobs:                    # 3. every finished job in one transaction (E-4.1); its image's pack
-            sweep.record(units, failures, image)   # removed once its units are in (E-3.3)
+        for result in jobs:                    # 3. every finished job in one transaction (E-4.1), with its seconds
+            sweep.record(units, failures, image, seconds)  # per setting (E-15.3); its image's pack removed once
+                                               #    its units are in (E-3.3)
         sweep.stop_on_failures()               # 4. failed units: failed.json and SweepIncomplete (E-4.2)
-        path = sweep.aggregate_and_export()    # 5. rows (E-5), the sweep recorded complete, results.json/.csv, no
-                                               #    cache left (E-3.3); returns results.json
+        path = sweep.aggregate_and_export()    # 5. rows (E-5), the sweep recorded complete, results.json/.csv and
+                                               #    CompressAI-Vision's layouts (E-15), no cache left (E-3.3);
+                                               #    returns results.json
                                                # 6. leaving the block releases the lock
 
 The engines (``local_engine.py``, ``ray_engine.py``) differ only in how step 3's jobs are computed.
@@ -96,11 +98,12 @@ class Sweep:
         self.number = self.store.start_sweep(engine, workers)
 
     def record(self, units: Iterable[Unit], failures: Iterable[tuple[str, str, str]] = (),
-               image: str | None = None) -> None:
-        """Step 3: a finished job's units and failures in one transaction; with ``image``, its pack is removed when
-        no unit of it failed (every unit it served is recorded, E-3.3)."""
+               image: str | None = None, seconds: dict[str, dict[str, float]] | None = None) -> None:
+        """Step 3: a finished job's units and failures in one transaction, with the seconds its stages spent on each
+        setting (E-15.3); with ``image``, its pack is removed when no unit of it failed (every unit it served is
+        recorded, E-3.3)."""
         units, failures = list(units), list(failures)
-        self.store.record(units, failures)
+        self.store.record(units, failures, self.number, seconds)
         self.timing.units += len(units)
         if image is not None and not failures:
             (self.output / CACHE_DIR / f"{image}.pack").unlink(missing_ok=True)
@@ -133,6 +136,9 @@ class Sweep:
             path = aggregate(self.config, self.images, self.store, self.source)
         self._end(complete=True, wall=wall)
         export_results(self.config, self.store, self.output)
+        from cfc_ref.experiment.exports import export_layouts
+
+        export_layouts(self.config, self.store, self.output, record=True)  # E-15.1: CompressAI-Vision's layouts
         self.store.checkpoint()
         return path
 

@@ -32,8 +32,8 @@ from cfc_ref.metrics.results import RESULT_COLUMNS, ResultRow
 
 T = TypeVar("T")
 STORE_NAME = "results.sqlite"
-STORE_SCHEMA = "cfc-ref-run/3"
-STORE_VERSION = 3
+STORE_SCHEMA = "cfc-ref-run/4"
+STORE_VERSION = 4  # 4: setting_seconds, meta.complexity (E-15.3, E-15.4); 3: quantizer, clipped
 SIDE_FILES = (f"{STORE_NAME}-wal", f"{STORE_NAME}-shm")  # SQLite's log and index beside the store
 STRICT = " STRICT" if sqlite3.sqlite_version_info >= (3, 37) else ""  # types enforced on write (E-9.2)
 
@@ -74,8 +74,11 @@ CREATE TABLE sweeps (id INTEGER PRIMARY KEY, started TEXT NOT NULL, engine TEXT 
     worker_cpu REAL NOT NULL DEFAULT 0, complete INTEGER NOT NULL DEFAULT 0){strict};
 CREATE TABLE timings (sweep INTEGER NOT NULL, stage TEXT NOT NULL, seconds REAL NOT NULL, cpu REAL NOT NULL,
     PRIMARY KEY (sweep, stage)) WITHOUT ROWID{strict_comma};
+CREATE TABLE setting_seconds (sweep INTEGER NOT NULL, setting TEXT NOT NULL, stage TEXT NOT NULL,
+    seconds REAL NOT NULL, PRIMARY KEY (sweep, setting, stage)) WITHOUT ROWID{strict_comma};
 """.format(strict=STRICT, strict_comma=STRICT.replace(" ", ", ") if STRICT else "")
-TABLES = ("meta", "settings", "images", "blocks", "units", "failures", "results", "sweeps", "timings")
+TABLES = ("meta", "settings", "images", "blocks", "units", "failures", "results", "sweeps", "timings",
+          "setting_seconds")
 # the Python type of every unit column as the store holds it, checked when a unit is read (E-9.4)
 _UNIT_TYPES = (str, str, int, int, int, str, str, int, str, str, int, int, int, int, int, int, bytes)
 
@@ -226,9 +229,11 @@ class RunStore:
     # ------------------------------------------------------------------ units
 
     @_guarded
-    def record(self, units: Iterable[Unit], failures: Iterable[tuple[str, str, str]] = ()) -> int:
-        """Units (and failed units: setting, image, message) of one job, in one transaction (E-4.1). Their
-        detections go into one block (E-9.3): the units of one image compress far better together."""
+    def record(self, units: Iterable[Unit], failures: Iterable[tuple[str, str, str]] = (), sweep: int = 0,
+               seconds: dict[str, dict[str, float]] | None = None) -> int:
+        """Units (and failed units: setting, image, message) of one job, in one transaction (E-4.1), with the seconds
+        its stages spent on each setting, added to the sweep's (E-15.3). Their detections go into one block (E-9.3):
+        the units of one image compress far better together."""
         units = list(units)
         failed = list(failures)
         parts = [u.detections.to_bytes() for u in units]
@@ -253,6 +258,11 @@ class RunStore:
             self.connection.executemany("DELETE FROM failures WHERE setting = ? AND image = ?",
                                         [(r[0], r[1]) for r in rows])
             self.connection.executemany("INSERT OR REPLACE INTO failures VALUES (?, ?, ?)", failed)
+            self.connection.executemany(
+                "INSERT INTO setting_seconds VALUES (?, ?, ?, ?) ON CONFLICT (sweep, setting, stage) DO UPDATE SET "
+                "seconds = seconds + excluded.seconds",
+                [(sweep, key, name, value) for key, stages in sorted((seconds or {}).items())
+                 for name, value in sorted(stages.items())])
             self._drop_orphan_blocks()
         return len(rows)
 
@@ -412,6 +422,25 @@ class RunStore:
         """CPU seconds per stage of one sweep (default: the last), E-10."""
         return dict(self.connection.execute("SELECT stage, cpu FROM timings WHERE sweep = ?",
                                             (self._last_sweep(sweep),)))
+
+    @_guarded
+    def setting_seconds(self, sweep: int | None = None) -> dict[str, dict[str, float]]:
+        """E-15.3: seconds per setting and stage, of one sweep, or summed over every sweep (None)."""
+        where, args = ("WHERE sweep = ?", (sweep,)) if sweep is not None else ("", ())
+        out: dict[str, dict[str, float]] = {}
+        for setting, name, seconds in self.connection.execute(
+                f"SELECT setting, stage, sum(seconds) FROM setting_seconds {where} GROUP BY setting, stage "
+                "ORDER BY setting, stage", args):
+            out.setdefault(setting, {})[name] = seconds
+        return out
+
+    @_guarded
+    def unit_totals(self) -> dict[str, tuple[int, int, int]]:
+        """E-15.2: per setting, the bytes KBPI counts and the original pixels, summed over its units, and the
+        number of units: (B, P, N), exact integers."""
+        return {setting: (int(b), int(p), int(n)) for setting, b, p, n in self.connection.execute(
+            "SELECT setting, sum(payload_bytes + side_info_bytes), sum(width * height), count(*) FROM units "
+            "GROUP BY setting")}
 
     @_guarded
     def sweeps(self) -> list[dict]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from pathlib import Path
 
 from cfc_ref.errors import CfcError, MetricsError
 from cfc_ref.metrics.results import ResultRow, load_results_csv
+from cfc_ref.metrics.summary import Curve, check_points
 
 CURVE_HELP = ("cloud-jpeg, cloud-hevc, or SPLIT-Nbit-ACCOUNTING[-fcm] (lossy rows of a split point at N bits, "
               "accounting deployable, paper or both; -fcm: FCM's quantizer), e.g. max_17-8bit-paper")
@@ -74,21 +74,44 @@ def curve_points(rows: list[ResultRow], name: str, pareto_only: bool = False) ->
 
 def read_curve_file(path: str | Path, curve: str | None = None, pareto_only: bool = False
                     ) -> list[tuple[float, float]]:
-    """A curve for ``cfc-ref metrics bd`` (M-5.7): a ``kbpi,map`` CSV, or a curve of a package ``results.csv``."""
-    from cfc_ref.metrics.files import read_text
+    """A curve for ``cfc-ref metrics bd`` (M-5.7): a ``kbpi,map`` CSV, a curve of a package ``results.csv``, or a
+    CompressAI-Vision ``summary.csv`` (E-15.5); its points only (:func:`read_curve` gives their rate's unit)."""
+    return read_curve(path, curve, pareto_only).points
 
-    text = read_text(path)
-    first = next((line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
-    if "setting" in [c.strip() for c in first.split(",")]:
+
+def read_curve(path: str | Path, curve: str | None = None, pareto_only: bool = False, rate: str = "auto",
+               percent: bool = False) -> Curve:
+    """A curve and the unit of its rate (M-5.7, E-15.5): ``rate`` is ``auto`` (KBPI where the file has it, else a
+    summary.csv's ``avg_bpp``), ``kbpi`` or ``avg_bpp``; ``percent``: a summary.csv's accuracy is in percent."""
+    from cfc_ref.metrics.files import read_text
+    from cfc_ref.metrics.summary import is_complexity_header, is_summary_header, read_summary
+
+    path = Path(path)
+    columns: list[str] = []
+    if not path.is_dir():
+        text = read_text(path)
+        first = next((line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
+        columns = [c.strip() for c in next(csv.reader([first]), [])]
+    if path.is_dir() or is_summary_header(columns) or is_complexity_header(columns):
+        if curve is not None:
+            raise MetricsError(f"{path}: a curve name ({curve!r}) is for a results.csv; a summary.csv is one curve")
+        found = read_summary(path, rate, percent)
+        return Curve(pareto(found.points) if pareto_only else found.points, found.unit)
+    if rate == "avg_bpp":
+        raise MetricsError(f"{path}: --rate avg_bpp needs a summary.csv (E-15.5); this file gives KBPI only (its "
+                           "run's compressai-vision/<curve>/summary.csv has avg_bpp)")
+    if percent:
+        raise MetricsError(f"{path}: --percent is for a summary.csv's end_accuracy; this file's mAP is in [0, 1]")
+    if "setting" in columns:
         if curve is None:
             names = curve_names(load_results_csv(path, text))
             raise MetricsError(f"{path} is a results.csv: choose its curve with --anchor-curve or --test-curve "
                                f"({', '.join(names)})")
-        return curve_points(load_results_csv(path, text), curve, pareto_only)
+        return Curve(curve_points(load_results_csv(path, text), curve, pareto_only), "kbpi")
     if curve is not None:
         raise MetricsError(f"{path}: a curve name ({curve!r}) is for a results.csv; this file is a kbpi,map CSV")
     points = parse_curve(text, path)
-    return pareto(points) if pareto_only else points
+    return Curve(pareto(points) if pareto_only else points, "kbpi")
 
 
 def parse_curve(text: str, path: str | Path) -> list[tuple[float, float]]:
@@ -107,11 +130,7 @@ def parse_curve(text: str, path: str | Path) -> list[tuple[float, float]]:
         curve = [(float(r[columns[0]]), float(r[columns[1]])) for r in rows]
     except (ValueError, IndexError):
         raise MetricsError(f"{path}: expected CSV rows 'kbpi,map'") from None
-    if not all(math.isfinite(v) for point in curve for v in point):
-        raise MetricsError(f"{path}: every kbpi and map must be a finite number")
-    if not all(0 <= m <= 1 for _, m in curve):
-        raise MetricsError(f"{path}: every map must lie in [0, 1] (M-5.3)")
-    return curve
+    return check_points(curve, path)
 
 
 def _is_number(text: str) -> bool:

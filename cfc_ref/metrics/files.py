@@ -28,15 +28,19 @@ def _text(node: ET.Element, path: str, where: str | Path) -> str:
     return found.text.strip()
 
 
-def _number(node: ET.Element, path: str, where: str | Path) -> float:
-    raw = _text(node, path, where)
+def finite_number(raw: str, what: str) -> float:
+    """A text that is a finite number, or a MetricsError saying that ``what`` (its place in a file) is not."""
     try:
         value = float(raw)
     except ValueError:
-        raise MetricsError(f"{where}: <{path}> is not a number: {raw!r}") from None
+        raise MetricsError(f"{what} is not a number: {raw!r}") from None
     if not math.isfinite(value):
-        raise MetricsError(f"{where}: <{path}> is not finite")
+        raise MetricsError(f"{what} is not a finite number: {raw!r}")
     return value
+
+
+def _number(node: ET.Element, path: str, where: str | Path) -> float:
+    return finite_number(_text(node, path, where), f"{where}: <{path}>")
 
 
 def read_annotation(path: Path, image_id: str | None = None) -> list[GroundTruth]:

@@ -5,6 +5,7 @@ missing."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -116,7 +117,7 @@ def reference(tmp_path_factory):
     return tmp
 
 
-@spec("E-8.1", "E-8.2")
+@spec("E-8.1", "E-8.2", "E-15.3", "E-15.2")
 def test_two_nodes_give_the_local_engines_files(tmp_path, reference):
     config = write(replace(small(tmp_path, "ray"), dataset_root=str(reference / "data")), tmp_path / "c.json")
     result = cluster(f"python -c 'import ray; ray.init(); print(len(ray.nodes()))' && {command(config)}", tmp_path)
@@ -127,6 +128,20 @@ def test_two_nodes_give_the_local_engines_files(tmp_path, reference):
     assert json.loads((ray_out / "results.json").read_text())["rows"] == json.loads(
         (local / "results.json").read_text())["rows"]
     assert unit_files(ray_out) == unit_files(local)  # byte-equal, decoders included
+    seconds = {"nn_part_1", "encode", "decode", "nn_part_2", "coding"}  # measured: the rest is byte-equal (E-15.2)
+    exported = sorted((local / "compressai-vision").rglob("summary*.csv"))
+    assert exported
+    for path in exported:
+        theirs, mine = (list(csv.DictReader((root / path.relative_to(local)).open())) for root in (local, ray_out))
+        assert [{k: v for k, v in r.items() if k not in seconds} for r in mine] == [
+            {k: v for k, v in r.items() if k not in seconds} for r in theirs]
+    with RunStore.open(ray_out, create=False) as store:  # E-15.3: every second the actors and tasks measured, once
+        sweep = store.sweeps()[-1]["id"]
+        charged, timings = store.setting_seconds(sweep), store.timings(sweep)
+        assert set(charged) == {setting for setting, _ in unit_files(local)}
+        for stage in ("image", "front", "coding", "encode", "decode", "back", "detection", "upload"):
+            assert timings[stage] > 0
+            assert sum(s.get(stage, 0.0) for s in charged.values()) == pytest.approx(timings[stage], rel=1e-9)
 
 
 @spec("E-8.2")
