@@ -13,8 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from multiprocessing.context import ForkServerContext
@@ -58,13 +57,19 @@ def start_fork_server() -> None:
     forkserver.ensure_running()
 
 
+def start_errors() -> Any:
+    """Where a worker whose initializer fails leaves its one-line reason: a pipe between the processes (nothing on
+    disk, so a run killed at any moment leaves no file behind, E-6.1); read it with :func:`start_error`."""
+    return _fork_server_context().SimpleQueue()
+
+
 def worker_pool(workers: int, initializer: Callable | None = None, initargs: tuple = (),
-                error_file: Path | None = None) -> ProcessPoolExecutor:
-    """A pool of ``workers`` processes as described above; ``error_file`` receives the one-line reason a worker's
-    initializer failed (read it with :func:`start_error`)."""
+                errors: Any = None) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes as described above; ``errors`` (from :func:`start_errors`) receives the
+    one-line reason a worker's initializer failed."""
     context = _fork_server_context()
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                               initargs=(initializer, initargs, os.getpid(), str(error_file or "")))
+                               initargs=(initializer, initargs, os.getpid(), errors))
 
 
 def kill_pool(pool: ProcessPoolExecutor) -> None:
@@ -74,14 +79,15 @@ def kill_pool(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def start_error(error_file: Path) -> str | None:
+def start_error(errors: Any) -> str | None:
+    """The reason a worker could not start, if one said so."""
     try:
-        return error_file.read_text(encoding="utf-8").strip() or None
-    except OSError:
+        return str(errors.get()).strip() or None if not errors.empty() else None
+    except (OSError, EOFError, ValueError):
         return None
 
 
-def _start_worker(initializer: Callable | None, initargs: tuple, parent: int, error_file: str) -> None:
+def _start_worker(initializer: Callable | None, initargs: tuple, parent: int, errors: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     end_with(parent)
     if initializer is None:
@@ -93,8 +99,8 @@ def _start_worker(initializer: Callable | None, initargs: tuple, parent: int, er
 
         message = str(err) if isinstance(err, CfcError) else f"a worker could not start: {type(err).__name__}: {err}"
         try:
-            if error_file:
-                Path(error_file).write_text(message, encoding="utf-8")
+            if errors is not None:
+                errors.put(message)  # written to the pipe before the process ends
         finally:
             os._exit(1)  # no traceback: the parent says why
 

@@ -111,13 +111,20 @@ def _failing_initializer(config, threads):  # runs in a pool worker
 
 
 @spec("E-6.1")
-def test_a_worker_that_cannot_start_is_named_in_one_line(model_files, tmp_path):
+def test_a_worker_that_cannot_start_is_named_in_one_line(model_files, tmp_path, monkeypatch):
+    import tempfile
+
     from cfc_ref.experiment.local_engine import LocalPoolExecutor, run_job
 
+    scratch = tmp_path / "tmp"  # the pool says why through a pipe: nothing in the temporary directory, which a
+    scratch.mkdir()             # killed run could not clean up (it used to leave cfc-ref-workers-* there)
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     config = tiny(model_files, tmp_path / "out")
     with LocalPoolExecutor(2, _failing_initializer, (config, 1)) as executor, pytest.raises(CfcError,
                                                                                               match="reason given"):
         list(executor.map(run_job, [(config, "x", ())]))
+    assert [p.name for p in scratch.iterdir() if not p.name.startswith("pymp-")] == []  # (multiprocessing's own
+    # pymp-* directory holds the fork server's socket; multiprocessing removes it when the process ends)
 
 
 @spec("E-6.1")

@@ -100,15 +100,13 @@ class LocalPoolExecutor:
         self.workers = workers
         self.initializer, self.initargs = initializer, initargs
         self._pool: ProcessPoolExecutor | None = None
-        self._errors: Path | None = None  # where a worker that cannot start writes why (E-6.1)
+        self._errors: object = None  # where a worker that cannot start says why (E-6.1; a pipe, nothing on disk)
 
     def map(self, function: Callable, jobs: list) -> Iterator:
-        from cfc_ref.processes import start_error, worker_pool
+        from cfc_ref.processes import start_error, start_errors, worker_pool
 
         if self._pool is None:
-            import tempfile
-
-            self._errors = Path(tempfile.mkdtemp(prefix="cfc-ref-workers-")) / "error"
+            self._errors = start_errors()
             self._pool = worker_pool(self.workers, _start_worker, (self.initializer, self.initargs), self._errors)
         try:
             pending = {self._pool.submit(function, job) for job in jobs}
@@ -132,8 +130,7 @@ class LocalPoolExecutor:
             kill_pool(self._pool)
             self._pool = None
         if self._errors is not None:
-            self._errors.unlink(missing_ok=True)
-            self._errors.parent.rmdir()
+            self._errors.close()  # type: ignore[attr-defined]
             self._errors = None
 
     def __enter__(self) -> LocalPoolExecutor:
