@@ -217,7 +217,9 @@ def test_strict_tables_refuse_a_value_of_another_type(finished, tmp_path):
 @spec("E-9.2", "E-9.4")
 @pytest.mark.parametrize("edit", ["UPDATE units SET encoder = CAST(encoder AS BLOB) WHERE id = (SELECT min(id) FROM "
                                   "units)", "UPDATE units SET first = 'x' WHERE id = (SELECT min(id) FROM units)",
-                                  "UPDATE units SET image = 7 WHERE id = (SELECT max(id) FROM units)"])
+                                  "UPDATE units SET image = 7 WHERE id = (SELECT max(id) FROM units)",
+                                  "UPDATE units SET feature_digests = substr(feature_digests, 2) WHERE id = (SELECT "
+                                  "min(id) FROM units WHERE features != '')"])
 def test_a_unit_of_the_wrong_type_is_damaged_and_computed_again(finished, tmp_path, edit, model_files):
     out = _copy(finished, tmp_path)
     _loose(out / "results.sqlite", "units")

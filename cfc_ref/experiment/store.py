@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from cfc_ref.detector.detect import RECORD, ImageDetections
 from cfc_ref.errors import CfcError
-from cfc_ref.experiment.units import Unit, UnitBits, features_of, features_text
+from cfc_ref.experiment.units import Unit, UnitBits, features_columns, features_of
 from cfc_ref.metrics.results import RESULT_COLUMNS, ResultRow
 
 T = TypeVar("T")
@@ -44,8 +44,8 @@ class StoreError(CfcError):
 
 # The unit columns, in the order every statement writes and reads them (E-9.2)
 UNIT_COLUMNS = ("setting", "image", "payload_bytes", "side_info_bytes", "container_bytes", "encoder", "decoders",
-                "samples", "uncoded", "features", "clipped", "width", "height", "block", "first", "detections",
-                "digest")
+                "samples", "uncoded", "features", "feature_digests", "clipped", "width", "height", "block", "first",
+                "detections", "digest")
 
 SCHEMA_SQL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL){strict};
@@ -57,7 +57,8 @@ CREATE TABLE blocks (id INTEGER PRIMARY KEY, records BLOB NOT NULL){strict};
 CREATE TABLE units (id INTEGER PRIMARY KEY, setting TEXT NOT NULL, image TEXT NOT NULL,
     payload_bytes INTEGER NOT NULL, side_info_bytes INTEGER NOT NULL, container_bytes INTEGER NOT NULL,
     encoder TEXT NOT NULL, decoders TEXT NOT NULL, samples INTEGER NOT NULL, uncoded TEXT NOT NULL,
-    features TEXT NOT NULL, clipped INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
+    features TEXT NOT NULL, feature_digests BLOB NOT NULL, clipped INTEGER NOT NULL, width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
     block INTEGER NOT NULL REFERENCES blocks (id), first INTEGER NOT NULL, detections INTEGER NOT NULL,
     digest BLOB NOT NULL, UNIQUE (setting, image)){strict};
 CREATE INDEX units_by_block ON units (block);
@@ -80,7 +81,7 @@ CREATE TABLE setting_seconds (sweep INTEGER NOT NULL, setting TEXT NOT NULL, sta
 TABLES = ("meta", "settings", "images", "blocks", "units", "failures", "results", "sweeps", "timings",
           "setting_seconds")
 # the Python type of every unit column as the store holds it, checked when a unit is read (E-9.4)
-_UNIT_TYPES = (str, str, int, int, int, str, str, int, str, str, int, int, int, int, int, int, bytes)
+_UNIT_TYPES = (str, str, int, int, int, str, str, int, str, str, bytes, int, int, int, int, int, int, bytes)
 
 OLD_LAYOUT = ("units", "fingerprint.json")  # what cfc-ref before the store kept in a run directory
 
@@ -246,7 +247,7 @@ class RunStore:
             for unit, records in zip(units, parts, strict=True):
                 rows.append((unit.setting, unit.image, unit.bits.payload_bytes, unit.bits.side_info_bytes,
                              unit.bits.container_bytes, unit.encoder, "+".join(unit.decoders), unit.samples,
-                             "+".join(unit.uncoded), features_text(unit.features), unit.clipped,
+                             "+".join(unit.uncoded), *features_columns(unit.features), unit.clipped,
                              unit.detections.width,
                              unit.detections.height, block, first // RECORD.itemsize, len(unit.detections),
                              unit.digest(self.run_id, records)))
@@ -281,8 +282,12 @@ class RunStore:
                     v for v, kind in zip(values, _UNIT_TYPES, strict=True) if kind is int) < 0:
                 yield ident, None, b"", b""
                 continue
-            (setting, image, payload, side, container, encoder, decoders, samples, uncoded, features, clipped, width,
-             height, block, first, count, digest) = values
+            (setting, image, payload, side, container, encoder, decoders, samples, uncoded, names, digests, clipped,
+             width, height, block, first, count, digest) = values
+            features = features_of(names, digests)
+            if features is None:
+                yield ident, None, b"", b""
+                continue
             if cached is None or cached[0] != block:
                 blob = self.connection.execute("SELECT records FROM blocks WHERE id = ?", (block,)).fetchone()
                 try:
@@ -295,7 +300,7 @@ class RunStore:
             unit = Unit(image, setting, UnitBits(payload, side, container), encoder,
                         tuple(decoders.split("+")) if decoders else (),
                         ImageDetections.from_bytes(records, width, height), samples,
-                        tuple(uncoded.split("+")) if uncoded else (), features_of(features), clipped)
+                        tuple(uncoded.split("+")) if uncoded else (), features, clipped)
             yield ident, unit, records, digest
 
     def _intact(self, unit: Unit | None, records: bytes, digest: bytes) -> bool:

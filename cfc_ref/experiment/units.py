@@ -60,10 +60,15 @@ def feature_hash(tensor: object) -> str:
     return hashlib.sha256(array.tobytes()).hexdigest()
 
 
-def features_text(features: tuple[tuple[str, str], ...]) -> str:
-    """The store's form of a unit's feature hashes: ``name=sha256`` joined by ``+``, in name order."""
-    return "+".join(f"{name}={digest}" for name, digest in features)
+def features_columns(features: tuple[tuple[str, str], ...]) -> tuple[str, bytes]:
+    """The store's form of a unit's feature hashes (E-9.7): the tensor names joined by ``+`` and the SHA-256
+    digests, 32 bytes each, in the same (name) order."""
+    return "+".join(name for name, _ in features), b"".join(bytes.fromhex(digest) for _, digest in features)
 
 
-def features_of(text: str) -> tuple[tuple[str, str], ...]:
-    return tuple(tuple(item.split("=", 1)) for item in text.split("+")) if text else ()  # type: ignore[misc]
+def features_of(names: str, digests: bytes) -> tuple[tuple[str, str], ...] | None:
+    """The hashes from their columns, or None when the two do not fit together (a damaged unit, E-9.4)."""
+    tensors = names.split("+") if names else []
+    if len(digests) != 32 * len(tensors):
+        return None
+    return tuple((name, digests[32 * i:32 * i + 32].hex()) for i, name in enumerate(tensors))
