@@ -254,3 +254,60 @@ def test_the_embedded_default_s_pinned_ranges_are_what_the_tool_computes():
 def test_the_cli_takes_quantizers_and_refuses_others_in_one_line(capsys, tmp_path):
     code, err = run_cli(["run", "--quantizers", "paper,round", "--output", str(tmp_path / "x")], capsys)
     assert code == 2 and "expected paper, fcm or paper,fcm" in err and err.count("\n") == 1
+
+
+def _drawn(monkeypatch, draw):  # type: ignore[no-untyped-def]
+    """The matplotlib figure a figure function draws (kept from its save)."""
+    import cfc_ref.experiment.figures as figures
+
+    kept = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: kept.append(fig))
+    draw(figures)
+    return kept[0]
+
+
+@spec("E-11.3")
+def test_fig4_puts_the_difference_first_with_the_spread_as_a_band_over_one_kbpi_range(fcm_run, monkeypatch, tmp_path):
+    """Issue 32 item 8: the main panel is mAP minus the uncompressed model's with its bootstrap spread as a band, the
+    uncompressed star is black (a colour no split point has), and every panel spans the same KBPI."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Polygon, Rectangle
+
+    from cfc_ref.experiment.aggregate import load_results
+
+    _, out = fcm_run
+    results = load_results(out / "results.json")
+    fig = _drawn(monkeypatch, lambda f: f.fig4(results, tmp_path / "fig4.png"))
+    axes = fig.axes
+    assert len({ax.get_xlim() for ax in axes}) == 1
+    main, absolute = axes[0], axes[len(axes) // 2]  # first column: the difference above the mAP itself
+    assert main.get_ylabel() == "mAP − uncompressed model's" and absolute.get_ylabel().startswith("mAP (VOC07")
+    spread = next(r for r in results.rows if r.setting == "cloud-original").map_voc07_std
+    bands = [p for p in main.patches if isinstance(p, (Polygon, Rectangle)) and to_rgba(p.get_facecolor()) ==
+             to_rgba("0.85")]
+    (band,) = bands
+    corners = band.get_patch_transform().transform([(0, 0), (1, 1)])  # axhspan: x in axes units, y in data units
+    assert tuple(corners[:, 1]) == pytest.approx((-spread, spread))
+    stars = [line for ax in axes for line in ax.get_lines() if line.get_marker() == "*"]
+    assert stars and all(to_rgba(s.get_color()) == to_rgba("black") for s in stars)
+    split_colours = {to_rgba(line.get_color()) for ax in axes for line in ax.get_lines()
+                     if line.get_marker() in ("o", "s", "^", "D")}  # the points of each split point
+    assert to_rgba("black") not in split_colours
+    assert not any(line.get_label().endswith("-fcm") for line in main.get_lines())  # the paper's quantizer only
+
+
+@spec("E-11.3", "E-14.3")
+def test_fig5_draws_each_weight_and_quantizer_in_its_own_line_style(fcm_run, monkeypatch, tmp_path):
+    from cfc_ref.experiment.aggregate import load_results
+
+    _, out = fcm_run
+    results = load_results(out / "results.json")
+    fig = _drawn(monkeypatch, lambda f: f.fig5(results, tmp_path / "fig5.png", {"max_11": results}))
+    styles = {}
+    for line in fig.axes[0].get_lines():
+        label = line.get_label()
+        if label.startswith(("max 11", "max 17")):
+            styles.setdefault(label.split(",")[0], {})[label.split(", ", 1)[1].rsplit(", 8-bit", 1)[0]] = (
+                line.get_linestyle())
+    assert styles["max 11"] == {"default weights": "-", "re-trained weights": "--",
+                                "default weights, FCM quantizer": ":", "re-trained weights, FCM quantizer": "-."}

@@ -36,7 +36,8 @@ CAPTIONS = {
                      "uncompressed model's mAP (spec M-6.1), the scale of chance; bottom, the mAP itself. One column "
                      "per accounting (spec E-7), one KBPI range for all panels; the spreads are in the figure's data.",
     "fig5_lossy": "Fig. 5 — lossy feature compression at the lossy bit depth, QP 22 to 51 (solid: default weights, "
-                  "dashed: re-trained weights, dotted: FCM's quantizer where the sweep has it), against the cloud-only "
+                  "dashed: re-trained weights; FCM's quantizer, where the sweep has it, dotted and dash-dotted), "
+                  "against the cloud-only "
                   "uploads (green: JPEG qualities, the Table 1 anchor) and the original file (black star). One panel "
                   "per accounting (spec E-7).",
 }
@@ -212,7 +213,7 @@ def fig5(results: Results, path: Path, retrained: dict[str, Results]) -> list[di
                     points = sorted(curve_rows(source.rows, name, missing_ok=True), key=lambda r: r.kbpi)
                     if not points:
                         continue
-                    line = style if quantizer == "paper" else style[0] + ":"  # E-14.3: FCM's quantizer dotted
+                    line = style if quantizer == "paper" else {"o-": "o:", "s--": "s-."}[style]  # E-14.3: dotted
                     which = "" if quantizer == "paper" else ", FCM quantizer"
                     ax.plot([r.kbpi for r in points], [r.map_voc07 for r in points], line, color=colour[split],
                             ms=4, lw=1.6, label=f"{figure_text(split.replace('_', ' '))}, {weights} weights{which}, "
