@@ -24,6 +24,7 @@ import numpy as np
 from cfc_ref import qlayer, tiling
 from cfc_ref.accounting import ImageBits, image_bits
 from cfc_ref.codecs import PictureCodec, get_codec
+from cfc_ref.codecs.decoded import DecodedPictures
 from cfc_ref.container import TensorRecord, pack, parse
 from cfc_ref.errors import CfcError
 from cfc_ref.implementations import DEFAULT, Implementation
@@ -135,11 +136,19 @@ def settings_of_record(record: TensorRecord) -> EncodeSettings:
     return EncodeSettings(record.bit_depth, record.mode, record.layout, record.align, record.codec)
 
 
-def decode_record(record: TensorRecord, decoder: str | None = None, implementation: Implementation = DEFAULT
-                  ) -> tuple[np.ndarray, str]:
-    """Inverse of :func:`encode_tensor`: codec decode → untile → de-quantize; also the decoder that ran."""
-    codec = get_codec(record.codec, decoder)
-    picture, used = codec.decode_named(record.payload, record.picture_shape, record.bit_depth)
+def decode_record(record: TensorRecord, decoder: str | None = None, implementation: Implementation = DEFAULT,
+                  decoded: DecodedPictures | None = None) -> tuple[np.ndarray, str]:
+    """Inverse of :func:`encode_tensor`: codec decode → untile → de-quantize; also the decoder that ran. With
+    ``decoded`` (a worker's, E-1.4) an HEVC stream decoded before in the job is not decoded again."""
+    found = None
+    if decoded is not None and record.codec == "hevc":
+        found = decoded.get(record.payload, record.picture_shape, record.bit_depth, decoder)
+    if found is None:
+        codec = get_codec(record.codec, decoder)
+        found = codec.decode_named(record.payload, record.picture_shape, record.bit_depth)
+        if decoded is not None and record.codec == "hevc":
+            found = decoded.put(record.payload, record.picture_shape, record.bit_depth, decoder, *found)
+    picture, used = found
     return from_picture(picture, record.shape, record.side_info, settings_of_record(record), implementation), used
 
 
@@ -174,13 +183,13 @@ class CloudSide:
     bits: ImageBits
 
 
-def decode_container(data: bytes, decoder: str | None = None, implementation: Implementation = DEFAULT
-                     ) -> CloudSide:
+def decode_container(data: bytes, decoder: str | None = None, implementation: Implementation = DEFAULT,
+                     decoded: DecodedPictures | None = None) -> CloudSide:
     """Parse a container strictly (W-4) and decode every tensor with the decoder policy ``decoder`` (H-4.4)."""
     records = parse(data)
     features, decoders = {}, {}
     for record in records:
-        features[record.name], decoders[record.name] = decode_record(record, decoder, implementation)
+        features[record.name], decoders[record.name] = decode_record(record, decoder, implementation, decoded)
     return CloudSide(features, decoders, image_bits(records, len(data)))
 
 

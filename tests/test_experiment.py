@@ -334,9 +334,9 @@ def test_unit_bits_are_the_container_the_cloud_parsed(model_files, tmp_path, mon
 
     parsed = []
 
-    def spy(data, decoder=None, implementation="fast"):
+    def spy(data, decoder=None, implementation="fast", decoded=None):
         parsed.append(data)
-        return decode_container(data, decoder, implementation)
+        return decode_container(data, decoder, implementation, decoded)
 
     monkeypatch.setattr(stages_module, "decode_container", spy)
     config = small_config(model_files, tmp_path / "out", images=1, jpeg_qualities=(), original_upload=False)
@@ -448,8 +448,8 @@ def test_paper_accounting_passes_the_other_tensors_as_they_are(model_files, tmp_
     received = []
     real = runner_module.code_unit
 
-    def spy(config, setting, tensors, codec):
-        out, coding = real(config, setting, tensors, codec)
+    def spy(config, setting, tensors, codec, decoded=None):
+        out, coding = real(config, setting, tensors, codec, decoded)
         received.append((setting, tensors, out, coding))
         return out, coding
 

@@ -106,7 +106,9 @@ def test_every_curve_has_its_summary_and_every_column_is_the_stores(finished):
             assert (float(line[4]) == 0) == cloud and float(line[7]) > 0
             # a paper setting's picture is its deployable twin's, which the bitstream cache holds (H-6.1): no encode
             assert (float(line[5]) > 0) == (row.accounting != "paper"), name
-            assert (float(line[6]) > 0) == (not cloud)  # a JPEG upload's decoding is inside its upload stage
+            # a JPEG upload's decoding is inside its upload stage; a paper setting's stream is its deployable
+            # twin's, decoded once in the job (E-1.4)
+            assert (float(line[6]) > 0) == (not cloud and row.accounting != "paper"), name
         keys = [(coded[line[9]], order.index(line[9])) for line in table[1:]]
         assert keys == sorted(keys)  # by coded bytes, ties in the run's order
 
@@ -265,7 +267,8 @@ def test_every_second_of_a_sweep_is_charged_once_to_its_settings(finished, tmp_p
         if setting.kind == "cloud":
             assert "front" not in stages and stages["upload"] > 0 and stages["back"] > 0
         else:
-            assert stages["front"] > 0 and stages["coding"] > 0 and stages["decode"] > 0 and stages["back"] > 0
+            assert stages["front"] > 0 and stages["coding"] > 0 and stages["back"] > 0
+            assert (stages.get("decode", 0) > 0) == (setting.accounting != "paper")  # E-1.4: decoded once
             assert ("encode" in stages) == (setting.accounting != "paper")  # H-6.1: the twin's picture, cached
     # a resumed run: one image's units lost, computed again in a second sweep that charges only them
     copy = tmp_path / "run"
@@ -299,7 +302,11 @@ def test_the_ray_engines_bodies_return_the_seconds_they_charge(model_files, fini
     assert set(front) == {"image", "front"} and all(v > 0 for v in front.values())
     settings = [s for s in all_settings(config) if s.split == "max_17"]
     received, codings = ray_engine.code_many(config, settings, (features, shape, front))
-    assert all({"coding", "encode", "decode"} <= set(s) for _, s in codings)
+    assert all({"coding", "encode"} <= set(s) for _, s in codings)  # no bitstream cache in a Ray task
+    # E-1.4: a paper setting's stream is its deployable twin's, decoded once in the task (a lossless one still has
+    # its own encode's verifying decode: a Ray task keeps no verifying decode)
+    assert all(("decode" in s) == (setting.accounting != "paper" or setting.qp is None)
+               for setting, (_, s) in zip(settings, codings, strict=True))
     found, back, passed = holder.back_many_timed("max_17", ray_engine._head_of_body((features, shape, front)),
                                                  len(settings), received)
     assert found == holder.back_many("max_17", shape, len(settings), received)  # the timed call is the same call

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 import torch
 
 from cfc_ref import implementations
+from cfc_ref.codecs.decoded import DecodedPictures
 from cfc_ref.codecs.hevc import HevcCodec, encoder_name
 from cfc_ref.codecs.hevc.batch import CachedCodec, PackCache
 from cfc_ref.data.source import VocSource, open_voc
@@ -156,6 +157,7 @@ class _WorkerState:
     encoder_id: str
     source: VocSource
     batch: dict[str, int]  # E-1.3: back-end batch size of each split point (its number of settings)
+    decoded: DecodedPictures = field(default_factory=DecodedPictures)  # E-1.4: this job's decoded streams
 
     @property
     def implementation(self) -> Implementation:
@@ -211,6 +213,7 @@ def run_job(job: tuple[ExperimentConfig, str, tuple[Setting, ...]]) -> JobResult
     to the settings they were spent on (E-15.3)."""
     config, image, todo = job
     state = _state_for(config)
+    state.decoded.clear()  # E-1.4: the streams of one image are decoded once, within its job
     watch, encodes = Stopwatch(), [0]
     shares = SettingSeconds(watch)
     units: list[Unit] = []
@@ -275,8 +278,8 @@ def _code(state: _WorkerState, setting: Setting, features: dict, pack: PackCache
             append_line(log, key)  # one short line per fresh encode (O_APPEND, never through a link)
 
     codec = CachedCodec(HevcCodec(setting.codec_quality, config.encoder, config.decoder),  # type: ignore[arg-type]
-                        pack, fresh)
-    return code_unit(config, setting, features, codec)
+                        pack, fresh, state.decoded)
+    return code_unit(config, setting, features, codec, state.decoded)
 
 
 # ------------------------------------------------------------------ the sweep

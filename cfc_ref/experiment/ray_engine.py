@@ -119,15 +119,16 @@ class _ModelHolder:
         return units, shares.charged
 
 
-def code_task(config: ExperimentConfig, setting: Setting, front: tuple[dict[str, np.ndarray], ...]
-              ) -> tuple[dict[str, np.ndarray], object]:
-    """One (image, setting) through the pipeline (E-1.1), with the plain wire codec: no cache on a worker."""
+def code_task(config: ExperimentConfig, setting: Setting, front: tuple[dict[str, np.ndarray], ...],
+              decoded: object = None) -> tuple[dict[str, np.ndarray], object]:
+    """One (image, setting) through the pipeline (E-1.1), with the plain wire codec: no cache on a worker;
+    ``decoded`` (E-1.4) the pictures of the streams decoded before in the same task."""
     from cfc_ref.codecs.hevc import HevcCodec
     from cfc_ref.experiment.stages import code_unit
 
     torch.set_num_threads(1)
     codec = HevcCodec(setting.codec_quality, config.encoder, config.decoder)  # type: ignore[arg-type]
-    return code_unit(config, setting, front[0], codec)
+    return code_unit(config, setting, front[0], codec, decoded)  # type: ignore[arg-type]
 
 
 def code_many(config: ExperimentConfig, settings: list[Setting], front: tuple[dict[str, np.ndarray], ...]
@@ -135,13 +136,16 @@ def code_many(config: ExperimentConfig, settings: list[Setting], front: tuple[di
     """Several settings of one image and split, each as :func:`code_task`: what the back end receives, and each
     setting's coding with its stage seconds (E-15.3); a setting whose coding raises a ``CfcError`` gives None and
     the message instead of its coding, and fails alone (E-4.2)."""
+    from cfc_ref.codecs.decoded import DecodedPictures
+
     received: list[dict[str, np.ndarray] | None] = []
     codings: list[tuple[object, dict[str, float]]] = []
+    decoded = DecodedPictures()  # E-1.4: a stream two settings share is decoded once in this task
     for setting in settings:
         watch = Stopwatch()
         try:
             with watch.active():
-                features, coding = code_task(config, setting, front)
+                features, coding = code_task(config, setting, front, decoded)
         except CfcError as err:
             features, coding = None, str(err)
         received.append(features)

@@ -20,6 +20,7 @@ from PIL import Image
 
 from cfc_ref.baseline import Upload, hevc_rgb_upload, jpeg_upload, original_upload
 from cfc_ref.codecs import PictureCodec
+from cfc_ref.codecs.decoded import DecodedPictures
 from cfc_ref.detector.detect import ImageDetections, image_detections
 from cfc_ref.detector.image import network_input
 from cfc_ref.detector.model import INPUT, DarknetModel
@@ -95,8 +96,8 @@ class Coding:
                     self.features, self.clipped)
 
 
-def code_unit(config: ExperimentConfig, setting: Setting, features: dict[str, np.ndarray], codec: PictureCodec
-              ) -> tuple[dict[str, np.ndarray], Coding]:
+def code_unit(config: ExperimentConfig, setting: Setting, features: dict[str, np.ndarray], codec: PictureCodec,
+              decoded: DecodedPictures | None = None) -> tuple[dict[str, np.ndarray], Coding]:
     """E-1.1: the coded tensors through the pipeline's mobile side to container bytes and back through its cloud
     side; the back end's inputs and the coding. Under ``paper`` accounting the other crossing tensors reach the back
     end as they are (E-7.1)."""
@@ -106,7 +107,7 @@ def code_unit(config: ExperimentConfig, setting: Setting, features: dict[str, np
     with stage("coding"):  # Q-layer, tiling and the container; the codec's encode and decode are their own stages
         implementation = check_implementation(config.implementation)
         uplink = encode_uplink({name: features[name] for name in coded}, settings, implementation)  # uplink bytes
-        cloud = decode_container(uplink.data, config.decoder, implementation)  # cloud side: what it parses
+        cloud = decode_container(uplink.data, config.decoder, implementation, decoded)  # cloud side: what it parses
     received = dict(cloud.features)
     uncoded = tuple(name for name in features if name not in coded)
     received.update({name: features[name] for name in uncoded})  # not deployable: never sent, not counted

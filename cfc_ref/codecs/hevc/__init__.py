@@ -52,6 +52,13 @@ def _check_picture(picture: np.ndarray, bit_depth: int) -> int:
 def encode_picture(picture: np.ndarray, bit_depth: int, quality: Quality, encoder: Encoder = "x265",
                    decoder: str | None = None) -> bytes:
     """Code one picture (H-1); lossless results are verified by decoding (H-5.2)."""
+    return encode_verified(picture, bit_depth, quality, encoder, decoder)[0]
+
+
+def encode_verified(picture: np.ndarray, bit_depth: int, quality: Quality, encoder: Encoder = "x265",
+                    decoder: str | None = None) -> tuple[bytes, str | None]:
+    """:func:`encode_picture`, and for a lossless stream the decoder that verified it (H-5.2): the decoder the
+    policy ``decoder`` chose, which gave ``picture`` back from these bytes (None for a lossy stream)."""
     depth = _check_picture(picture, bit_depth)
     quality = check_quality(quality)
     with stage("encode"):
@@ -61,12 +68,13 @@ def encode_picture(picture: np.ndarray, bit_depth: int, quality: Quality, encode
             stream = encode_hm(picture, depth, quality)
         else:
             raise CodecError(f"unknown encoder {encoder!r}; choose from {ENCODERS}")
-    if quality == "lossless":
-        with stage("decode"):
-            decoded, used = decode_checked(stream, picture.shape, depth, decoder)
-        if not np.array_equal(decoded, picture):
-            raise CodecError(f"lossless {encoder} stream does not decode to its input (decoder {used})")
-    return stream
+    if quality != "lossless":
+        return stream, None
+    with stage("decode"):
+        decoded, used = decode_checked(stream, picture.shape, depth, decoder)
+    if not np.array_equal(decoded, picture):
+        raise CodecError(f"lossless {encoder} stream does not decode to its input (decoder {used})")
+    return stream, used
 
 
 def decode_picture(stream: bytes, shape: tuple[int, int], bit_depth: int,

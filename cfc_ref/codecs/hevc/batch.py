@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cfc_ref.codecs.hevc import Encoder, HevcCodec, encode_picture, encoder_name
+from cfc_ref.codecs.decoded import DecodedPictures
+from cfc_ref.codecs.hevc import Encoder, HevcCodec, encode_picture, encode_verified, encoder_name
 from cfc_ref.codecs.hevc.settings import Quality, check_quality, coded_bit_depth
 from cfc_ref.codecs.raw import raw_sample_dtype
 from cfc_ref.errors import CodecError
@@ -173,11 +174,13 @@ class PackCache:
 @dataclass
 class CachedCodec:
     """The HEVC wire codec with a bitstream cache around its encoder (H-6.1): the same bytes as ``codec`` alone,
-    so caching is not a second coding path. ``on_encode(key)`` is called for every fresh encode."""
+    so caching is not a second coding path. ``on_encode(key)`` is called for every fresh encode; ``decoded`` (E-1.4)
+    receives the picture a fresh lossless stream's verifying decode gave back, for the cloud side to reuse."""
 
     codec: HevcCodec
     cache: BitstreamCache | PackCache
     on_encode: Callable[[str], None] | None = None
+    decoded: DecodedPictures | None = None
     encoder_id: str = field(default="", init=False)
     keys: list[str] = field(default_factory=list, init=False)  # every key asked for, in order
 
@@ -197,7 +200,10 @@ class CachedCodec:
         self.keys.append(key)
         stream = self.cache.get(key)
         if stream is None:
-            stream = self.codec.encode(picture, bit_depth)
+            codec = self.codec
+            stream, verified_by = encode_verified(picture, bit_depth, codec.quality, codec.encoder, codec.decoder)
+            if verified_by is not None and self.decoded is not None:  # H-5.2's decode gave this picture back
+                self.decoded.put(stream, picture.shape, bit_depth, codec.decoder, picture, verified_by)
             self.cache.put(key, stream)
             if self.on_encode is not None:
                 self.on_encode(key)
