@@ -546,8 +546,10 @@ def test_a_ray_coding_chunk_fails_a_setting_alone(monkeypatch):
     from cfc_ref.experiment import ray_engine
 
     coding = object()
+    memos = []
 
-    def one_unit(config, setting, front):
+    def one_unit(config, setting, front, decoded):
+        memos.append(decoded)
         if setting == "broken":
             raise CodecError("stream does not decode")
         return {"max_17": setting}, coding
@@ -557,6 +559,7 @@ def test_a_ray_coding_chunk_fails_a_setting_alone(monkeypatch):
     assert received == [{"max_17": "a"}, None, {"max_17": "b"}]
     assert [c for c, _ in codings] == [coding, "stream does not decode", coding]
     assert all(isinstance(s, dict) for _, s in codings)  # E-15.3: each setting's seconds, a failed one's too
+    assert len(memos) == 3 and all(m is memos[0] for m in memos)  # E-1.4: one task's settings share one memo
     with pytest.raises(ValueError):  # anything else is a bug and stops the task (and the sweep)
         monkeypatch.setattr(ray_engine, "code_task", lambda *a: int("x"))
         ray_engine.code_many(None, ["a"], None)
