@@ -32,7 +32,11 @@ from cfc_ref.fileio import write_atomic
 DEFAULT_DIR = Path("benchmarks/history")
 FORMAT = 2
 Z = 3.0  # noise: this many standard errors of the row's median (C-3.2)
-TIME_FLOOR = 0.05  # a time ratio is flagged only beyond its noise and beyond this (what one run cannot see, C-3.2)
+# A time ratio is flagged only beyond its noise and beyond this (C-3.2): what one run cannot see. Measured on this
+# project's shared 2-core VM, two runs of one commit moved a ratio of paths that use memory differently (the ×1.0
+# network's back end over the whole network: weights streamed vs arithmetic) by up to 12 % with no change of its
+# within-run noise, as the neighbours' load changed between the runs; counts (C-3.3) catch the small moves.
+TIME_FLOOR = 0.15
 COUNT_TOLERANCE = 0.02  # an instruction count is flagged when it grew by more than this (C-3.3)
 LOAD_TOLERANCE = 0.5  # a parallel row is compared only between runs whose other load differs by less (cores)
 
@@ -212,10 +216,11 @@ def compare(previous: Mapping, latest: Mapping) -> Comparison:
 
 
 def report(comparison: Comparison, before: Mapping, after: Mapping) -> Iterable[str]:
-    """The lines ``tools/bench_history.py compare`` prints: every change, worst first, flagged ones marked."""
+    """The lines ``tools/bench_history.py compare`` prints: every change, the largest share of its band first,
+    flagged ones marked."""
     for note in comparison.notes:
         yield f"note: {note}"
-    for c in sorted(comparison.changes, key=lambda c: -(c.change - c.band)):
+    for c in sorted(comparison.changes, key=lambda c: -c.change / c.band):
         flag = "WORSE" if c.flagged else "     "
         unit = "instr" if c.metric == "instructions" else "time "
         yield (f"{flag} {unit} {c.name:78} {c.before:12.4g} -> {c.after:12.4g}  {100 * c.change:+6.1f} %  "

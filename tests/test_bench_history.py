@@ -216,8 +216,9 @@ def test_the_injected_slowdown_adds_a_fifth_of_the_calls(monkeypatch):
 
     rows = harness.measure(harness.Group("group", {name: path(name) for name in made}, number=5, rounds=3))
     harness.RESULTS.pop("group")
-    # baseline and its A/A: warm-up + 3 rounds of 5, twice; fast: 1 + 15; slow: 1 + 3 rounds of 5 + 1
-    assert made == {"baseline": 2 * 16, "fast": 16, "slow": 19}
+    # 3 rounds asked, 4 run (every one of the 4 paths in every place once); baseline and its A/A: warm-up + 4 rounds
+    # of 5, twice; fast: 1 + 20; slow: 1 + 4 rounds of 5 + 1
+    assert made == {"baseline": 2 * 21, "fast": 21, "slow": 25}
     assert set(rows) == {"baseline", "baseline (A/A)", "slow", "fast"}
     monkeypatch.setenv(harness.SLOWDOWN_ENV, "slow=nonsense")
     with pytest.raises(ValueError):

@@ -4,8 +4,8 @@
     python tools/bench_history.py compare [--history DIR] [--machine KEY]   # exit 1 if a row moved beyond its noise
     python tools/bench_history.py plot [--history DIR] [--machine KEY] [-o history.png]
 
-A time ratio is flagged when it grew beyond both runs' noise (and beyond 5 %), an instruction count when it grew by
-more than 2 %; each flagged row is named on a line of its own.
+A time ratio is flagged when it grew beyond both runs' noise (and beyond 15 %), an instruction count when it grew
+by more than 2 %; each flagged row is named on a line of its own.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ class Group:
     name: str
     paths: dict[str, Callable[[], object]]
     number: int = 1  # calls per timing
-    rounds: int = 9
+    rounds: int = 9  # at least; rounded up so that every path takes every place in the order equally often
     clock: str = "cpu"
     parallel: bool = False  # several processes: its ratio depends on the free cores (compared at like load only)
     check: Callable[[dict[str, object]], None] | None = None  # asserts on one output of every path
@@ -115,7 +115,8 @@ def measure(group: Group) -> dict[str, dict]:
     seconds: dict[str, list[float]] = {name: [] for name in paths}
     names = list(paths)
     busy0, own0, wall0 = _busy_cores_seconds(), cpu_seconds(), time.perf_counter()
-    for r in range(group.rounds):
+    rounds = -(-group.rounds // len(names)) * len(names)
+    for r in range(rounds):
         for name in names[r % len(names):] + names[: r % len(names)]:
             fn, (asked, extra) = paths[name], plan[name]
             start = clock()
