@@ -5,7 +5,7 @@ A record is ``benchmarks/history/<machine>/<UTC time>.json``::
 
     {"format": 2, "suite": "bench", "machine": {...}, "when", "commit", "versions": {...}, "counter": "callgrind …",
      "ratios": {"<group> / <name>": {"seconds", "ratio", "noise", "rounds", "clock",
-                                      "instructions", "instructions_ratio", "parallel", "load"}}}
+                                      "instructions", "instructions_ratio", "parallel", "load", "floor"}}}
 
 ``ratio`` is the median over interleaved rounds of the row's time over its group's baseline in the same round
 (C-3.1); ``noise`` is how far that ratio could move by chance, measured in the same run (C-3.2): three standard
@@ -183,8 +183,10 @@ class Comparison:
 
 
 def time_band(before: Mapping, after: Mapping) -> float:
-    """C-3.2: the relative move of a time ratio that counts: both runs' noise together, at least TIME_FLOOR."""
-    return max(TIME_FLOOR, math.expm1(math.hypot(float(before["noise"]), float(after["noise"]))))
+    """C-3.2: the relative move of a time ratio that counts: both runs' noise together, at least TIME_FLOOR or the
+    row's own floor (recorded with it: paths whose ratio moves between processes more than within one)."""
+    floor = max(TIME_FLOOR, float(before.get("floor", 0)), float(after.get("floor", 0)))
+    return max(floor, math.expm1(math.hypot(float(before["noise"]), float(after["noise"]))))
 
 
 def compare(previous: Mapping, latest: Mapping) -> Comparison:

@@ -93,6 +93,9 @@ def test_only_a_move_beyond_the_rows_noise_is_flagged(tmp_path):
     assert noisy.band == pytest.approx(math.expm1(math.hypot(0.15, 0.15))) and not noisy.flagged
     small = next(c for c in comparison.changes if c.name == "small move")
     assert small.band == TIME_FLOOR and not small.flagged
+    own_floor = compare({"ratios": {"net": row(1.0, 0.01, floor=0.25), "net2": row(1.0, 0.01, floor=0.25)}, "when": ""},
+                        {"ratios": {"net": row(1.2, 0.01, floor=0.25), "net2": row(1.3, 0.01, floor=0.25)}, "when": ""})
+    assert [c.name for c in own_floor.flagged] == ["net2"]  # a row's own, higher floor (the network rows: 25 %)
     counts = compare({"ratios": {"n": row(1, instructions=1e6)}, "when": ""},
                      {"ratios": {"n": row(1, instructions=1e6 * (1 + COUNT_TOLERANCE / 2))}, "when": ""})
     assert not counts.flagged  # a count moves only by the code's own change: 1 % is no alarm, 3 % is

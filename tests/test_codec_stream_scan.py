@@ -17,6 +17,7 @@ from cfc_ref.codecs.hevc.syntax import (
     NAL_SPS,
     NAL_VPS,
     BitReader,
+    _sps_head,
     parse_pps_transquant_bypass,
     parse_sps,
     self_contained,
@@ -53,20 +54,8 @@ def unit_by_unit_self_contained(stream: bytes) -> bool:
             if unit.type == NAL_VPS:
                 vps.add(BitReader(unit.rbsp).u(4))
             elif unit.type == NAL_SPS:
-                r = BitReader(unit.rbsp)
-                vps_id, max_sub_layers_minus1 = r.u(4), r.u(3)
-                r.u(1)
-                r.u(2), r.u(1), r.u(5), r.u(32), r.u(4), r.u(43), r.u(1), r.u(8)  # profile_tier_level, general part
-                present = [(r.u(1), r.u(1)) for _ in range(max_sub_layers_minus1)]
-                if max_sub_layers_minus1 > 0:
-                    for _ in range(max_sub_layers_minus1, 8):
-                        r.u(2)
-                for profile_present, level_present in present:
-                    if profile_present:
-                        r.u(32), r.u(32), r.u(24)
-                    if level_present:
-                        r.u(8)
-                sps[r.ue()] = vps_id
+                vps_id, *_, sps_id = _sps_head(BitReader(unit.rbsp))
+                sps[sps_id] = vps_id
             elif unit.type == NAL_PPS:
                 r = BitReader(unit.rbsp)
                 pps_id = r.ue()

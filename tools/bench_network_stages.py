@@ -47,24 +47,15 @@ def calls_per_image(config_path: str) -> tuple[dict[str, int], int, str, str]:
     return {name: batches[name] for name in split_points_of(config)}, cloud, config.cfg, config.weights
 
 
-def cpu_time(fn, repeats: int) -> float:
-    """Median CPU seconds of ``fn`` (this process, all threads) over ``repeats`` calls after one warm-up."""
+def cpu_time(fn, repeats: int, clock=time.process_time) -> float:
+    """Median seconds of ``fn`` on ``clock`` (default: CPU of this process, all threads) over ``repeats`` calls after
+    one warm-up."""
     fn()
     times = []
     for _ in range(repeats):
-        start = time.process_time()
+        start = clock()
         fn()
-        times.append(time.process_time() - start)
-    return sorted(times)[len(times) // 2]
-
-
-def wall_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return sorted(times)[len(times) // 2]
 
 
@@ -133,9 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         results["fast bf16"] = {"error": str(err)[:200]}
     x = torch.rand(1, 3, 416, 416)
     with torch.no_grad():
-        one_cpu, one_wall = cpu_time(lambda: model(x), args.repeats), wall_time(lambda: model(x), args.repeats)
+        one_cpu = cpu_time(lambda: model(x), args.repeats)
+        one_wall = cpu_time(lambda: model(x), args.repeats, time.perf_counter)
         torch.set_num_threads(2)
-        two_cpu, two_wall = cpu_time(lambda: model(x), args.repeats), wall_time(lambda: model(x), args.repeats)
+        two_cpu = cpu_time(lambda: model(x), args.repeats)
+        two_wall = cpu_time(lambda: model(x), args.repeats, time.perf_counter)
         torch.set_num_threads(1)
     results["threads"] = {"1 thread cpu": one_cpu, "1 thread wall": one_wall, "2 threads cpu": two_cpu,
                           "2 threads wall": two_wall}

@@ -56,16 +56,18 @@ class Group:
     check: Callable[[dict[str, object]], None] | None = None  # asserts on one output of every path
     warm_for_counts: bool = True  # False: an earlier counted group of the same process calls the same code
     notes: dict[str, str] = field(default_factory=dict)  # row -> what it measures, kept in the record
+    rebuild: Callable[[], dict[str, Callable[[], object]]] | None = None  # fresh paths for every round (warmed)
+    floor: float | None = None  # the least move of a time ratio that compare flags, where TIME_FLOOR is too little
 
     def __post_init__(self) -> None:
         if next(iter(self.paths)) != BASELINE:
             raise ValueError(f"{self.name}: the first path must be {BASELINE!r}")
 
-    def with_aa(self) -> dict[str, Callable[[], object]]:
+    def with_aa(self, paths: dict[str, Callable[[], object]] | None = None) -> dict[str, Callable[[], object]]:
         """The paths with the baseline once more as its own A/A path, just after it."""
-        names = list(self.paths)
-        out = {BASELINE: self.paths[BASELINE], AA: self.paths[BASELINE]}
-        out.update({name: self.paths[name] for name in names[1:]})
+        paths = self.paths if paths is None else paths
+        out = {BASELINE: paths[BASELINE], AA: paths[BASELINE]}
+        out.update({name: fn for name, fn in paths.items() if name != BASELINE})
         return out
 
 
@@ -117,6 +119,10 @@ def measure(group: Group) -> dict[str, dict]:
     busy0, own0, wall0 = _busy_cores_seconds(), cpu_seconds(), time.perf_counter()
     rounds = -(-group.rounds // len(names)) * len(names)
     for r in range(rounds):
+        if group.rebuild is not None and r:
+            paths = group.with_aa(group.rebuild())
+            for fn in dict.fromkeys(paths.values()):
+                fn()  # warm (outside the timings)
         for name in names[r % len(names):] + names[: r % len(names)]:
             fn, (asked, extra) = paths[name], plan[name]
             start = clock()
@@ -130,6 +136,8 @@ def measure(group: Group) -> dict[str, dict]:
         row.update(clock=group.clock, load=round(load, 2))
         if group.parallel:
             row["parallel"] = True
+        if group.floor is not None:
+            row["floor"] = group.floor
         if name in group.notes:
             row["note"] = group.notes[name]
     RESULTS.setdefault(group.name, {}).update(rows)
