@@ -44,7 +44,7 @@ def _check_picture(picture: np.ndarray, bit_depth: int) -> int:
     if picture.shape[0] < 1 or picture.shape[1] < 1 or picture.shape[0] % 8 or picture.shape[1] % 8:
         raise CodecError(f"picture sides must be positive multiples of 8 (spec T-4.2), got {picture.shape}")
     depth = coded_bit_depth(bit_depth)
-    if int(picture.max()) > 2**bit_depth - 1:
+    if picture.dtype.itemsize * 8 > bit_depth and int(picture.max()) > 2**bit_depth - 1:  # else it cannot be
         raise CodecError(f"picture has samples above {2**bit_depth - 1} for {bit_depth} bits")
     return depth
 
@@ -82,7 +82,8 @@ def decode_picture(stream: bytes, shape: tuple[int, int], bit_depth: int,
     """Decode one picture through a decoder that can vouch for it (H-4, H-5.1); returns (picture, decoder)."""
     depth = coded_bit_depth(bit_depth)
     with stage("decode"):
-        picture, used = decode_checked(bytes(stream), (int(shape[0]), int(shape[1])), depth, decoder)
+        picture, used = decode_checked(stream if type(stream) is bytes else bytes(stream),
+                                       (int(shape[0]), int(shape[1])), depth, decoder)
     if bit_depth < depth:
         picture = np.minimum(picture, 2**bit_depth - 1).astype(picture.dtype)  # H-5.1 clip for n < 8
     return picture, used
@@ -107,4 +108,5 @@ class HevcCodec:
     def decode_named(self, payload: bytes, shape: tuple[int, int], bit_depth: int) -> tuple[np.ndarray, str]:
         """The picture and the name of the decoder that made it (H-4.4)."""
         picture, used = decode_picture(payload, shape, bit_depth, self.decoder)
-        return picture.astype(np.uint8 if bit_depth <= 8 else np.uint16), used
+        expected = np.uint8 if bit_depth <= 8 else np.uint16
+        return (picture if picture.dtype == expected else picture.astype(expected)), used

@@ -11,7 +11,12 @@ import numpy as np
 from cfc_ref.codecs.hevc.ffmpeg import decode_ffmpeg, ffmpeg_name
 from cfc_ref.codecs.hevc.hm import decode_hm, hm_decoder, hm_version
 from cfc_ref.codecs.hevc.libde265 import decode_libde265, libde265_program, libde265_version
-from cfc_ref.codecs.hevc.pylibde265 import decode_pylibde265, pylibde265_available, pylibde265_name
+from cfc_ref.codecs.hevc.pylibde265 import (
+    decode_pylibde265,
+    decode_pylibde265_checked,
+    pylibde265_available,
+    pylibde265_name,
+)
 from cfc_ref.codecs.hevc.syntax import StreamInfo, stream_info
 from cfc_ref.errors import CodecError, DecoderRefusal
 
@@ -28,6 +33,8 @@ class Decoder:
     allowed: Callable[[StreamInfo], bool]
     decode: Callable[[bytes, tuple[int, int], int], np.ndarray]
     describe: Callable[[], str]
+    # the same decode given what check_stream read from the stream (so that the stream is not read twice)
+    decode_checked: Callable[[bytes, tuple[int, int], int, StreamInfo], np.ndarray] | None = None
 
 
 def ffmpeg_allowed(info: StreamInfo) -> bool:
@@ -42,7 +49,8 @@ def hm_allowed(info: StreamInfo) -> bool:
 
 
 DECODERS = {
-    "pylibde265": Decoder("pylibde265", pylibde265_available, lambda info: True, decode_pylibde265, pylibde265_name),
+    "pylibde265": Decoder("pylibde265", pylibde265_available, lambda info: True, decode_pylibde265, pylibde265_name,
+                          decode_pylibde265_checked),
     "hm": Decoder("hm", lambda: hm_decoder() is not None, hm_allowed, decode_hm,
                   lambda: hm_version(hm_decoder() or "TAppDecoderStatic")),
     "libde265": Decoder("libde265", lambda: libde265_program() is not None, lambda info: True, decode_libde265,
@@ -95,12 +103,17 @@ def choose_decoder(info: StreamInfo, requested: str | None = None) -> Decoder:
 def decode_checked(stream: bytes, shape: tuple[int, int], coded_depth: int,
                    decoder: str | None = None) -> tuple[np.ndarray, str]:
     """Decode one picture with a decoder that can vouch for it; returns (samples, decoder name)."""
+    if type(shape) is not tuple:
+        shape = (int(shape[0]), int(shape[1]))
     info = check_stream(stream, shape, coded_depth)
     chosen = choose_decoder(info, decoder)
-    shape = (int(shape[0]), int(shape[1]))
-    picture = chosen.decode(stream, shape, coded_depth)
+    if chosen.decode_checked is not None:
+        picture = chosen.decode_checked(stream, shape, coded_depth, info)
+    else:
+        picture = chosen.decode(stream, shape, coded_depth)
     if picture.shape != shape:  # H-5.1 after decoding
         raise CodecError(f"{chosen.name} returned {picture.shape}, expected {shape}")
-    if int(picture.max(initial=0)) > 2**coded_depth - 1:
+    # A sample above 2^b - 1: impossible in a uint8 picture at b = 8, so only wider samples are read for it.
+    if (picture.dtype != np.uint8 or coded_depth < 8) and int(picture.max(initial=0)) > 2**coded_depth - 1:
         raise CodecError(f"{chosen.name} returned samples above {2**coded_depth - 1}")
     return picture, chosen.name

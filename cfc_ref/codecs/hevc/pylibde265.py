@@ -21,7 +21,7 @@ from types import ModuleType
 
 import numpy as np
 
-from cfc_ref.codecs.hevc.syntax import self_contained
+from cfc_ref.codecs.hevc.syntax import StreamInfo, self_contained
 from cfc_ref.errors import CodecError
 
 _KEPT: list = []  # at most one decoder, reset after a clean decode (H-4.8); taken out while in use
@@ -33,6 +33,13 @@ def _binding() -> ModuleType | None:
         return import_module("pylibde265._de265")
     except ImportError:  # not installed, or no wheel for this platform (cp311 x86_64 Linux only)
         return None
+
+
+@lru_cache(maxsize=1)
+def _mono() -> int:
+    """de265_chroma_mono as an int (an int compares in one step; the binding's enum objects through a call)."""
+    binding = _binding()
+    return int(binding.CHROMA_MONO) if binding is not None else -1
 
 
 def pylibde265_available() -> bool:
@@ -50,13 +57,21 @@ def pylibde265_name() -> str:
     return f"libde265 {binding.get_version()} (pylibde265 {wrapper})"
 
 
-def decode_pylibde265(stream: bytes, shape: tuple[int, int], coded_depth: int) -> np.ndarray:
-    """Decode a one-picture stream; any decoder error, or not exactly one picture of ``shape``, is a CodecError."""
+def decode_pylibde265_checked(stream: bytes, shape: tuple[int, int], coded_depth: int, info: StreamInfo) -> np.ndarray:
+    """:func:`decode_pylibde265` of a stream that ``decoders.check_stream`` read already (``info``)."""
+    return decode_pylibde265(stream, shape, coded_depth, info.self_contained)
+
+
+def decode_pylibde265(stream: bytes, shape: tuple[int, int], coded_depth: int,
+                      reusable: bool | None = None) -> np.ndarray:
+    """Decode a one-picture stream; any decoder error, or not exactly one picture of ``shape``, is a CodecError.
+    ``reusable``: whether the stream is self-contained (H-4.8), when the caller has read it already."""
     binding = _binding()
     if binding is None:
         raise CodecError("pylibde265 is not installed (pip install 'cfc-ref[decode]', CPython 3.11 x86_64 Linux)")
     waiting = binding.ERROR_WAITING_FOR_INPUT_DATA
-    reusable = self_contained(stream)
+    if reusable is None:
+        reusable = self_contained(stream)
     decoder = _KEPT.pop() if reusable and _KEPT else None
     if decoder is None:
         decoder = binding.decoder()
@@ -66,25 +81,27 @@ def decode_pylibde265(stream: bytes, shape: tuple[int, int], coded_depth: int) -
     problems: list[str] = []
     finished = False  # the loop ran to its end (no exception out of the binding or numpy)
     try:
-        for step in ("push", "flush"):
-            err = decoder.push_data(bytes(stream), 0) if step == "push" else decoder.flush_data()
+        for err in (decoder.push_data(stream if type(stream) is bytes else bytes(stream), 0), decoder.flush_data()):
             if not binding.isOk(err):
                 problems.append(binding.get_error_text(err))
         while not problems:
             err, more = decoder.decode()
-            if not binding.isOk(err) and err != waiting:
-                problems.append(binding.get_error_text(err))
-            while True:
+            stalled = False  # waiting for input (not an error); only a result that is not OK can be that
+            if not binding.isOk(err):
+                stalled = err == waiting
+                if not stalled:
+                    problems.append(binding.get_error_text(err))
+            while True:  # libde265 goes on saying "more" while a picture waits to be taken: take each at once
                 image = decoder.get_next_picture()
                 if image is None:
                     break
                 try:
-                    if image.chroma_format != binding.CHROMA_MONO or image.get_bits_per_pixel(0) != coded_depth:
+                    if int(image.chroma_format) != _mono() or image.get_bits_per_pixel(0) != coded_depth:
                         problems.append(f"picture is not {coded_depth}-bit 4:0:0")
                     planes.append(np.array(image.get_plane(0), copy=True))
                 finally:
                     del image  # before the next picture and before the decoder (see the module docstring)
-            if not more or err == waiting:
+            if not more or stalled:
                 break
         finished = True
     finally:

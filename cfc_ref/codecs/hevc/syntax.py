@@ -8,7 +8,10 @@ Splits an Annex B byte stream into NAL units, removes emulation prevention, and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TypeVar
 
 from cfc_ref.errors import CodecError
 
@@ -67,11 +70,13 @@ class BitReader:
         return (self.value >> (self.bits - end)) & ((1 << n) - 1)
 
     def ue(self) -> int:
-        zeros = 0
-        while self.u(1) == 0:
-            zeros += 1
-            if zeros > 31:
-                raise CodecError("exp-Golomb code longer than 32 bits")
+        rest = self.bits - self.pos
+        zeros = rest - (self.value & ((1 << rest) - 1)).bit_length()  # leading zero bits (all, if no 1 follows)
+        if zeros > 31:
+            raise CodecError("exp-Golomb code longer than 32 bits")
+        if zeros == rest:
+            raise CodecError("parameter set ends early")
+        self.pos += zeros + 1
         return (1 << zeros) - 1 + self.u(zeros)
 
     def se(self) -> int:
@@ -302,40 +307,167 @@ def parse_pps_transquant_bypass(rbsp: bytes) -> int:
     return r.u(1)
 
 
-def _slice_pps_id(unit: NalUnit) -> int:
-    """slice_pic_parameter_set_id of a coded slice segment header (H.265 §7.3.6.1)."""
+def _slice_pps_id(unit_type: int, header: bytes) -> int:
+    """slice_pic_parameter_set_id of a coded slice segment header (H.265 §7.3.6.1), from the first bytes of the
+    slice's payload (its NAL unit after the 2-byte header, trailing zero bytes removed)."""
     # The fields read here take at most 2 + 13 bits (the id is at most 63): the payload's first bytes are enough.
-    r = BitReader(_remove_emulation_prevention(unit.payload[:16]))
-    r.u(1)  # first_slice_segment_in_pic_flag
-    if 16 <= unit.type <= 23:  # IRAP: no_output_of_prior_pics_flag
-        r.u(1)
+    flags = 2 if 16 <= unit_type <= 23 else 1  # first_slice_segment_in_pic_flag [IRAP: no_output_of_prior_pics_flag]
+    if header and header[0] & (0x80 >> flags):  # ue(v) '1' right after the flags: id 0 (the first byte of a payload
+        return 0  # is always its RBSP's first byte: emulation prevention needs two zero bytes before it)
+    r = BitReader(_remove_emulation_prevention(header))
+    r.u(flags)
     return r.ue()
+
+
+def _vps_id(rbsp: bytes) -> int:
+    return BitReader(rbsp).u(4)  # vps_video_parameter_set_id
+
+
+def _sps_ids(rbsp: bytes) -> tuple[int, int]:
+    """(sps_seq_parameter_set_id, sps_video_parameter_set_id)."""
+    vps_id, *_, sps_id = _sps_head(BitReader(rbsp))
+    return sps_id, vps_id
+
+
+def _pps_ids(rbsp: bytes) -> tuple[int, int]:
+    """(pps_pic_parameter_set_id, pps_seq_parameter_set_id)."""
+    r = BitReader(rbsp)
+    return r.ue(), r.ue()
+
+
+CACHED_SET_BYTES = 4096  # parameter sets up to this size are read once (a real one has tens of bytes)
+T = TypeVar("T")
+
+
+def _read_once(reader: Callable[[bytes], T]) -> Callable[[bytes], T]:
+    """``reader`` of a parameter set's RBSP, applied to its payload (emulation prevention still in). Parameter sets
+    repeat from picture to picture (one size, depth and setting give the same bytes), so what is read from one is
+    kept by its bytes — a pure function of them, read once; a failed read raises again every time."""
+    cached = lru_cache(maxsize=256)(lambda payload: reader(_remove_emulation_prevention(payload)))
+
+    def read(payload: bytes) -> T:
+        if len(payload) > CACHED_SET_BYTES:
+            return reader(_remove_emulation_prevention(payload))
+        return cached(payload)
+
+    return read
+
+
+_vps_id_of = _read_once(_vps_id)
+_sps_ids_of = _read_once(_sps_ids)
+_pps_ids_of = _read_once(_pps_ids)
+_sps_of = _read_once(parse_sps)
+_transquant_bypass_of = _read_once(parse_pps_transquant_bypass)
+
+
+@dataclass(frozen=True)
+class _Sets:
+    """What the parameter sets before a stream's first coded slice say: the first SPS and PPS payloads among them,
+    the ids each one declares, and whether they could all be read (H-4.8)."""
+
+    sps: bytes | None
+    pps: bytes | None
+    vps_ids: frozenset[int]
+    sps_vps: dict[int, int]  # sps id -> its vps id
+    pps_sps: dict[int, int]  # pps id -> its sps id
+    readable: bool
+
+    def contain(self, pps_id: int) -> bool:
+        """The slice's PPS, that PPS's SPS and that SPS's VPS are all among these sets."""
+        sps_id = self.pps_sps.get(pps_id)
+        return self.readable and sps_id is not None and self.sps_vps.get(sps_id, -1) in self.vps_ids
+
+
+def _sets(units: tuple[bytes, ...]) -> _Sets:
+    """:class:`_Sets` of the NAL units before the first coded slice. They repeat from picture to picture (one size,
+    depth and setting give the same bytes), so they are read once: a pure function of their bytes (kept while they
+    are small, as parameter sets are)."""
+    if sum(map(len, units)) > CACHED_SET_BYTES:
+        return _read_sets(units)
+    return _sets_kept(units)
+
+
+def _read_sets(units: tuple[bytes, ...]) -> _Sets:
+    first: dict[int, bytes] = {}
+    vps: set[int] = set()
+    sps: dict[int, int] = {}
+    pps: dict[int, int] = {}
+    readable = True
+    for unit in units:
+        kind = (unit[0] >> 1) & 0x3F
+        if not NAL_VPS <= kind <= NAL_PPS:
+            continue
+        payload = unit[2:].rstrip(b"\x00")
+        first.setdefault(kind, payload)
+        if not readable:
+            continue
+        try:
+            if kind == NAL_VPS:
+                vps.add(_vps_id_of(payload))
+            elif kind == NAL_SPS:
+                sps_id, vps_id = _sps_ids_of(payload)
+                sps[sps_id] = vps_id
+            else:
+                pps_id, sps_id = _pps_ids_of(payload)
+                pps[pps_id] = sps_id
+        except CodecError:
+            readable = False  # a parameter set before the slice that cannot be read: not self-contained
+    return _Sets(first.get(NAL_SPS), first.get(NAL_PPS), frozenset(vps), sps, pps, readable)
+
+
+_sets_kept = lru_cache(maxsize=256)(_read_sets)
+
+
+def _scan(stream: bytes) -> tuple[bytes | None, bytes | None, int, bool]:
+    """One pass over the stream's NAL units with the checks of :func:`split_nal_units`: the payloads of its first
+    SPS and PPS, its count of coded slices, and whether it is self-contained (H-4.8)."""
+    pieces = stream.split(b"\x00\x00\x01")  # [bytes before the first start code, then each NAL unit]
+    if len(pieces) < 2:
+        raise CodecError("no NAL unit start code found: not an HEVC Annex B byte stream")
+    first_slice, vcl = 0, 0
+    for k in range(1, len(pieces)):
+        unit = pieces[k]
+        # split_nal_units' checks; its payload is ``unit`` less trailing zero bytes, which cannot shorten it below
+        # two bytes when its second byte (nuh_temporal_id_plus1 and a layer bit) is not zero
+        if len(unit) < 2 or not unit[1] or unit[0] & 0x80:
+            if len(unit.rstrip(b"\x00")) < 2:
+                raise CodecError(f"NAL unit at byte {_offset(pieces, k)} is shorter than its header")
+            if unit[0] & 0x80:
+                raise CodecError(f"NAL unit at byte {_offset(pieces, k)} has forbidden_zero_bit set")
+        if unit[0] < 64:  # nal_unit_type < 32: a coded slice segment (VCL)
+            vcl += 1
+            if not first_slice:
+                first_slice = k
+    before = _sets(tuple(pieces[1:first_slice or len(pieces)]))
+    sps, pps, contained = before.sps, before.pps, False
+    if first_slice:
+        unit = pieces[first_slice]
+        header = unit[2:18]
+        if not header or not header[-1]:  # trailing zeros may end the payload here: strip them as split does
+            header = unit[2:].rstrip(b"\x00")[:16]
+        try:
+            contained = before.contain(_slice_pps_id((unit[0] >> 1) & 0x3F, header))
+        except CodecError:
+            contained = False
+        if sps is None or pps is None:  # the first SPS or PPS comes after the slice (not self-contained then)
+            after = _read_sets(tuple(pieces[first_slice:]))
+            sps, pps = sps or after.sps, pps or after.pps
+    return sps, pps, vcl, contained
+
+
+def _offset(pieces: list[bytes], k: int) -> int:
+    """Where the k-th piece of ``stream.split(start code)`` begins in the stream."""
+    return sum(len(piece) for piece in pieces[:k]) + 3 * k
 
 
 def self_contained(stream: bytes) -> bool:
     """H-4.8: whether every parameter set the first coded slice uses (its PPS, that PPS's SPS, that SPS's VPS)
     comes before it in the stream, so that no parameter set left in a decoder by an earlier stream can be used.
     Malformed input is simply not self-contained."""
-    vps: set[int] = set()
-    sps: dict[int, int] = {}  # sps id -> its vps id
-    pps: dict[int, int] = {}  # pps id -> its sps id
     try:
-        for unit in split_nal_units(stream):
-            if unit.type == NAL_VPS:
-                vps.add(BitReader(unit.rbsp).u(4))  # vps_video_parameter_set_id
-            elif unit.type == NAL_SPS:
-                vps_id, *_, sps_id = _sps_head(BitReader(unit.rbsp))
-                sps[sps_id] = vps_id
-            elif unit.type == NAL_PPS:
-                r = BitReader(unit.rbsp)
-                pps_id = r.ue()
-                pps[pps_id] = r.ue()  # pps_seq_parameter_set_id
-            elif unit.type < 32:
-                pps_id = _slice_pps_id(unit)
-                return pps_id in pps and pps[pps_id] in sps and sps[pps[pps_id]] in vps
+        return _scan(stream)[3]
     except CodecError:
         return False
-    return False
 
 
 @dataclass(frozen=True)
@@ -343,16 +475,20 @@ class StreamInfo:
     sps: SequenceParameters
     transquant_bypass: int
     vcl_units: int
+    self_contained: bool = False  # H-4.8 (see :func:`self_contained`)
 
 
 def stream_info(stream: bytes) -> StreamInfo:
-    """The first SPS and PPS of a stream, and how many coded slice NAL units it has."""
-    units = split_nal_units(stream)
-    sps = next((u for u in units if u.type == NAL_SPS), None)
-    pps = next((u for u in units if u.type == NAL_PPS), None)
+    """The first SPS and PPS of a stream, how many coded slice NAL units it has, and whether it is self-contained,
+    from one pass over its NAL units (what a decode checks and what the kept decoder needs, H-5.1, H-4.8)."""
+    sps, pps, vcl_units, contained = _scan(stream)
     if sps is None or pps is None:
         raise CodecError("bitstream has no SPS or no PPS")
-    vcl = sum(1 for u in units if u.type < 32)
-    if vcl == 0:
+    if vcl_units == 0:
         raise CodecError("bitstream has no coded slice")
-    return StreamInfo(parse_sps(sps.rbsp), parse_pps_transquant_bypass(pps.rbsp), vcl)
+    return _info(sps, pps, vcl_units, contained)
+
+
+@lru_cache(maxsize=256)
+def _info(sps: bytes, pps: bytes, vcl_units: int, contained: bool) -> StreamInfo:
+    return StreamInfo(_sps_of(sps), _transquant_bypass_of(pps), vcl_units, contained)
