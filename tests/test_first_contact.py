@@ -132,3 +132,19 @@ def test_codec_check_gives_a_refusal_s_hint_once_with_the_vectors_it_applies_to(
     text = format_report(CheckReport("golden/hm-16.12", [*ids, "v98", "v99"], [auto], []), strict=True)
     assert text.count(hint) == 1 and "15 vectors (v00_ll, v01_ll, v02_ll, v03_ll, … 11 more): refused" in text
     assert "auto: v98: wrong: bad" in text and "v99" not in text and text.splitlines()[-1].startswith("FAIL")
+
+
+def test_the_missing_decoder_hints_name_a_command_that_installs_one(monkeypatch):
+    """Issue 32 item 2: the hint said ``pip install 'cfc-ref[decode]'``, but cfc-ref is not on PyPI; pylibde265 is."""
+    from cfc_ref.codecs.hevc import decoders, pylibde265
+    from cfc_ref.errors import CodecError
+
+    monkeypatch.setattr(pylibde265, "_binding", lambda: None)
+    with pytest.raises(CodecError) as missing:
+        pylibde265.decode_pylibde265(b"\x00\x00\x01", (1, 1), 8)
+    monkeypatch.setattr(decoders, "DECODER_ORDER", ())
+    monkeypatch.delenv("CFC_DECODER", raising=False)
+    with pytest.raises(CodecError) as none:
+        decoders.choose_decoder(None)  # type: ignore[arg-type]
+    for error in (missing.value, none.value):
+        assert "python3 -m pip install pylibde265" in str(error) and "cfc-ref[" not in str(error)

@@ -96,8 +96,9 @@ def choose_decoder(info: StreamInfo, requested: str | None = None) -> Decoder:
         decoder = DECODERS[candidate]
         if decoder.available() and decoder.allowed(info):
             return decoder
-    raise DecoderRefusal("no installed decoder is allowed for this stream (spec H-4.3): install libde265 (pip "
-                         "install 'cfc-ref[decode]', or Debian's libde265-examples) or build HM (tools/build_hm.sh)")
+    raise DecoderRefusal("no installed decoder is allowed for this stream (spec H-4.3): install libde265 "
+                         "(python3 -m pip install pylibde265 on CPython 3.11 x86_64 Linux; elsewhere Debian's "
+                         "libde265-examples) or build HM (tools/build_hm.sh)")
 
 
 def decode_checked(stream: bytes, shape: tuple[int, int], coded_depth: int,
