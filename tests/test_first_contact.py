@@ -148,3 +148,23 @@ def test_the_missing_decoder_hints_name_a_command_that_installs_one(monkeypatch)
         decoders.choose_decoder(None)  # type: ignore[arg-type]
     for error in (missing.value, none.value):
         assert "python3 -m pip install pylibde265" in str(error) and "cfc-ref[" not in str(error)
+
+
+@spec("E-6.5")
+def test_every_shipped_config_names_paths_in_the_checkout_not_beside_the_config():
+    """A shipped config's relative paths resolve against tools/configs/ (E-6.5): the two real-size benchmark configs
+    named ``runs/…`` and a checkout path for the cfg, which resolved to tools/configs/runs/… and a missing cfg."""
+    from cfc_ref.experiment.config import PATH_KEYS, is_builtin_cfg, load_config
+    from cfc_ref.training.run import TRAIN_PATH_KEYS, load_train_config
+
+    shipped = sorted((ROOT / "tools" / "configs").glob("*.json"))
+    assert len(shipped) >= 5
+    for path in shipped:
+        training = path.name.startswith("train-")
+        config = load_train_config(path) if training else load_config(path)
+        assert not config.cfg or is_builtin_cfg(config.cfg) or Path(config.cfg).is_file(), (path.name, config.cfg)
+        for key in TRAIN_PATH_KEYS if training else PATH_KEYS:
+            value = getattr(config, key)
+            if value and not (key == "cfg" and is_builtin_cfg(value)):
+                inside = Path(value).resolve()
+                assert ROOT.resolve() in inside.parents and "configs" not in inside.parts, (path.name, key, value)
