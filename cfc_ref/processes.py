@@ -21,6 +21,15 @@ if TYPE_CHECKING:
 PRELOAD = ["cfc_ref.experiment.local_engine"]  # imported once by the fork server, not by every worker
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (spec E-10.5): its affinity mask where the platform has one (``taskset``, a
+    container's cpuset), else the machine's count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _fork_server_context() -> ForkServerContext:
     import multiprocessing
 

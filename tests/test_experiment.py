@@ -563,3 +563,22 @@ def test_a_ray_coding_chunk_fails_a_setting_alone(monkeypatch):
     with pytest.raises(ValueError):  # anything else is a bug and stops the task (and the sweep)
         monkeypatch.setattr(ray_engine, "code_task", lambda *a: int("x"))
         ray_engine.code_many(None, ["a"], None)
+
+
+@spec("E-10.5")
+def test_the_default_worker_count_is_the_cpus_the_process_may_run_on(monkeypatch):
+    """Not the machine's core count: a job under ``taskset -c 0`` (or a container's cpuset of one CPU) would start
+    as many workers as the machine has cores on that one CPU."""
+    import os
+
+    from cfc_ref import processes
+    from cfc_ref.experiment.local_engine import default_workers
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert processes.usable_cpus() == 1 and default_workers(ExperimentConfig(name="x", dataset_root="d")) == 1
+    assert default_workers(ExperimentConfig(name="x", dataset_root="d", workers=5)) == 5  # asked for: as asked
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert default_workers(ExperimentConfig(name="x", dataset_root="d")) == 3
+    monkeypatch.delattr(os, "sched_getaffinity")
+    assert processes.usable_cpus() == 64  # no affinity mask on this platform: the machine's count

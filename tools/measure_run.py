@@ -4,6 +4,11 @@
 leaves in a directory (bytes, files).
 
     python tools/measure_run.py --dir runs/x -- cfc-ref run --output runs/x
+    python tools/measure_run.py --dir runs/x --pin -- cfc-ref run --output runs/x   # also writes the README's pin
+
+``--pin`` (with ``--dir`` a run directory) writes the measurement, the job's own timing from its results store
+(``meta.job_timing``, spec E-10.1), the machine and the versions to ``benchmarks/main-job/<machine>.json``: the file
+the README's cost paragraph is written from and checked against (``tests/test_readme_numbers.py``).
 
 CPU time comes from a cpuacct cgroup (Linux cgroup v1, needs root) when one can be made, so that processes the
 command's children start are counted too; otherwise from the command's waited-for children (resource.getrusage),
@@ -94,15 +99,50 @@ def measure(command: list[str], directory: Path | None) -> dict:
     return result
 
 
+def pin(result: dict, directory: Path) -> Path:
+    """The measurement with the run's job timing, machine and versions, as ``benchmarks/main-job/<machine>.json``."""
+    from datetime import datetime, timezone
+
+    from cfc_ref.benchhistory import _commit, machine_info, machine_key
+    from cfc_ref.errors import CfcError
+    from cfc_ref.experiment.store import RunStore
+
+    if result["exit"] != 0:
+        raise CfcError(f"the command exited with {result['exit']}: nothing to pin")
+    with RunStore.open(directory, create=False) as store:
+        timing = json.loads(store.meta("job_timing") or "null")
+    if not timing:
+        raise CfcError(f"{directory} has no job timing (meta.job_timing): not a finished main job")
+    info = machine_info()
+    info["memory_gib"] = round(psutil.virtual_memory().total / 2**30)
+    report = (directory / "report.md").read_text(encoding="utf-8").splitlines()
+    codec_line = next((line for line in report if line.startswith("Encoder:")), "")
+    doc = {"format": "cfc-ref-main-job-cost/1", "when": datetime.now(timezone.utc).date().isoformat(),
+           "commit": _commit(), "machine": info, "codecs": codec_line.split(";")[:2], "measured": result,
+           "job_timing": {key: timing[key] for key in ("wall", "workers", "cpu", "codec_cpu", "codec",
+                                                       "cpu_ratio_to_codec", "ratio_to_codec")},
+           "stages_cpu": {name: timing["stages_cpu"].get(name, 0.0) for name in ("encode", "decode")}}
+    out = Path(__file__).resolve().parent.parent / "benchmarks" / "main-job" / f"{machine_key(info)}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=1) + "\n")
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, help="directory whose size and file count to report afterwards")
+    parser.add_argument("--pin", action="store_true", help="write benchmarks/main-job/<machine>.json (see above)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("give a command after --")
-    print(json.dumps(measure(command, args.dir), indent=1))
+    if args.pin and args.dir is None:
+        parser.error("--pin needs --dir, the run directory")
+    result = measure(command, args.dir)
+    print(json.dumps(result, indent=1))
+    if args.pin:
+        print(f"pinned: {pin(result, args.dir)}")
     return 0
 
 

@@ -362,5 +362,7 @@ _WORKER_CPU: dict[int, float] = {}  # pid → the CPU seconds a worker had used 
 
 
 def default_workers(config: ExperimentConfig) -> int:
-    """The config's workers, else one per core (spec E-10.5)."""
-    return config.workers or os.cpu_count() or 1
+    """The config's workers, else one per CPU this process may run on (spec E-10.5)."""
+    from cfc_ref.processes import usable_cpus
+
+    return config.workers or usable_cpus()

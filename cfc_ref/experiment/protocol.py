@@ -125,11 +125,12 @@ def run_protocol(config: ExperimentConfig, with_retrained: bool = False, progres
     """The sweep; with ``with_retrained``, the lossy sweeps of the shipped re-trained weights too (embedded
     default); then the report (Table 1, Figs. 1, 4, 5). One progress line for the whole job: its phase, and an ETA
     for all of its sweeps (spec E-10.2); the job's time per stage recorded in the main store (E-10.1)."""
-    import os
     import time
 
     began = time.perf_counter()
-    several = engine == "local" and (config.workers or os.cpu_count() or 1) > 1  # default_workers, before torch
+    from cfc_ref.processes import usable_cpus
+
+    several = engine == "local" and (config.workers or usable_cpus()) > 1  # default_workers, before torch
     if several:
         from cfc_ref.processes import start_fork_server
 

@@ -19,7 +19,6 @@ the image itself is bad), the sweep goes on, and the run ends with ``SweepIncomp
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from cfc_ref.detector.detect import ImageDetections
 from cfc_ref.errors import CfcError
 from cfc_ref.experiment.config import ExperimentConfig, Setting, settings_of, split_points_of
 from cfc_ref.experiment.units import Unit
+from cfc_ref.processes import usable_cpus
 from cfc_ref.timing import SettingSeconds, Stopwatch, stage_totals
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def run_ray(config: ExperimentConfig, address: str | None = None, progress: bool
         if started_here:
             try:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                         configure_logging=True, num_cpus=None if address else (config.workers or os.cpu_count()))
+                         configure_logging=True, num_cpus=None if address else (config.workers or usable_cpus()))
             except (ConnectionError, RuntimeError, ValueError) as err:
                 raise CfcError(f"cannot reach a Ray cluster at {address or 'a new local cluster'}: {err}") from None
         bar = progress if isinstance(progress, JobProgress) else JobProgress(None, enabled=bool(progress))

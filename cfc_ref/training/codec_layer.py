@@ -7,7 +7,6 @@ pass, with a straight-through gradient.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -19,6 +18,7 @@ from cfc_ref.codecs import get_codec
 from cfc_ref.codecs.hevc.batch import encode_many
 from cfc_ref.codecs.hevc.settings import Quality, check_quality
 from cfc_ref.pipeline import EncodeSettings, from_picture, to_picture
+from cfc_ref.processes import usable_cpus
 
 PAPER_QUALITIES: tuple[Quality, ...] = ("lossless", 22, 27, 32, 37)
 
@@ -93,7 +93,7 @@ class CodecInTheLoop(torch.nn.Module):
         return out
 
     def _executor(self) -> ProcessPoolExecutor | None:
-        workers = self.workers or os.cpu_count() or 1
+        workers = self.workers or usable_cpus()
         if workers <= 1:
             return None
         if self._pool is None:

@@ -22,6 +22,7 @@ from cfc_ref.codecs.hevc import Encoder, HevcCodec, encode_picture, encode_verif
 from cfc_ref.codecs.hevc.settings import Quality, check_quality, coded_bit_depth
 from cfc_ref.codecs.raw import raw_sample_dtype
 from cfc_ref.errors import CodecError
+from cfc_ref.processes import usable_cpus
 
 
 def default_cache_path() -> Path:
@@ -235,7 +236,7 @@ def encode_many(pictures: Sequence[np.ndarray], bit_depth: int, quality: Quality
         results = [cache.get(k) for k in keys if k is not None]
     todo = [i for i, stream in enumerate(results) if stream is None]
     jobs = [(pictures[i], bit_depth, quality, encoder) for i in todo]
-    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    workers = min(workers or usable_cpus(), len(jobs))
     if pool is None and workers > 1:
         from cfc_ref.processes import worker_pool
 
