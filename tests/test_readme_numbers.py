@@ -55,3 +55,23 @@ def test_every_number_the_section_quotes_is_the_pins():
 def test_the_pin_holds_every_method_and_the_reading(row):
     rate = row["bd_kbpi_percent"]
     assert rate["read_method"] in ("cubic", "pchip", "monotonic") and rate["read"] == rate[rate["read_method"]]
+
+
+def test_the_readme_cost_paragraph_is_a_pinned_measurement():
+    """Issue 32 item 5: the README's cost figures are a ``tools/measure_run.py --pin`` file's, machine named."""
+    from cfc_ref.experiment.regression import MAIN_JOB_COST, readme_cost
+
+    text = (ROOT / "README.md").read_text()
+    start = text.index("Measured cost of that job")
+    paragraph = text[start:text.index("\n\n", start)].replace("\n", " ")
+    named = set(re.findall(r"benchmarks/main-job/([\w.-]+\.json)", paragraph))
+    assert len(named) == 1, named
+    pin = json.loads((ROOT / MAIN_JOB_COST / named.pop()).read_text())
+    sentence = readme_cost(pin)
+    assert sentence in paragraph
+    measured, job = pin["measured"], pin["job_timing"]
+    assert measured["exit"] == 0 and measured["cpu_source"].startswith("cgroup") and measured["processes_left_behind"] == 0
+    assert job["cpu_ratio_to_codec"] == pytest.approx(job["cpu"] / job["codec_cpu"])
+    assert job["codec_cpu"] == pytest.approx(pin["stages_cpu"]["encode"] + pin["stages_cpu"]["decode"])
+    rest = paragraph.replace(sentence, "")
+    assert not re.findall(r"\d+ s wall|CPU-seconds|\d MB|\d GB|\d\.\d\d\b", rest), "a figure the pin does not give"

@@ -95,3 +95,22 @@ def readme_quotes(pin: dict) -> dict[str, str]:
     return {"ranges": f"{paper[0]:.0f}–{paper[1]:.0f} vs {jpeg[0]:.0f}–{jpeg[1]:.0f} kbits",
             "qp47": f"mAP at QP 47: {qp47['re-trained']:.3f} with the codec in the loop, {qp47['default']:.3f} "
                     "before fine-tuning"}
+
+
+MAIN_JOB_COST = "benchmarks/main-job"  # tools/measure_run.py --pin: the main job's measured cost, one file a machine
+
+
+def readme_cost(pin: dict) -> str:
+    """The README's sentence on what the main job cost, written from a ``tools/measure_run.py --pin`` file: every
+    figure in it is the pin's (wall, CPU of every process, the codec's CPU, both ratios of E-10.1, memory, files)."""
+    measured, job, stages = pin["measured"], pin["job_timing"], pin["stages_cpu"]
+    machine = pin["machine"]
+    cpu = measured["cpu_user_s"] + measured["cpu_system_s"]
+    return (f"on {machine['cpu']} with {machine['cores']} cores and {machine['memory_gib']} GiB ({pin['when']}, "
+            f"commit {pin['commit']}, {job['workers']} workers): {measured['wall_s']:.0f} s wall and {cpu:.0f} "
+            f"CPU-seconds over all its processes, of which the HEVC encoder takes {stages['encode']:.0f} and the "
+            f"decoder {stages['decode']:.0f}; all CPU over the codec's CPU is {job['cpu_ratio_to_codec']:.2f} (the "
+            f"figure of merit every run records and its report shows, spec E-10.1; wall × workers over the codec's "
+            f"wall seconds is {job['ratio_to_codec']:.2f}); peak memory {measured['peak_rss_sum_mb'] / 1000:.1f} GB "
+            f"over all processes; the run directory is {measured['dir_bytes'] / 1e6:.1f} MB in "
+            f"{measured['dir_files']} files")
