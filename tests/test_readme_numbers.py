@@ -76,3 +76,21 @@ def test_the_readme_cost_paragraph_is_a_pinned_measurement():
     assert job["codec_cpu"] == pytest.approx(pin["stages_cpu"]["encode"] + pin["stages_cpu"]["decode"])
     rest = paragraph.replace(sentence, "")
     assert not re.findall(r"\d+ s wall|CPU-seconds|\d MB|\d GB|\d\.\d\d\b", rest), "a figure the pin does not give"
+
+
+def test_the_real_size_paragraph_is_the_pinned_measurement_in_the_readme_and_the_cluster_docs():
+    """Issue 34: the real-size job's stage table, ratio and VOC2007 projection, from benchmarks/real-size/."""
+    from cfc_ref.experiment.regression import REAL_SIZE, VOC2007_TEST_IMAGES, real_size_projection, real_size_text
+
+    pins = sorted(p for p in (ROOT / REAL_SIZE).glob("*.json") if not p.name.endswith("-network-stages.json"))
+    assert pins
+    for path in pins:
+        pin = json.loads(path.read_text())
+        network = json.loads(path.with_name(path.stem + "-network-stages.json").read_text())
+        assert pin["measured"]["exit"] == 0 and pin["measured"]["cpu_source"].startswith("cgroup")
+        p = real_size_projection(pin)
+        assert p["cpu_hours"] == pytest.approx(p["cpu"] / pin["images"] * VOC2007_TEST_IMAGES / 3600)
+        assert p["hours_16"] < p["hours_here"] and p["rest"] >= 0
+        text = real_size_text(pin, network)
+        for doc in ("README.md", "docs/distributed.md"):
+            assert text in (ROOT / doc).read_text().replace("\n", " "), f"{doc} does not quote {path.name}"

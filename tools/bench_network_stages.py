@@ -35,7 +35,7 @@ from cfc_ref.detector.cfg import load_cfg
 from cfc_ref.detector.model import DarknetModel
 from cfc_ref.detector.split import split
 from cfc_ref.detector.weights import load_weights
-from cfc_ref.experiment.config import load_config, settings_of, split_points_of
+from cfc_ref.experiment.config import cfg_path, load_config, settings_of, split_points_of
 
 
 def calls_per_image(config_path: str) -> tuple[dict[str, int], int, str, str]:
@@ -44,7 +44,7 @@ def calls_per_image(config_path: str) -> tuple[dict[str, int], int, str, str]:
     settings = settings_of(config)
     batches = Counter(s.split for s in settings if s.kind == "split")
     cloud = sum(1 for s in settings if s.kind == "cloud")
-    return {name: batches[name] for name in split_points_of(config)}, cloud, config.cfg, config.weights
+    return {name: batches[name] for name in split_points_of(config)}, cloud, str(cfg_path(config)), config.weights
 
 
 def cpu_time(fn, repeats: int, clock=time.process_time) -> float:

@@ -5,10 +5,14 @@ leaves in a directory (bytes, files).
 
     python tools/measure_run.py --dir runs/x -- cfc-ref run --output runs/x
     python tools/measure_run.py --dir runs/x --pin -- cfc-ref run --output runs/x   # also writes the README's pin
+    python tools/measure_run.py --dir runs/bench-real-size --pin real-size -- \
+        cfc-ref run tools/configs/bench-real-size.json
 
 ``--pin`` (with ``--dir`` a run directory) writes the measurement, the job's own timing from its results store
 (``meta.job_timing``, spec E-10.1), the machine and the versions to ``benchmarks/main-job/<machine>.json``: the file
-the README's cost paragraph is written from and checked against (``tests/test_readme_numbers.py``).
+the README's cost paragraph is written from and checked against (``tests/test_readme_numbers.py``);
+``--pin real-size``: ``benchmarks/real-size/<machine>.json``, the real-size job's (issue 34), whose projection to
+VOC2007 the README and docs/distributed.md quote.
 
 CPU time comes from a cpuacct cgroup (Linux cgroup v1, needs root) when one can be made, so that processes the
 command's children start are counted too; otherwise from the command's waited-for children (resource.getrusage),
@@ -99,8 +103,8 @@ def measure(command: list[str], directory: Path | None) -> dict:
     return result
 
 
-def pin(result: dict, directory: Path) -> Path:
-    """The measurement with the run's job timing, machine and versions, as ``benchmarks/main-job/<machine>.json``."""
+def pin(result: dict, directory: Path, name: str = "main-job") -> Path:
+    """The measurement with the run's job timing, machine and versions, as ``benchmarks/<name>/<machine>.json``."""
     from datetime import datetime, timezone
 
     from cfc_ref.benchhistory import _commit, machine_info, machine_key
@@ -111,6 +115,7 @@ def pin(result: dict, directory: Path) -> Path:
         raise CfcError(f"the command exited with {result['exit']}: nothing to pin")
     with RunStore.open(directory, create=False) as store:
         timing = json.loads(store.meta("job_timing") or "null")
+        images = store.connection.execute("SELECT COUNT(*) FROM images").fetchone()[0]
     if not timing:
         raise CfcError(f"{directory} has no job timing (meta.job_timing): not a finished main job")
     info = machine_info()
@@ -118,11 +123,12 @@ def pin(result: dict, directory: Path) -> Path:
     report = (directory / "report.md").read_text(encoding="utf-8").splitlines()
     codec_line = next((line for line in report if line.startswith("Encoder:")), "")
     doc = {"format": "cfc-ref-main-job-cost/1", "when": datetime.now(timezone.utc).date().isoformat(),
-           "commit": _commit(), "machine": info, "codecs": codec_line.split(";")[:2], "measured": result,
+           "commit": _commit(), "machine": info, "codecs": codec_line.split(";")[:2], "images": images,
+           "measured": result,
            "job_timing": {key: timing[key] for key in ("wall", "workers", "cpu", "codec_cpu", "codec",
                                                        "cpu_ratio_to_codec", "ratio_to_codec")},
-           "stages_cpu": {name: timing["stages_cpu"].get(name, 0.0) for name in ("encode", "decode")}}
-    out = Path(__file__).resolve().parent.parent / "benchmarks" / "main-job" / f"{machine_key(info)}.json"
+           "stages_cpu": timing["stages_cpu"]}
+    out = Path(__file__).resolve().parent.parent / "benchmarks" / name / f"{machine_key(info)}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=1) + "\n")
     return out
@@ -131,7 +137,8 @@ def pin(result: dict, directory: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, help="directory whose size and file count to report afterwards")
-    parser.add_argument("--pin", action="store_true", help="write benchmarks/main-job/<machine>.json (see above)")
+    parser.add_argument("--pin", nargs="?", const="main-job", metavar="NAME",
+                        help="write benchmarks/NAME/<machine>.json (NAME: main-job, the default, or real-size)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -142,7 +149,7 @@ def main() -> int:
     result = measure(command, args.dir)
     print(json.dumps(result, indent=1))
     if args.pin:
-        print(f"pinned: {pin(result, args.dir)}")
+        print(f"pinned: {pin(result, args.dir, args.pin)}")
     return 0
 
 
