@@ -94,3 +94,37 @@ def test_the_real_size_paragraph_is_the_pinned_measurement_in_the_readme_and_the
         text = real_size_text(pin, network)
         for doc in ("README.md", "docs/distributed.md"):
             assert text in (ROOT / doc).read_text().replace("\n", " "), f"{doc} does not quote {path.name}"
+
+
+def test_measure_run_pins_a_finished_job_and_refuses_anything_else(tmp_path):
+    import sys
+
+    from cfc_ref.errors import CfcError
+    from cfc_ref.experiment.regression import readme_cost
+    from cfc_ref.experiment.store import RunStore
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import measure_run
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    run = tmp_path / "run"
+    measured = {"exit": 0, "wall_s": 10.0, "cpu_user_s": 15.0, "cpu_system_s": 1.0, "peak_rss_sum_mb": 900,
+                "dir_bytes": 2_000_000, "dir_files": 9, "processes_left_behind": 0, "cpu_source": "cgroup cpuacct"}
+    with pytest.raises(CfcError, match="exited with 1"):
+        measure_run.pin({**measured, "exit": 1}, run, root=tmp_path)
+    run.mkdir()
+    with RunStore.open(run):
+        pass
+    with pytest.raises(CfcError, match="no job timing"):
+        measure_run.pin(measured, run, root=tmp_path)
+    timing = {"wall": 9.9, "workers": 2, "cpu": 16.0, "codec_cpu": 8.0, "codec": 8.5, "cpu_ratio_to_codec": 2.0,
+              "ratio_to_codec": 2.33, "stages_cpu": {"encode": 7.0, "decode": 1.0, "back": 5.0}}
+    with RunStore.open(run) as store:
+        store.set_meta(job_timing=json.dumps(timing))
+    (run / "report.md").write_text("# x\n\nEncoder: x265 9; decoders: pylibde265; 1 settings\n")
+    out = measure_run.pin(measured, run, root=tmp_path)
+    assert out.parent == tmp_path / "benchmarks" / "main-job" and not (ROOT / "benchmarks" / "x").exists()
+    pin = json.loads(out.read_text())
+    assert pin["images"] == 0 and pin["stages_cpu"]["back"] == 5.0 and pin["codecs"][0] == "Encoder: x265 9"
+    assert "10 s wall and 16 CPU-seconds" in readme_cost(pin) and "the decoder 1;" in readme_cost(pin)

@@ -103,7 +103,7 @@ def measure(command: list[str], directory: Path | None) -> dict:
     return result
 
 
-def pin(result: dict, directory: Path, name: str = "main-job") -> Path:
+def pin(result: dict, directory: Path, name: str = "main-job", root: Path | None = None) -> Path:
     """The measurement with the run's job timing, machine and versions, as ``benchmarks/<name>/<machine>.json``."""
     from datetime import datetime, timezone
 
@@ -128,7 +128,7 @@ def pin(result: dict, directory: Path, name: str = "main-job") -> Path:
            "job_timing": {key: timing[key] for key in ("wall", "workers", "cpu", "codec_cpu", "codec",
                                                        "cpu_ratio_to_codec", "ratio_to_codec")},
            "stages_cpu": timing["stages_cpu"]}
-    out = Path(__file__).resolve().parent.parent / "benchmarks" / name / f"{machine_key(info)}.json"
+    out = (root or Path(__file__).resolve().parent.parent) / "benchmarks" / name / f"{machine_key(info)}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=1) + "\n")
     return out
