@@ -65,3 +65,26 @@ def resume(process) -> None:  # type: ignore[no-untyped-def]
         os.killpg(process.pid, signal.SIGCONT)
     except ProcessLookupError:
         pass
+
+
+def tiny(model_files: Path, out: Path, images: int = 2, **changes):  # type: ignore[no-untyped-def]
+    """A small darknet sweep config over the synthetic set (the reliability and hostile-input tests' job)."""
+    from dataclasses import replace
+
+    from cfc_ref.data.synthetic import CLASSES
+    from cfc_ref.experiment.config import ExperimentConfig
+
+    config = ExperimentConfig(name="tiny", dataset_root=str(out.parent / "data"), dataset_kind="synthetic",
+                              synthetic_test_images=images, classes=CLASSES, model="darknet",
+                              cfg=str(model_files / "m.cfg"), weights=str(model_files / "m.weights"),
+                              splits=("max_11",), lossless_bit_depths=(8,), lossy_bit_depths=(8,), qps=(37,),
+                              jpeg_qualities=(50,), original_upload=False, workers=1, output=str(out))
+    return replace(config, **changes)
+
+
+def one_line(code: int, err: str, *words: str) -> None:
+    """Exit status 2 and a one-line ``cfc-ref: error:`` message that names every one of ``words``."""
+    assert code == 2, err
+    assert err.startswith("cfc-ref: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in err, (word, err)

@@ -17,34 +17,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cfc_ref.data.synthetic import CLASSES, write_dataset
+from cfc_ref.data.synthetic import write_dataset
 from cfc_ref.detector.cfg import write_cfg
 from cfc_ref.detector.weights import save_weights
 from cfc_ref.errors import CfcError
-from cfc_ref.experiment.config import ExperimentConfig
 from cfc_ref.experiment.local_engine import run
 from cfc_ref.zoo.embedded import embedded_config
 
-from cfc_testing import GOLDEN, ROOT, alive, descendants, resume, stop_when
+from cfc_testing import GOLDEN, ROOT, alive, descendants, one_line, resume, stop_when, tiny
 from cfc_testing import run_cli as cli
 
 spec = pytest.mark.spec
-
-
-def tiny(model_files: Path, out: Path, images: int = 2, **changes) -> ExperimentConfig:
-    config = ExperimentConfig(name="tiny", dataset_root=str(out.parent / "data"), dataset_kind="synthetic",
-                              synthetic_test_images=images, classes=CLASSES, model="darknet",
-                              cfg=str(model_files / "m.cfg"), weights=str(model_files / "m.weights"),
-                              splits=("max_11",), lossless_bit_depths=(8,), lossy_bit_depths=(8,), qps=(37,),
-                              jpeg_qualities=(50,), original_upload=False, workers=1, output=str(out))
-    return replace(config, **changes)
-
-
-def one_line(code: int, err: str, *words: str) -> None:
-    assert code == 2, err
-    assert err.startswith("cfc-ref: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
-    for word in words:
-        assert word in err, err
 
 
 # ------------------------------------------------------------------ 1. a killed run leaves no lock and no workers

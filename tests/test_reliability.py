@@ -21,32 +21,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cfc_ref.data.synthetic import CLASSES, write_dataset
-from cfc_ref.experiment.config import ExperimentConfig
+from cfc_ref.data.synthetic import write_dataset
 from cfc_ref.experiment.local_engine import run
 from cfc_ref.experiment.store import STORE_SCHEMA, STORE_VERSION
 
-from cfc_testing import ROOT, resume, stop_when
+from cfc_testing import ROOT, one_line, resume, stop_when, tiny
 from cfc_testing import run_cli as cli
 
 spec = pytest.mark.spec
 ROOT_USER = os.geteuid() == 0
-
-
-def tiny(model_files: Path, out: Path, images: int = 2, **changes) -> ExperimentConfig:
-    config = ExperimentConfig(name="tiny", dataset_root=str(out.parent / "data"), dataset_kind="synthetic",
-                              synthetic_test_images=images, classes=CLASSES, model="darknet",
-                              cfg=str(model_files / "m.cfg"), weights=str(model_files / "m.weights"),
-                              splits=("max_11",), lossless_bit_depths=(8,), lossy_bit_depths=(8,), qps=(37,),
-                              jpeg_qualities=(50,), original_upload=False, workers=1, output=str(out))
-    return replace(config, **changes)
-
-
-def one_line(code: int, err: str, *words: str) -> None:
-    assert code == 2, err
-    assert err.startswith("cfc-ref: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
-    for word in words:
-        assert word in err, (word, err)
 
 
 def _python(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
