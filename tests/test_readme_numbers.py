@@ -88,9 +88,15 @@ def test_the_real_size_paragraph_is_the_pinned_measurement_in_the_readme_and_the
         pin = json.loads(path.read_text())
         network = json.loads(path.with_name(path.stem + "-network-stages.json").read_text())
         assert pin["measured"]["exit"] == 0 and pin["measured"]["cpu_source"].startswith("cgroup")
-        p = real_size_projection(pin)
-        assert p["cpu_hours"] == pytest.approx(p["cpu"] / pin["images"] * VOC2007_TEST_IMAGES / 3600)
-        assert p["hours_16"] < p["hours_here"] and p["rest"] >= 0
+        p, measured = real_size_projection(pin), pin["measured"]
+        cpu, wall, images = measured["cpu_user_s"] + measured["cpu_system_s"], measured["wall_s"], pin["images"]
+        busy = min(pin["job_timing"]["workers"], pin["machine"]["cores"])  # the cores the job's workers could use
+        assert p["cpu_hours"] * 3600 == pytest.approx(cpu / images * VOC2007_TEST_IMAGES)
+        assert p["hours_here"] * 3600 == pytest.approx(wall / images * VOC2007_TEST_IMAGES)
+        # 16 cores kept as busy as the measured job kept its own: the wall time scales by busy / 16
+        assert p["hours_16"] == pytest.approx(p["hours_here"] * busy / 16)
+        assert p["hours_16"] < p["hours_16_ray"] < p["hours_16"] * 1.01  # Ray's per-unit cost: small on 0.3 s units
+        assert p["rest"] >= 0 and pin["units"] == 1060 and images == 20
         text = real_size_text(pin, network)
         for doc in ("README.md", "docs/distributed.md"):
             assert text in (ROOT / doc).read_text().replace("\n", " "), f"{doc} does not quote {path.name}"
@@ -119,12 +125,23 @@ def test_measure_run_pins_a_finished_job_and_refuses_anything_else(tmp_path):
     with pytest.raises(CfcError, match="no job timing"):
         measure_run.pin(measured, run, root=tmp_path)
     timing = {"wall": 9.9, "workers": 2, "cpu": 16.0, "codec_cpu": 8.0, "codec": 8.5, "cpu_ratio_to_codec": 2.0,
-              "ratio_to_codec": 2.33, "stages_cpu": {"encode": 7.0, "decode": 1.0, "back": 5.0}}
+              "ratio_to_codec": 2.33, "stages_cpu": {"encode": 7.0, "decode": 1.0, "back": 5.0},
+              "sweeps": {"default weights": {"units": 40}, "re-trained max 11": {"units": 7}}}
     with RunStore.open(run) as store:
         store.set_meta(job_timing=json.dumps(timing))
+        store.connection.execute("INSERT INTO sweeps (started, engine, workers, units, encodes, wall, worker_cpu, "
+                                 "complete) VALUES ('t', 'local', 2, 40, 0, 9.0, 15.0, 1)")
+        store.connection.commit()
     (run / "report.md").write_text("# x\n\nEncoder: x265 9; decoders: pylibde265; 1 settings\n")
     out = measure_run.pin(measured, run, root=tmp_path)
-    assert out.parent == tmp_path / "benchmarks" / "main-job" and not (ROOT / "benchmarks" / "x").exists()
+    assert out == tmp_path / "benchmarks" / "main-job" / out.name and out.name.endswith(".json")
     pin = json.loads(out.read_text())
-    assert pin["images"] == 0 and pin["stages_cpu"]["back"] == 5.0 and pin["codecs"][0] == "Encoder: x265 9"
+    assert pin["images"] == 0 and pin["units"] == 47 and pin["stages_cpu"]["back"] == 5.0
+    assert pin["codecs"][0] == "Encoder: x265 9"
+    with RunStore.open(run) as store:  # a resumed run: its timing covers the last sweep only
+        store.connection.execute("INSERT INTO sweeps (started, engine, workers, units, encodes, wall, worker_cpu, "
+                                 "complete) VALUES ('u', 'local', 2, 3, 0, 1.0, 1.5, 1)")
+        store.connection.commit()
+    with pytest.raises(CfcError, match="records 2 sweeps"):
+        measure_run.pin(measured, run, root=tmp_path)
     assert "10 s wall and 16 CPU-seconds" in readme_cost(pin) and "the decoder 1;" in readme_cost(pin)

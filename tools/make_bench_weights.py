@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Deterministic, UNTRAINED weights of the real YOLOv2-VOC layout (issue 34): the real-size benchmark job's model.
 
-    python tools/make_bench_weights.py runs/bench-real-size/yolo-voc-untrained.weights [--seed 1]
+    python tools/make_bench_weights.py runs/bench-real-size/yolo-voc-untrained-seed1.weights [--seed 1]
 
 The weights are ``cfc_ref.detector.weights.randomize`` of the built-in ``yolo-voc`` cfg (416×416, 20 classes,
 50,676,061 floats: 203 MB) with a fixed seed, written as a Darknet ``.weights`` file — no download. They are NOT

@@ -116,14 +116,18 @@ def pin(result: dict, directory: Path, name: str = "main-job", root: Path | None
     with RunStore.open(directory, create=False) as store:
         timing = json.loads(store.meta("job_timing") or "null")
         images = store.connection.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+        sweeps = store.sweeps()
     if not timing:
         raise CfcError(f"{directory} has no job timing (meta.job_timing): not a finished main job")
+    if len(sweeps) != 1:  # a resumed run's timing covers only its last sweep, the images all of them
+        raise CfcError(f"{directory} records {len(sweeps)} sweeps: pin a run made in one go, in a fresh directory")
     info = machine_info()
     info["memory_gib"] = round(psutil.virtual_memory().total / 2**30)
     report = (directory / "report.md").read_text(encoding="utf-8").splitlines()
     codec_line = next((line for line in report if line.startswith("Encoder:")), "")
     doc = {"format": "cfc-ref-main-job-cost/1", "when": datetime.now(timezone.utc).date().isoformat(),
            "commit": _commit(), "machine": info, "codecs": codec_line.split(";")[:2], "images": images,
+           "units": sum(sweep["units"] for sweep in timing.get("sweeps", {}).values()),
            "measured": result,
            "job_timing": {key: timing[key] for key in ("wall", "workers", "cpu", "codec_cpu", "codec",
                                                        "cpu_ratio_to_codec", "ratio_to_codec")},

@@ -101,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as err:
         if (err.name or "").split(".")[0] != "torch":
             return _internal_error(err)
-        print("cfc-ref: error: this command needs torch, which is not installed: pip install 'cfc-ref[torch]' "
-              "(torch==2.13.0)", file=sys.stderr)
+        print("cfc-ref: error: this command needs torch, which is not installed: python -m pip install "
+              "torch==2.13.0 (the version the golden vectors were made with; the extra 'torch')", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cfc-ref: interrupted (finished results are kept; run the same command again to resume)",

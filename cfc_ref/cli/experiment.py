@@ -25,14 +25,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("config", nargs="?", help="experiment JSON (default: the embedded default)")
     run.add_argument("--output", help="override the output directory")
     run.add_argument("--limit", type=int, help="use only the first N images")
-    run.add_argument("--workers", type=int, help="processes (default: all cores)")
+    run.add_argument("--workers", type=int, help="processes (default: the CPUs this process may run on, spec E-10.5)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--weights", help="Darknet weights to use instead of the config's model")
     run.add_argument("--cfg", help="cfg for --weights (default: the config's, or the embedded default's)")
     run.add_argument("--splits", nargs="+", help="split points to sweep, e.g. max_11 max_17")
     run.add_argument("--lossy-only", action="store_true", help="only the lossy split points (re-trained rows)")
     run.add_argument("--engine", choices=["local", "ray"], default="local",
-                     help="local processes (default) or a Ray cluster (pip install 'cfc-ref[ray]'; spec E-8)")
+                     help="local processes (default) or a Ray cluster (python -m pip install 'ray>=2.60,<3'; spec E-8)")
     run.add_argument("--address", help="Ray cluster address for --engine ray (default: start a local one)")
     run.add_argument("--accounting", choices=["deployable", "paper", "both"],
                      help="what a split sends and counts (spec E-7): every crossing tensor (deployable), only the "

@@ -49,8 +49,8 @@ def suite_path() -> Path:
 def _check_extras() -> None:
     missing = [name for name in NEEDS if importlib.util.find_spec(name) is None]
     if missing:
-        raise ConformanceUsageError(f"the conformance suite needs {', '.join(NEEDS)}: pip install "
-                                    f"'cfc-ref[conformance]' (missing: {', '.join(missing)})")
+        raise ConformanceUsageError(f"the conformance suite needs {', '.join(NEEDS)}: python -m pip install "
+                                    f"{' '.join(missing)} (the extra 'conformance'; missing: {', '.join(missing)})")
 
 
 def _reason(output: str, code: int) -> str:

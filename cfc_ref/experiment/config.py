@@ -42,7 +42,7 @@ class ExperimentConfig:
     jpeg_qualities: tuple[int, ...] = (5, 10, 20, 35, 50, 75, 90)  # cloud-only curve
     original_upload: bool = True  # the paper's red square
     rgb_hevc_qps: tuple[int, ...] = ()  # cloud-only HEVC intra of the RGB image (spec H-7.1), off by default
-    workers: int | None = None  # None: all cores
+    workers: int | None = None  # None: the CPUs this process may run on (E-10.5)
     inference: str = "exact"  # "exact" (Darknet-exact reference) or "fast" (folded BN etc., spec D-8.2)
     implementation: str = "fast"  # "fast" twins or the readable "reference" of each stage (spec E-12; same numbers)
     device: str = "cpu"  # where the networks run: "cpu", or "cuda" / "cuda:N" (E-8.4; the numbers differ by device)

@@ -48,7 +48,7 @@ def _ray():  # type: ignore[no-untyped-def]
     try:
         import ray
     except ImportError:
-        raise CfcError("the Ray engine needs Ray: pip install 'cfc-ref[ray]'") from None
+        raise CfcError("the Ray engine needs Ray: python -m pip install 'ray>=2.60,<3' (the extra 'ray')") from None
     return ray
 
 

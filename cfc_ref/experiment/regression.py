@@ -118,24 +118,27 @@ def readme_cost(pin: dict) -> str:
 
 REAL_SIZE = "benchmarks/real-size"  # tools/measure_run.py --pin real-size, and bench_network_stages.py's figures
 VOC2007_TEST_IMAGES = 4952
-RAY_PER_UNIT = 1.09  # docs/distributed.md: a coding task of 6 settings against the same coding in process
+RAY_SECONDS_PER_UNIT = 0.0005  # docs/distributed.md: Ray's cost per unit (3 ms per coding task of 6 settings)
 
 
 def real_size_projection(pin: dict, machine_cores: int = 16) -> dict[str, float]:
     """What the real-size job measured, per image, and its projection to VOC2007 test (same settings): CPU-hours,
-    hours on the measured machine, on a ``machine_cores``-core machine of the same per-core speed (the measured core
-    use kept), and that times Ray's per-unit overhead (for a cluster of N such machines: divide by N)."""
+    hours on the measured machine, on a ``machine_cores``-core machine of the same per-core speed (the share of its
+    workers' cores the job kept busy kept), and that with Ray's cost per unit added (for a cluster of N such
+    machines: divide by N)."""
     measured, stages = pin["measured"], pin["stages_cpu"]
     cpu = measured["cpu_user_s"] + measured["cpu_system_s"]
     per_image, wall_per_image = cpu / pin["images"], measured["wall_s"] / pin["images"]
-    use = cpu / (measured["wall_s"] * pin["machine"]["cores"])  # the share of the cores the job kept busy
+    cores = min(pin["job_timing"]["workers"], pin["machine"]["cores"])
+    use = cpu / (measured["wall_s"] * cores)  # the share of its workers' cores the job kept busy
     hours16 = per_image * VOC2007_TEST_IMAGES / (machine_cores * use) / 3600
+    ray = pin["units"] / pin["images"] * VOC2007_TEST_IMAGES * RAY_SECONDS_PER_UNIT / (machine_cores * use) / 3600
     return {"cpu": cpu, "per_image": per_image, "back": stages["back"], "encode": stages["encode"],
             "decode": stages["decode"], "front": stages["front"], "coding": stages["coding"],
             "rest": cpu - sum(stages[name] for name in ("back", "encode", "decode", "front", "coding")),
             "cpu_hours": per_image * VOC2007_TEST_IMAGES / 3600,
             "hours_here": wall_per_image * VOC2007_TEST_IMAGES / 3600, "hours_16": hours16,
-            "hours_16_ray": hours16 * RAY_PER_UNIT}
+            "hours_16_ray": hours16 + ray}
 
 
 def real_size_text(pin: dict, network: dict) -> str:
@@ -152,10 +155,11 @@ def real_size_text(pin: dict, network: dict) -> str:
             f"{p['encode']:.0f}, decode {p['decode']:.0f}, front ends {p['front']:.0f}, Q-layer, tiling and "
             f"container {p['coding']:.0f}, the rest {p['rest']:.0f}. It is network-bound: all CPU over the codec's "
             f"CPU is {job['cpu_ratio_to_codec']:.2f}. Projected to VOC2007 test ({VOC2007_TEST_IMAGES} images, the "
-            f"same settings): {p['cpu_hours']:.1f} CPU-hours, about {p['hours_here']:.1f} h on this machine, "
+            f"same settings): {p['cpu_hours']:.1f} CPU-hours, about {p['hours_here']:.1f} h on the measured machine, "
             f"{p['hours_16']:.1f} h on a 16-core machine of the same per-core speed, and {p['hours_16_ray']:.1f} h "
-            f"divided by N on a Ray cluster of N such machines (Ray's {RAY_PER_UNIT:.2f}× per unit, measured on "
-            f"coding tasks, applied to all of it). The networks' floor, per image on one thread "
+            f"divided by N on a Ray cluster of N such machines (Ray's {RAY_SECONDS_PER_UNIT * 1000:.1f} ms per unit "
+            f"added, {pin['units'] / pin['images']:.0f} units per image). The networks measured alone, per image on "
+            f"one thread "
             f"(`tools/bench_network_stages.py`): the exact model's calls {exact['total']:.2f} CPU-seconds, "
             f"`inference: fast` {fast['total']:.2f}, with the cloud-only uploads batched {batched['total']:.2f} "
             f"(all CPU over codec CPU {exact['ratio_to_codec']:.2f}, {fast['ratio_to_codec']:.2f}, "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("ray", reason="Ray is not installed (pip install 'cfc-ref[ray]'; tox -e distributed)")
+pytest.importorskip("ray", reason="Ray is not installed (python -m pip install 'ray>=2.60,<3'; tox -e distributed)")
 
 from test_ray import ROOT, cluster, small, write  # noqa: E402
 from test_ray import pytestmark as namespace_mark

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("ray", reason="Ray is not installed (pip install 'cfc-ref[ray]'; tox -e distributed)")
+pytest.importorskip("ray", reason="Ray is not installed (python -m pip install 'ray>=2.60,<3'; tox -e distributed)")
 
 from cfc_ref.data.synthetic import CLASSES, write_dataset  # noqa: E402
 from cfc_ref.experiment.config import ExperimentConfig  # noqa: E402

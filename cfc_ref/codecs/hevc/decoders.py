@@ -97,8 +97,8 @@ def choose_decoder(info: StreamInfo, requested: str | None = None) -> Decoder:
         if decoder.available() and decoder.allowed(info):
             return decoder
     raise DecoderRefusal("no installed decoder is allowed for this stream (spec H-4.3): install libde265 "
-                         "(python3 -m pip install pylibde265 on CPython 3.11 x86_64 Linux; elsewhere Debian's "
-                         "libde265-examples) or build HM (tools/build_hm.sh)")
+                         "(python -m pip install pylibde265 in cfc-ref's environment, CPython 3.11 x86_64 Linux; "
+                         "elsewhere Debian's libde265-examples) or build HM (tools/build_hm.sh)")
 
 
 def decode_checked(stream: bytes, shape: tuple[int, int], coded_depth: int,

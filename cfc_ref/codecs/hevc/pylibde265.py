@@ -70,8 +70,8 @@ def decode_pylibde265(stream: bytes, shape: tuple[int, int], coded_depth: int,
     ``reusable``: whether the stream is self-contained (H-4.8), when the caller has read it already."""
     binding = _binding()
     if binding is None:
-        raise CodecError("pylibde265 is not installed (python3 -m pip install pylibde265: a wheel for CPython 3.11 "
-                         "x86_64 Linux)")
+        raise CodecError("pylibde265 is not installed (python -m pip install pylibde265 in cfc-ref's Python "
+                         "environment: a wheel for CPython 3.11 x86_64 Linux)")
     waiting = binding.ERROR_WAITING_FOR_INPUT_DATA
     if reusable is None:
         reusable = self_contained(stream)
