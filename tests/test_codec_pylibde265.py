@@ -96,5 +96,5 @@ def test_mutated_streams_straight_into_the_decoder(vector, data):
 def test_missing_wheel_is_named(monkeypatch):
     monkeypatch.setattr(module, "_binding", lambda: None)
     assert not DECODERS["pylibde265"].available()
-    with pytest.raises(CodecError, match=r"pip install 'cfc-ref\[decode\]'"):
+    with pytest.raises(CodecError, match=r"python -m pip install pylibde265 in cfc-ref's Python environment"):
         module.decode_pylibde265(b"x", (8, 8), 8)

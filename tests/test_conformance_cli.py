@@ -276,8 +276,8 @@ def test_a_missing_extra_or_a_broken_suite_is_one_line(tmp_path, monkeypatch):
     from cfc_ref.conformance import runner
 
     monkeypatch.setattr(runner, "NEEDS", ("pytest", "no_such_package_xyz"))
-    with pytest.raises(runner.ConformanceUsageError, match=r"pip install 'cfc-ref\[conformance\]' \(missing: "
-                                                           r"no_such_package_xyz\)"):
+    with pytest.raises(runner.ConformanceUsageError, match=r"python -m pip install no_such_package_xyz \(the extra "
+                                                           r"'conformance'; missing: no_such_package_xyz\)"):
         runner.run_suite()
     monkeypatch.undo()
     (tmp_path / "broken.py").write_text("import no_such_module_abc\n")

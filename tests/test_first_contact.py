@@ -171,3 +171,27 @@ def test_every_shipped_config_names_paths_in_the_checkout_not_beside_the_config(
             if value and not (key == "cfg" and is_builtin_cfg(value)):
                 inside = Path(value).resolve()
                 assert ROOT.resolve() in inside.parents and "configs" not in inside.parts, (path.name, key, value)
+
+
+def test_the_ray_and_torch_hints_name_commands_that_work_from_pypi(monkeypatch, capsys):
+    """cfc-ref is not on PyPI: a hint names the package itself (the same versions the extras pin)."""
+    from types import SimpleNamespace
+
+    import cfc_ref.cli as cli
+    from cfc_ref.errors import CfcError
+    from cfc_ref.experiment import ray_engine
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    with pytest.raises(CfcError, match=r"python -m pip install 'ray>=2\.60,<3'"):
+        ray_engine._ray()
+
+    def needs_torch(args):  # type: ignore[no-untyped-def]
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(parser, "parse_args", lambda argv: SimpleNamespace(func=needs_torch, json=None))
+    monkeypatch.setattr(cli, "check_json", lambda args: None)
+    assert cli.main(["demo"]) == 2
+    err = capsys.readouterr().err
+    assert "python -m pip install torch==2.13.0" in err and "cfc-ref[" not in err and err.count("\n") == 1
