@@ -451,7 +451,8 @@ def _scan(stream: bytes) -> tuple[bytes | None, bytes | None, int, bool]:
             contained = False
         if sps is None or pps is None:  # the first SPS or PPS comes after the slice (not self-contained then)
             after = _read_sets(tuple(pieces[first_slice:]))
-            sps, pps = sps or after.sps, pps or after.pps
+            sps = sps if sps is not None else after.sps  # an empty payload is a set, not a missing one
+            pps = pps if pps is not None else after.pps
     return sps, pps, vcl, contained
 
 
