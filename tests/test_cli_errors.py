@@ -264,3 +264,16 @@ def test_fuzz_valid_files_with_one_hostile_value(command, data, valid_inputs, tm
     assert "Traceback" not in err and err.count("\n") <= 1, err
     if code == 2:
         assert err.startswith("cfc-ref")
+
+
+def test_a_curve_file_the_csv_module_cannot_read_is_one_line(tmp_path, capsys):
+    """Found by the fuzz above in a clean-clone run: b'\\r\\x00' reached csv.Error ("new-line character seen in
+    unquoted field") as an internal error."""
+    from cfc_testing import run_cli
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\r\x00")
+    good = tmp_path / "good.csv"
+    good.write_text("kbpi,map\n1,0.5\n2,0.6\n4,0.7\n8,0.75\n")
+    code, err = run_cli(["metrics", "bd", str(bad), str(good)], capsys)
+    assert code == 2 and "not a readable CSV file" in err and str(bad) in err and err.count("\n") == 1, err

@@ -82,7 +82,15 @@ def read_curve_file(path: str | Path, curve: str | None = None, pareto_only: boo
 def read_curve(path: str | Path, curve: str | None = None, pareto_only: bool = False, rate: str = "auto",
                percent: bool = False) -> Curve:
     """A curve and the unit of its rate (M-5.7, E-15.5): ``rate`` is ``auto`` (KBPI where the file has it, else a
-    summary.csv's ``avg_bpp``), ``kbpi`` or ``avg_bpp``; ``percent``: a summary.csv's accuracy is in percent."""
+    summary.csv's ``avg_bpp``), ``kbpi`` or ``avg_bpp``; ``percent``: a summary.csv's accuracy is in percent. A file
+    the csv module cannot read (a carriage return inside a field, say) is a MetricsError naming it."""
+    try:
+        return _read_curve(path, curve, pareto_only, rate, percent)
+    except csv.Error as err:
+        raise MetricsError(f"{path}: not a readable CSV file ({err})") from None
+
+
+def _read_curve(path: str | Path, curve: str | None, pareto_only: bool, rate: str, percent: bool) -> Curve:
     from cfc_ref.metrics.files import read_text
     from cfc_ref.metrics.summary import is_complexity_header, is_summary_header, read_summary
 
